@@ -1,0 +1,121 @@
+// Command goroutine is the goroutine-per-connection model: Go's standard net
+// package, one goroutine per accepted connection doing blocking-style reads
+// and writes that the runtime multiplexes over its own epoll poller.
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"c10klab/models/internal/modelkit"
+)
+
+const model = "goroutine"
+
+func main() {
+	cfg, err := modelkit.LoadConfig()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
+	ln, err := modelkit.Listen(cfg)
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
+	rep := modelkit.NewReporter(model, cfg)
+	defer rep.Close()
+
+	ctx, stop := modelkit.SignalContext()
+	defer stop()
+	s := &server{rep: rep, conns: map[net.Conn]struct{}{}}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+		s.closeAll()
+	}()
+	s.serve(ctx, ln)
+}
+
+type server struct {
+	rep  *modelkit.Reporter
+	live atomic.Int64
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (s *server) serve(ctx context.Context, ln net.Listener) {
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: report, back off as net/http does, retry.
+			s.rep.Report(modelkit.KindAccept, err, s.live.Load())
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		s.track(c, true)
+		go s.echo(c)
+	}
+}
+
+func (s *server) track(c net.Conn, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.conns[c] = struct{}{}
+		s.live.Add(1)
+	} else {
+		delete(s.conns, c)
+		s.live.Add(-1)
+	}
+}
+
+func (s *server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+func (s *server) echo(c net.Conn) {
+	defer func() {
+		c.Close()
+		s.track(c, false)
+	}()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				s.reportIO(modelkit.KindWrite, werr)
+				return
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				s.reportIO(modelkit.KindRead, err)
+			}
+			return
+		}
+	}
+}
+
+// reportIO reports connection errors except the ones a closing server causes
+// itself.
+func (s *server) reportIO(kind string, err error) {
+	if errors.Is(err, net.ErrClosed) {
+		return
+	}
+	s.rep.Report(kind, err, s.live.Load())
+}

@@ -1,0 +1,629 @@
+package swarm
+
+import (
+	"bufio"
+	"container/heap"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+)
+
+// AgentConfig is what one agent process needs.
+type AgentConfig struct {
+	Index          int            // agent number; picks its source addresses
+	Addr           netip.AddrPort // the model, by IP
+	Interval       time.Duration  // between messages on one connection
+	Deadline       time.Duration  // an echo later than this fails; at most Interval
+	ConnectTimeout time.Duration
+	MsgSize        int
+	Rate           int // connections opened per second
+	MaxInFlight    int // connects pending at once
+	StatusEvery    time.Duration
+}
+
+// Validate checks a configuration before any socket is opened.
+func (c AgentConfig) Validate() error {
+	switch {
+	case !c.Addr.IsValid() || !c.Addr.Addr().Is4():
+		return fmt.Errorf("agent: target %v: need an IPv4 address and port", c.Addr)
+	case c.Interval <= 0:
+		return fmt.Errorf("agent: interval %v must be positive", c.Interval)
+	case c.Deadline <= 0 || c.Deadline > c.Interval:
+		return fmt.Errorf("agent: deadline %v must be positive and at most the interval %v", c.Deadline, c.Interval)
+	case c.MsgSize < minMsgSize || c.MsgSize > 65536:
+		return fmt.Errorf("agent: message size %d outside %d..65536 bytes", c.MsgSize, minMsgSize)
+	case c.Rate <= 0:
+		return fmt.Errorf("agent: connect rate %d must be positive", c.Rate)
+	case c.Index < 0 || c.Index > 200:
+		return fmt.Errorf("agent: index %d outside 0..200", c.Index)
+	}
+	return nil
+}
+
+// A message carries its connection slot and sequence number in its first 8
+// bytes and a pattern derived from both after that, so a byte echoed on the
+// wrong connection, out of order or twice is caught.
+const minMsgSize = 8
+
+func msgByte(slot, seq uint32, i int) byte {
+	switch {
+	case i < 4:
+		return byte(slot >> (8 * i))
+	case i < 8:
+		return byte(seq >> (8 * (i - 4)))
+	}
+	return byte(slot*31 + seq*17 + uint32(i)*7)
+}
+
+type connState uint8
+
+const (
+	stateIdle connState = iota // no socket: never opened, or failed and closed
+	stateConnecting
+	stateOpen
+)
+
+type conn struct {
+	fd     int32
+	state  connState
+	ok     bool   // the latest evaluated message came back intact in time
+	gen    uint32 // bumped on close, so stale timers are ignored
+	seq    uint32 // next message to send
+	rseq   uint32 // message being received
+	roff   int32  // bytes of rseq received so far
+	missed uint32 // messages counted as past deadline, up to this seq (exclusive)
+	base   int64  // ns (agent clock) at which message 0 was scheduled
+}
+
+type timerKind uint8
+
+const (
+	timerSend timerKind = iota
+	timerConnect
+)
+
+type timer struct {
+	at   int64
+	slot int32
+	gen  uint32
+	kind timerKind
+}
+
+type timerHeap []timer
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}
+
+// agent is the state of one agent process's loop. Everything runs on one
+// locked OS thread; the only other goroutine reads commands from stdin.
+type agent struct {
+	cfg   AgentConfig
+	start time.Time
+	epfd  int
+	evfd  int
+
+	conns    []conn
+	fdSlot   []int32 // fd → slot
+	timers   timerHeap
+	target   int
+	nextOpen int // lowest slot that may be idle
+
+	rampStart  int64
+	rampOpened int
+
+	open, connecting, sustained int
+	opened, sent, echoed        int64
+	failures, clientFailures    map[string]int64
+	lagMax                      int64
+	hist                        *hdr.Histogram
+	clientBlocked               int64 // ns until which opening pauses after a client resource failure
+
+	out    *json.Encoder
+	rbuf   []byte
+	wbuf   []byte
+	events []unix.EpollEvent
+}
+
+func (a *agent) now() int64 { return int64(time.Since(a.start)) }
+
+// RunAgent runs one agent until its command stream ends. It raises its own
+// open-files soft limit to the hard limit, since holding sockets is its job.
+func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 4096
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	if cfg.StatusEvery <= 0 {
+		cfg.StatusEvery = time.Second
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim) // best effort: the runner sized agents by the limit it read
+	}
+
+	runtime.LockOSThread()
+	a := &agent{
+		cfg: cfg, start: time.Now(),
+		failures: map[string]int64{}, clientFailures: map[string]int64{},
+		hist: NewHist(), out: json.NewEncoder(status),
+		rbuf: make([]byte, 64<<10), wbuf: make([]byte, cfg.MsgSize),
+		events: make([]unix.EpollEvent, 1024),
+		fdSlot: make([]int32, lim.Cur+16),
+	}
+	var err error
+	if a.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return fmt.Errorf("agent: epoll_create: %w", err)
+	}
+	if a.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		return fmt.Errorf("agent: eventfd: %w", err)
+	}
+	if err := unix.EpollCtl(a.epfd, unix.EPOLL_CTL_ADD, a.evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(a.evfd)}); err != nil {
+		return fmt.Errorf("agent: watch eventfd: %w", err)
+	}
+
+	cmds := make(chan Command, 16)
+	readErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(commands)
+		for sc.Scan() {
+			var c Command
+			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+				readErr <- fmt.Errorf("agent: bad command %q: %w", sc.Text(), err)
+				break
+			}
+			cmds <- c
+			a.wake()
+		}
+		close(cmds)
+		a.wake()
+	}()
+
+	err = a.loop(cmds)
+	select {
+	case e := <-readErr:
+		err = errors.Join(err, e)
+	default:
+	}
+	a.closeAll()
+	a.emit(err)
+	return err
+}
+
+func (a *agent) wake() {
+	one := [8]byte{1}
+	unix.Write(a.evfd, one[:])
+}
+
+func (a *agent) loop(cmds <-chan Command) error {
+	every := int64(a.cfg.StatusEvery)
+	nextStatus := every
+	for {
+		now := a.now()
+		a.openMore(now)
+		timeout := a.waitMs(now, nextStatus)
+		n, err := unix.EpollWait(a.epfd, a.events, timeout)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("agent: epoll_wait: %w", err)
+		}
+		for i := 0; i < n; i++ {
+			ev := a.events[i]
+			fd := int(ev.Fd)
+			if fd == a.evfd {
+				var b [8]byte
+				unix.Read(a.evfd, b[:])
+				continue
+			}
+			a.handle(fd, ev.Events)
+		}
+		now = a.now()
+		a.runTimers(now)
+		for done := false; !done; {
+			select {
+			case c, ok := <-cmds:
+				if !ok {
+					return nil
+				}
+				a.setTarget(c.Target, a.now())
+			default:
+				done = true
+			}
+		}
+		if now >= nextStatus {
+			a.emit(nil)
+			for nextStatus <= now {
+				nextStatus += every
+			}
+		}
+	}
+}
+
+// waitMs is how long epoll_wait may sleep: until the next timer, the next
+// status, or, while connections remain to be opened, the next opening.
+func (a *agent) waitMs(now, nextStatus int64) int {
+	until := nextStatus
+	if len(a.timers) > 0 && a.timers[0].at < until {
+		until = a.timers[0].at
+	}
+	if a.wantsToOpen() {
+		until = min(until, now+int64(time.Millisecond))
+	}
+	d := until - now
+	if d <= 0 {
+		return 0
+	}
+	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+}
+
+// wantsToOpen: slots below nextOpen that failed are retried only when a new
+// target is set, so a refusing server is not hammered within a step.
+func (a *agent) wantsToOpen() bool {
+	return a.nextOpen < len(a.conns) && a.open+a.connecting < a.target && a.connecting < a.cfg.MaxInFlight
+}
+
+func (a *agent) setTarget(n int, now int64) {
+	a.target = n
+	if n > len(a.conns) {
+		a.conns = append(a.conns, make([]conn, n-len(a.conns))...)
+	}
+	// Shrinking closes the highest slots.
+	for i := n; i < len(a.conns); i++ {
+		if a.conns[i].state != stateIdle {
+			a.closeConn(int32(i))
+		}
+	}
+	a.conns = a.conns[:n]
+	a.nextOpen = 0
+	a.rampStart = now
+	a.rampOpened = 0
+}
+
+// openMore starts connects allowed by the rate since the target was set.
+func (a *agent) openMore(now int64) {
+	if !a.wantsToOpen() || now < a.clientBlocked {
+		return
+	}
+	allowed := int(int64(a.cfg.Rate)*(now-a.rampStart)/int64(time.Second)) + 1 - a.rampOpened
+	for ; allowed > 0 && a.wantsToOpen() && a.nextOpen < len(a.conns); a.nextOpen++ {
+		if a.conns[a.nextOpen].state != stateIdle {
+			continue
+		}
+		if !a.connect(int32(a.nextOpen), now) {
+			return
+		}
+		allowed--
+		a.rampOpened++
+	}
+}
+
+// srcAddr spreads connections over source addresses, 1000 per address, so
+// that even with the default ephemeral port range no address runs short of
+// ports: agent i uses 127.(16+i).x.y.
+func (a *agent) srcAddr(slot int32) [4]byte {
+	k := int(slot) / 1000
+	return [4]byte{127, byte(16 + a.cfg.Index), byte(k / 250), byte(k%250 + 1)}
+}
+
+// connect starts a non-blocking connect for slot. It returns false when the
+// agent itself is out of a resource and should stop opening for now.
+func (a *agent) connect(slot int32, now int64) bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		a.clientFail("socket", err, now)
+		return false
+	}
+	fail := func(phase string, err error) bool {
+		unix.Close(fd)
+		if isClientErrno(err) {
+			a.clientFail(phase, err, now)
+			return false
+		}
+		a.fail(phase, err)
+		return true
+	}
+	// Let connect() pick the port, so ports are unique per 4-tuple rather
+	// than per source address.
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
+		return fail("socket", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: a.srcAddr(slot)}); err != nil {
+		return fail("bind", err)
+	}
+	dst := &unix.SockaddrInet4{Port: int(a.cfg.Addr.Port()), Addr: a.cfg.Addr.Addr().As4()}
+	if err := unix.Connect(fd, dst); err != nil && err != unix.EINPROGRESS {
+		return fail("connect", err)
+	}
+	if err := unix.EpollCtl(a.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)}); err != nil {
+		return fail("socket", err)
+	}
+	c := &a.conns[slot]
+	c.fd = int32(fd)
+	c.state = stateConnecting
+	c.ok = false
+	a.fdSlot[fd] = slot
+	a.connecting++
+	heap.Push(&a.timers, timer{at: now + int64(a.cfg.ConnectTimeout), slot: slot, gen: c.gen, kind: timerConnect})
+	return true
+}
+
+// isClientErrno reports errors that mean the agent, not the server, ran out
+// of something.
+func isClientErrno(err error) bool {
+	switch {
+	case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS),
+		errors.Is(err, unix.ENOMEM), errors.Is(err, unix.EADDRNOTAVAIL), errors.Is(err, unix.EADDRINUSE),
+		errors.Is(err, unix.EAGAIN):
+		return true
+	}
+	return false
+}
+
+func errnoName(err error) string {
+	var en unix.Errno
+	if errors.As(err, &en) {
+		if s := unix.ErrnoName(en); s != "" {
+			return s
+		}
+		return fmt.Sprintf("errno%d", int(en))
+	}
+	if err == io.EOF {
+		return "EOF"
+	}
+	return "other"
+}
+
+func (a *agent) fail(phase string, err error) {
+	key := phase
+	if err != nil {
+		key += ":" + errnoName(err)
+	}
+	a.failures[key]++
+}
+
+// clientFail counts the agent's own resource failure and pauses opening
+// briefly instead of hammering the exhausted resource.
+func (a *agent) clientFail(phase string, err error, now int64) {
+	a.clientFailures[phase+":"+errnoName(err)]++
+	a.clientBlocked = now + int64(100*time.Millisecond)
+}
+
+func (a *agent) handle(fd int, events uint32) {
+	if fd >= len(a.fdSlot) {
+		return
+	}
+	slot := a.fdSlot[fd]
+	if int(slot) >= len(a.conns) {
+		return
+	}
+	c := &a.conns[slot]
+	if c.fd != int32(fd) {
+		return
+	}
+	switch c.state {
+	case stateConnecting:
+		a.connected(slot, c)
+	case stateOpen:
+		a.read(slot, c)
+	}
+}
+
+func (a *agent) connected(slot int32, c *conn) {
+	soerr, err := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && soerr != 0 {
+		err = unix.Errno(soerr)
+	}
+	a.connecting--
+	if err != nil {
+		if isClientErrno(err) {
+			a.clientFail("connect", err, a.now())
+		} else {
+			a.fail("connect", err)
+		}
+		a.drop(slot, c)
+		return
+	}
+	if err := unix.EpollCtl(a.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.fd}); err != nil {
+		a.clientFail("socket", err, a.now())
+		a.drop(slot, c)
+		return
+	}
+	c.state = stateOpen
+	a.open++
+	a.opened++
+	c.gen++ // retire the connect timer
+	c.seq, c.rseq, c.roff, c.missed = 0, 0, 0, 0
+	// Phases are spread evenly over the interval by the golden ratio, which
+	// stays even for any number of connections opened so far.
+	interval := int64(a.cfg.Interval)
+	phase := int64(float64(interval) * frac(float64(slot)*0.6180339887498949))
+	now := a.now()
+	first := now - (now % interval) + phase
+	if first <= now {
+		first += interval
+	}
+	c.base = first
+	heap.Push(&a.timers, timer{at: first, slot: slot, gen: c.gen, kind: timerSend})
+}
+
+func frac(x float64) float64 { return x - float64(int64(x)) }
+
+func (a *agent) runTimers(now int64) {
+	for len(a.timers) > 0 && a.timers[0].at <= now {
+		t := heap.Pop(&a.timers).(timer)
+		if int(t.slot) >= len(a.conns) {
+			continue
+		}
+		c := &a.conns[t.slot]
+		if c.gen != t.gen {
+			continue
+		}
+		switch t.kind {
+		case timerConnect:
+			if c.state == stateConnecting {
+				a.connecting--
+				// No SYN-ACK in time: the server's listen queue is full or
+				// it is gone.
+				a.fail("connect", unix.ETIMEDOUT)
+				a.drop(t.slot, c)
+			}
+		case timerSend:
+			if c.state == stateOpen {
+				a.send(t.slot, c, t.at, now)
+			}
+		}
+	}
+}
+
+func (a *agent) send(slot int32, c *conn, sched, now int64) {
+	if lag := now - sched; lag > a.lagMax {
+		a.lagMax = lag
+	}
+	// The previous message should be back by now.
+	if c.seq > 0 && c.rseq < c.seq && c.missed < c.seq {
+		a.fail("deadline", nil)
+		c.missed = c.seq
+		a.setOK(c, false)
+	}
+	for i := range a.wbuf {
+		a.wbuf[i] = msgByte(uint32(slot), c.seq, i)
+	}
+	n, err := unix.Write(int(c.fd), a.wbuf)
+	switch {
+	case err == unix.EAGAIN || (err == nil && n < len(a.wbuf)):
+		// The send buffer is full: the server stopped reading long ago.
+		a.fail("write", unix.EAGAIN)
+		a.closeConn(slot)
+		return
+	case err != nil:
+		a.fail("write", err)
+		a.closeConn(slot)
+		return
+	}
+	a.sent++
+	c.seq++
+	heap.Push(&a.timers, timer{at: c.base + int64(c.seq)*int64(a.cfg.Interval), slot: slot, gen: c.gen, kind: timerSend})
+}
+
+func (a *agent) read(slot int32, c *conn) {
+	n, err := unix.Read(int(c.fd), a.rbuf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		a.fail("read", err)
+		a.closeConn(slot)
+		return
+	case n == 0:
+		a.fail("read", io.EOF) // the server closed the connection
+		a.closeConn(slot)
+		return
+	}
+	now := a.now()
+	size := int32(a.cfg.MsgSize)
+	for _, b := range a.rbuf[:n] {
+		if c.rseq >= c.seq || b != msgByte(uint32(slot), c.rseq, int(c.roff)) {
+			a.fail("mismatch", nil)
+			a.closeConn(slot)
+			return
+		}
+		c.roff++
+		if c.roff < size {
+			continue
+		}
+		lat := now - (c.base + int64(c.rseq)*int64(a.cfg.Interval))
+		a.hist.RecordValue(max(lat/1000, 1))
+		a.echoed++
+		if lat <= int64(a.cfg.Deadline) {
+			a.setOK(c, true)
+		} else if c.missed <= c.rseq {
+			a.fail("deadline", nil)
+			c.missed = c.rseq + 1
+			a.setOK(c, false)
+		}
+		c.rseq++
+		c.roff = 0
+	}
+}
+
+func (a *agent) setOK(c *conn, ok bool) {
+	if c.ok == ok {
+		return
+	}
+	c.ok = ok
+	if ok {
+		a.sustained++
+	} else {
+		a.sustained--
+	}
+}
+
+// drop closes a connection that never opened.
+func (a *agent) drop(slot int32, c *conn) {
+	unix.Close(int(c.fd))
+	c.state = stateIdle
+	c.gen++
+	c.fd = -1
+}
+
+func (a *agent) closeConn(slot int32) {
+	c := &a.conns[slot]
+	switch c.state {
+	case stateConnecting:
+		a.connecting--
+	case stateOpen:
+		a.open--
+		a.setOK(c, false)
+	default:
+		return
+	}
+	a.drop(slot, c)
+}
+
+func (a *agent) closeAll() {
+	for i := range a.conns {
+		a.closeConn(int32(i))
+	}
+}
+
+func (a *agent) emit(stopErr error) {
+	st := Status{
+		Agent: a.cfg.Index, Time: time.Now(), Target: a.target,
+		Open: a.open, Connecting: a.connecting, Sustained: a.sustained,
+		Opened: a.opened, Sent: a.sent, Echoed: a.echoed,
+		Failures: a.failures, ClientFailures: a.clientFailures,
+		LagMaxMs: float64(a.lagMax) / 1e6,
+	}
+	if stopErr != nil {
+		st.Err = stopErr.Error()
+	}
+	if a.hist.TotalCount() > 0 {
+		if b, err := a.hist.Encode(hdr.V2CompressedEncodingCookieBase); err == nil {
+			st.Hist = b
+		}
+	}
+	// The runner reading our stdout is gone if this fails; the command
+	// stream will end too and the loop with it.
+	_ = a.out.Encode(st)
+	a.hist.Reset()
+	a.lagMax = 0
+}

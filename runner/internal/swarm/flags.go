@@ -1,0 +1,60 @@
+package swarm
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Args renders cfg as the command-line flags of `c10klab agent`.
+func (c AgentConfig) Args() []string {
+	return []string{
+		"--index", strconv.Itoa(c.Index),
+		"--addr", c.Addr.String(),
+		"--interval", c.Interval.String(),
+		"--deadline", c.Deadline.String(),
+		"--connect-timeout", c.ConnectTimeout.String(),
+		"--size", strconv.Itoa(c.MsgSize),
+		"--rate", strconv.Itoa(c.Rate),
+		"--inflight", strconv.Itoa(c.MaxInFlight),
+	}
+}
+
+// ParseAgentFlags is the inverse of Args, for the agent subcommand.
+func ParseAgentFlags(args []string, errOut io.Writer) (AgentConfig, error) {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, `usage: c10klab agent [flags]
+
+A swarm agent: the runner starts several, each holding up to its open-files
+limit of connections to the model in one epoll loop. It reads commands
+({"target":N}) as JSON lines on stdin and writes one status a second as a
+JSON line on stdout. It exits when stdin closes. Not meant to be run by hand
+except to debug.
+
+`)
+		fs.PrintDefaults()
+	}
+	var c AgentConfig
+	addr := fs.String("addr", "127.0.0.1:9999", "model address, ip:port")
+	fs.IntVar(&c.Index, "index", 0, "agent number (0..200); agent i binds source addresses 127.(16+i).x.y")
+	fs.DurationVar(&c.Interval, "interval", time.Second, "time between messages on a connection")
+	fs.DurationVar(&c.Deadline, "deadline", time.Second, "an echo later than this counts as failed (at most --interval)")
+	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 5*time.Second, "a connect not completed in this time fails with ETIMEDOUT")
+	fs.IntVar(&c.MsgSize, "size", 16, "message size in bytes")
+	fs.IntVar(&c.Rate, "rate", 10000, "connections opened per second")
+	fs.IntVar(&c.MaxInFlight, "inflight", 4096, "connects pending at once")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	ap, err := netip.ParseAddrPort(*addr)
+	if err != nil {
+		return c, fmt.Errorf("agent: --addr %q: %w (want ip:port; host names are never resolved)", *addr, err)
+	}
+	c.Addr = ap
+	return c, c.Validate()
+}

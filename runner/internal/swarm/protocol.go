@@ -1,0 +1,79 @@
+// Package swarm is the client side of a run: agent processes that each hold
+// up to their open-files limit of connections in one epoll loop, and the
+// controller in the runner that starts them, shares the offered connections
+// among them and sums what they measure.
+//
+// The runner and an agent talk in JSON lines: commands on the agent's
+// stdin, one Status a second on its stdout.
+package swarm
+
+import (
+	"fmt"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"c10klab/runner/internal/results"
+)
+
+// Command is one line the runner sends an agent.
+type Command struct {
+	// Target is how many connections the agent should hold. Raising it
+	// opens more at the agent's rate; every new target also re-opens
+	// connections that failed since the last one.
+	Target int `json:"target"`
+}
+
+// Status is one line an agent sends about once a second. Counters are
+// cumulative since the agent started; Hist holds only the echoes completed
+// since the previous status.
+type Status struct {
+	Agent      int       `json:"agent"`
+	Time       time.Time `json:"time"`
+	Target     int       `json:"target"`
+	Open       int       `json:"open"`
+	Connecting int       `json:"connecting"`
+	Sustained  int       `json:"sustained"`
+	Opened     int64     `json:"opened"`
+	Sent       int64     `json:"sent"`
+	Echoed     int64     `json:"echoed"`
+	// Failures blamed on the server side, by "phase:ERRNO".
+	Failures map[string]int64 `json:"failures,omitempty"`
+	// ClientFailures are the agent's own resource failures.
+	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
+	LagMaxMs       float64          `json:"lag_max_ms"`
+	Hist           []byte           `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
+	Err            string           `json:"err,omitempty"`  // the agent stopped because of this
+}
+
+// Latency histograms record microseconds from 1 µs to 60 s at 3 significant
+// figures.
+const (
+	histMin = 1
+	histMax = 60_000_000
+	histSig = 3
+)
+
+// NewHist returns an empty latency histogram in microseconds.
+func NewHist() *hdr.Histogram { return hdr.New(histMin, histMax, histSig) }
+
+// Percentiles summarises a microsecond histogram in milliseconds.
+func Percentiles(h *hdr.Histogram) results.Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return results.Percentiles{}
+	}
+	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+	return results.Percentiles{
+		Count: h.TotalCount(),
+		P50:   ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9),
+		Max: float64(h.Max()) / 1000,
+	}
+}
+
+func decodeHist(b []byte) (*hdr.Histogram, error) {
+	h, err := hdr.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("decode latency histogram: %w", err)
+	}
+	return h, nil
+}
