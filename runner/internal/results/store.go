@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // File names inside a run folder.
@@ -55,7 +56,8 @@ func writeJSON(path string, v any) error {
 // write(2) to a file opened O_APPEND, so whatever was appended survives a
 // crash of the runner.
 type Timeline struct {
-	f *os.File
+	mu sync.Mutex // records come from the sampling loop and the model's report readers
+	f  *os.File
 }
 
 // CreateTimeline opens (creating or truncating) a model's timeline.
@@ -73,6 +75,8 @@ func (t *Timeline) Append(r Record) error {
 	if err != nil {
 		return fmt.Errorf("encode %s record: %w", r.Type, err)
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if _, err := t.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("append to %s: %w", t.f.Name(), err)
 	}

@@ -1,0 +1,310 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"c10klab/runner/internal/diagnose"
+	"c10klab/runner/internal/model"
+	"c10klab/runner/internal/probe"
+	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/swarm"
+)
+
+// measurement is one model's part of a run.
+type measurement struct {
+	opt        *Options
+	spec       model.Spec
+	label, bin string
+	dir        string
+	env        results.Environment
+	perProcess int
+	modelCPUs  []int
+	swarmCPUs  []int
+
+	tl      *results.Timeline
+	started time.Time
+	running *model.Running
+	sw      *swarm.Swarm
+	tree    *probe.Tree // the model's processes
+	agents  *probe.Tree // the swarm's processes
+
+	baseSys results.System // before the model started
+	basePSS int64          // the model idle, after it became ready
+	steps   []results.Step
+	mu      sync.Mutex // reports arrive from the instances' stdout readers
+	reports []results.ServerReport
+	events  []results.Event
+	last    results.Sample
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func (m *measurement) record(r results.Record) {
+	if err := m.tl.Append(r); err != nil {
+		// Disk trouble must not kill the measurement of a running model;
+		// the event goes to the observer at least.
+		r = results.Record{Type: results.TypeEvent, Event: &results.Event{Time: time.Now(), Kind: "write_error", Msg: err.Error()}}
+	}
+	if m.opt.Observe != nil {
+		m.opt.Observe(m.label, r)
+	}
+}
+
+func (m *measurement) event(kind, format string, args ...any) {
+	e := results.Event{Time: time.Now(), Kind: kind, Msg: fmt.Sprintf(format, args...)}
+	m.events = append(m.events, e)
+	m.record(results.Record{Type: results.TypeEvent, Event: &e})
+}
+
+// stopCause is why the step loop ended.
+type stopCause struct {
+	stop   string // results.Stop*
+	detail string
+	err    error // a failure of the run itself, not a finding about the model
+}
+
+// run measures the model and always returns a summary of what it saw,
+// however the measurement ended.
+func (m *measurement) run(ctx context.Context) (*results.Summary, error) {
+	var err error
+	if m.tl, err = results.CreateTimeline(m.dir, m.label); err != nil {
+		return nil, err
+	}
+	defer m.tl.Close()
+
+	cause := m.measure(ctx)
+	m.teardown()
+	m.mu.Lock()
+	reports := m.reports
+	m.mu.Unlock()
+	sum := summarize(m.label, m.instances(), m.steps, reports, m.events, cause, m.opt, m.env)
+	return &sum, cause.err
+}
+
+func (m *measurement) instances() int {
+	if m.opt.Procs > 0 {
+		return m.opt.Procs
+	}
+	return max(1, ceilDiv(m.opt.Steps[len(m.opt.Steps)-1], m.perProcess))
+}
+
+func (m *measurement) teardown() {
+	if m.sw != nil {
+		m.sw.Stop()
+	}
+	if m.running != nil {
+		if err := m.running.Stop(2 * time.Second); err != nil {
+			m.event(results.EventStopped, "%v", err)
+		} else {
+			m.event(results.EventStopped, "model stopped on SIGTERM")
+		}
+	}
+	m.tl.Sync()
+}
+
+func (m *measurement) measure(ctx context.Context) stopCause {
+	var err error
+	m.baseSys, err = probe.ReadSystem()
+	if err != nil {
+		return stopCause{stop: results.StopError, err: err}
+	}
+	m.started = time.Now()
+	m.running, err = model.Start(model.StartConfig{
+		Bin: m.bin, Name: m.label, Addr: m.opt.Addr, Backlog: m.opt.Backlog,
+		Instances: m.instances(), Preset: m.spec.Preset, Env: m.opt.ModelEnv, CPUs: m.modelCPUs,
+		OnReport: func(r results.ServerReport) {
+			m.mu.Lock()
+			m.reports = append(m.reports, r)
+			m.mu.Unlock()
+			m.record(results.Record{Type: results.TypeReport, Report: &r})
+		},
+	})
+	if err != nil {
+		m.event(results.EventExited, "%v", err)
+		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	}
+	m.event(results.EventStarted, "%d instance(s), pids %v, pinned to CPUs %v", m.instances(), m.running.PIDs(), m.modelCPUs)
+	if err := m.running.WaitReady(ctx, m.opt.ReadyTimeout); err != nil {
+		if ctx.Err() != nil {
+			m.event(results.EventInterrupted, "interrupted while waiting for the model")
+			return stopCause{stop: results.StopInterrupted}
+		}
+		m.event(results.EventExited, "%v", err)
+		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	}
+	m.event(results.EventReady, "echoes on %s", m.opt.Addr)
+	m.tree = probe.NewTree(probe.TreeConfig{Roots: m.running.PIDs()})
+	if p, err := m.tree.Sample(); err == nil {
+		m.basePSS = p.PSS
+	}
+
+	maxStep := m.opt.Steps[len(m.opt.Steps)-1]
+	agentCfg := swarm.AgentConfig{
+		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
+		MsgSize: m.opt.MsgSize, ConnectTimeout: 5 * time.Second, MaxInFlight: 4096,
+	}
+	m.sw, err = swarm.Start(swarm.Config{
+		Exe: m.opt.Exe, Agents: max(1, ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,
+		Agent: agentCfg, CPUs: m.swarmCPUs,
+	})
+	if err != nil {
+		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	}
+	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs()})
+
+	for i, offered := range m.opt.Steps {
+		st, cause := m.step(ctx, i, offered)
+		if st != nil {
+			m.steps = append(m.steps, *st)
+			m.record(results.Record{Type: results.TypeStep, Step: st})
+			m.tl.Sync()
+		}
+		if cause != nil {
+			return *cause
+		}
+	}
+	return stopCause{stop: results.StopTarget}
+}
+
+// step raises the offered connections to offered, waits until they are
+// open (or have failed), holds them for opt.Hold and evaluates. It returns
+// the step (nil if it never got to evaluate) and, when the run of this
+// model must end, why.
+func (m *measurement) step(ctx context.Context, index, offered int) (*results.Step, *stopCause) {
+	if err := m.sw.SetTarget(offered); err != nil {
+		return nil, &stopCause{stop: results.StopError, err: err}
+	}
+	start := time.Now()
+	prevOpen := m.last.Swarm.Open
+	startSample := m.last
+	// The ramp ends when every offered connection is open, or once the
+	// rate allowed time to open them and none is still connecting.
+	minRamp := time.Duration(float64(offered-prevOpen)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
+	maxRamp := minRamp + 5*time.Second + 2*time.Second
+	var holdStart time.Time
+	hold := swarm.NewHist()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.event(results.EventInterrupted, "interrupted at step %d (%d offered)", index, offered)
+			return m.evaluate(index, offered, start, holdStart, startSample, hold, true), &stopCause{stop: results.StopInterrupted}
+		case e := <-m.running.Exited():
+			m.sample(index, offered)
+			m.event(results.EventExited, "%s", e)
+			return m.evaluate(index, offered, start, holdStart, startSample, hold, true), &stopCause{stop: results.StopExited, detail: e.String()}
+		case err := <-m.sw.Died():
+			m.event(results.EventAgentDied, "%v", err)
+			return nil, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
+		case <-tick.C:
+		}
+		h := m.sample(index, offered)
+		now := time.Now()
+		if holdStart.IsZero() {
+			sw := m.last.Swarm
+			ramped := sw.Open >= offered || (now.Sub(start) >= minRamp && sw.Connecting == 0)
+			if ramped || now.Sub(start) >= maxRamp {
+				holdStart = now
+			}
+			continue
+		}
+		hold.Merge(h)
+		if now.Sub(holdStart) >= m.opt.Hold {
+			st := m.evaluate(index, offered, start, holdStart, startSample, hold, false)
+			if !st.OK {
+				if st.Untrusted != "" {
+					return st, &stopCause{stop: results.StopSwarm, detail: st.Untrusted}
+				}
+				return st, &stopCause{stop: results.StopNotSustained}
+			}
+			return st, nil
+		}
+	}
+}
+
+// sample takes one second's sample and returns the latency histogram of
+// the echoes reported in it.
+func (m *measurement) sample(index, offered int) *hdr.Histogram {
+	sw, h := m.sw.Collect()
+	s := results.Sample{
+		Time: time.Now(), Elapsed: time.Since(m.started).Seconds(),
+		Step: index, Offered: offered, Swarm: sw,
+	}
+	if p, err := m.tree.Sample(); err == nil {
+		s.Model = p
+	}
+	if m.agents != nil {
+		if p, err := m.agents.Sample(); err == nil {
+			s.Agents = p
+		}
+	}
+	if sys, err := probe.ReadSystem(); err == nil {
+		s.System = sys
+	}
+	m.last = s
+	m.record(results.Record{Type: results.TypeSample, Sample: &s})
+	return h
+}
+
+// evaluate turns the samples of a step into its Step record.
+func (m *measurement) evaluate(index, offered int, start, holdStart time.Time, before results.Sample, hold *hdr.Histogram, cut bool) *results.Step {
+	end := m.last
+	st := &results.Step{
+		Index: index, Offered: offered, Start: start, End: end.Time,
+		Open: end.Swarm.Open, Sustained: end.Swarm.Sustained,
+		Failures:       deltas(before.Swarm.Failures, end.Swarm.Failures),
+		ClientFailures: deltas(before.Swarm.ClientFailures, end.Swarm.ClientFailures),
+		Latency:        swarm.Percentiles(hold),
+		Echoes:         end.Swarm.Echoed - before.Swarm.Echoed,
+		Model:          end.Model,
+		AgentsCPU:      cpu(end.Agents) - cpu(before.Agents),
+		Counters:       probe.CounterDeltas(before.System.Counters, end.System.Counters),
+		LagMaxMs:       end.Swarm.LagMaxMs,
+	}
+	st.Model.CPUUser = end.Model.CPUUser - before.Model.CPUUser
+	st.Model.CPUSys = end.Model.CPUSys - before.Model.CPUSys
+	st.UserMem = end.Model.PSS - m.basePSS
+	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
+	st.OK = !cut && float64(st.Sustained) >= m.opt.SustainRatio*float64(offered)
+	st.Untrusted = m.untrusted(st, holdStart)
+	return st
+}
+
+// untrusted says why a step measured the swarm rather than the model, or "".
+func (m *measurement) untrusted(st *results.Step, holdStart time.Time) string {
+	if len(st.ClientFailures) > 0 {
+		return fmt.Sprintf("the swarm ran out of its own resources: %s", diagnose.FormatCounts(st.ClientFailures))
+	}
+	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); lag > m.opt.Deadline/4 {
+		return fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
+	}
+	if !holdStart.IsZero() && len(m.swarmCPUs) > 0 {
+		busy := st.AgentsCPU / st.End.Sub(st.Start).Seconds()
+		if busy > 0.9*float64(len(m.swarmCPUs)) {
+			return fmt.Sprintf("the swarm's CPUs were saturated (%.0f%% of %d CPU)", 100*busy, len(m.swarmCPUs))
+		}
+	}
+	return ""
+}
+
+func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }
+
+// deltas returns after-before for counters that changed.
+func deltas(before, after map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

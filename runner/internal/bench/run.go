@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/model"
+	"c10klab/runner/internal/pin"
+	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/sysenv"
+)
+
+// fdMargin is what a process needs beside its connections: stdio, the
+// listening socket, epoll and event descriptors, the runtime's own.
+const fdMargin = 64
+
+// Run measures every model in opt.Specs in turn and returns the run folder.
+// It keeps going past a model that fails to start, so one broken model does
+// not lose the others; the error it returns then names every such failure.
+// When ctx is cancelled (Ctrl-C) it records what was measured, stops every
+// process it started and returns ctx's error.
+func Run(ctx context.Context, opt Options) (string, error) {
+	if err := opt.Validate(); err != nil {
+		return "", err
+	}
+	found, err := model.Discover(opt.ModelsDir)
+	if err != nil {
+		return "", err
+	}
+	var models []model.Model
+	var labels []string
+	for _, s := range opt.Specs {
+		m, err := model.Find(found, s.Name)
+		if err != nil {
+			return "", err
+		}
+		models = append(models, m)
+		labels = append(labels, s.Label())
+	}
+	if err := model.CheckPortFree(opt.Addr); err != nil {
+		return "", err
+	}
+
+	env, err := sysenv.Read()
+	if err != nil {
+		return "", fmt.Errorf("read environment: %w", err)
+	}
+	perProcess := opt.ConnsPerProcess
+	if perProcess <= 0 {
+		var lim unix.Rlimit
+		if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			return "", fmt.Errorf("read open-files limit: %w", err)
+		}
+		perProcess = int(lim.Cur) - fdMargin
+	}
+	var modelCPUs, swarmCPUs []int
+	if opt.Pin {
+		if modelCPUs, swarmCPUs, err = pin.Split(); err != nil {
+			return "", err
+		}
+	}
+
+	id := time.Now().Format("20060102-150405")
+	dir := filepath.Join(opt.ResultsDir, id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create results folder: %w", err)
+	}
+	run := &results.Run{
+		ID: id, Started: time.Now(), Command: opt.Command,
+		Config: opt.config(labels, modelCPUs, swarmCPUs, perProcess),
+		Env:    env, Versions: versions(), Models: labels,
+	}
+	if err := results.WriteRun(dir, run); err != nil {
+		return dir, err
+	}
+
+	bins := make([]string, len(models))
+	for i, m := range models {
+		if bins[i], err = model.Build(ctx, m, opt.ModuleRoot, opt.BinDir); err != nil {
+			return dir, err
+		}
+	}
+
+	var failed []string
+	for i, spec := range opt.Specs {
+		m := &measurement{
+			opt: &opt, spec: spec, label: labels[i], bin: bins[i], dir: dir,
+			env: env, perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs,
+		}
+		sum, err := m.run(ctx)
+		if sum != nil {
+			if werr := results.WriteSummary(dir, sum); werr != nil {
+				return dir, werr
+			}
+		}
+		if ctx.Err() != nil {
+			run.Outcome = "interrupted during " + labels[i]
+			run.Finished = time.Now()
+			return dir, errors.Join(ctx.Err(), results.WriteRun(dir, run))
+		}
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", labels[i], err))
+		}
+	}
+	run.Finished = time.Now()
+	run.Outcome = "completed"
+	if len(failed) > 0 {
+		run.Outcome = fmt.Sprintf("completed; %d model(s) failed", len(failed))
+	}
+	if err := results.WriteRun(dir, run); err != nil {
+		return dir, err
+	}
+	if len(failed) > 0 {
+		return dir, fmt.Errorf("%s", strings.Join(failed, "\n"))
+	}
+	return dir, nil
+}
+
+func versions() map[string]string {
+	v := map[string]string{}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v["go"] = bi.GoVersion
+		for _, d := range bi.Deps {
+			v[d.Path] = d.Version
+		}
+	}
+	return v
+}

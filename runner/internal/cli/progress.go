@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"c10klab/runner/internal/diagnose"
+	"c10klab/runner/internal/results"
+)
+
+// progress prints the record stream of a run as it happens.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	quiet bool
+}
+
+func (p *progress) observe(label string, r results.Record) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case r.Step != nil:
+		st := r.Step
+		verdict := "ok"
+		if !st.OK {
+			verdict = "NOT SUSTAINED"
+		}
+		if st.Untrusted != "" {
+			verdict += " (untrusted: " + st.Untrusted + ")"
+		}
+		fmt.Fprintf(p.w, "[%s] step %d: offered %6d  open %6d  sustained %6d  failures %-5d p99 %7.2f ms  %s\n",
+			label, st.Index, st.Offered, st.Open, st.Sustained, total(st.Failures)+total(st.ClientFailures), st.Latency.P99, verdict)
+		if len(st.Failures) > 0 {
+			fmt.Fprintf(p.w, "[%s]         failures: %s\n", label, diagnose.FormatCounts(st.Failures))
+		}
+		if len(st.ClientFailures) > 0 {
+			fmt.Fprintf(p.w, "[%s]         client-side: %s\n", label, diagnose.FormatCounts(st.ClientFailures))
+		}
+	case r.Event != nil && !p.quiet:
+		fmt.Fprintf(p.w, "[%s] %s: %s\n", label, r.Event.Kind, r.Event.Msg)
+	case r.Report != nil && !p.quiet:
+		rep := r.Report
+		fmt.Fprintf(p.w, "[%s] server reports: %s %s ×%d at %d connections (instance %d)\n", label, rep.Kind, rep.Errno, rep.Count, rep.Conns, rep.Instance)
+	}
+}
+
+func total(m map[string]int64) int64 {
+	var t int64
+	for _, v := range m {
+		t += v
+	}
+	return t
+}

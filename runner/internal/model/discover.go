@@ -1,0 +1,145 @@
+// Package model finds the models under models/, builds them, starts their
+// instances, waits until they echo, and stops them with every process they
+// started.
+package model
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Model is one folder under models/.
+type Model struct {
+	Name string
+	Dir  string
+	// Run is the path of the folder's executable `run`, or "" for a Go
+	// main package.
+	Run string
+}
+
+// Discover lists the models under root: folders with a Go main package or
+// an executable file named run. Adding a model is adding a folder.
+func Discover(root string) ([]Model, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("list models in %s: %w", root, err)
+	}
+	var out []Model
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || name == "internal" || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") || name == "testdata" {
+			continue
+		}
+		dir := filepath.Join(root, name)
+		if fi, err := os.Stat(filepath.Join(dir, "run")); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			out = append(out, Model{Name: name, Dir: dir, Run: filepath.Join(dir, "run")})
+			continue
+		}
+		ok, err := isGoMain(dir)
+		if err != nil {
+			return nil, fmt.Errorf("list models: %s: %w", dir, err)
+		}
+		if ok {
+			out = append(out, Model{Name: name, Dir: dir})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func isGoMain(dir string) (bool, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return false, err
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.PackageClauseOnly)
+		if err != nil {
+			return false, err
+		}
+		if af.Name.Name == "main" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Spec is a model named on the command line, optionally with a preset:
+// "forked:seed".
+type Spec struct {
+	Name   string
+	Preset string
+}
+
+// ParseSpec parses "name" or "name:preset".
+func ParseSpec(s string) (Spec, error) {
+	name, preset, _ := strings.Cut(strings.TrimSpace(s), ":")
+	if name == "" {
+		return Spec{}, fmt.Errorf("empty model name in %q", s)
+	}
+	return Spec{Name: name, Preset: preset}, nil
+}
+
+// Label names the spec's results files: "forked-seed".
+func (s Spec) Label() string {
+	if s.Preset == "" {
+		return s.Name
+	}
+	return s.Name + "-" + s.Preset
+}
+
+func (s Spec) String() string {
+	if s.Preset == "" {
+		return s.Name
+	}
+	return s.Name + ":" + s.Preset
+}
+
+// Find returns the model called name, or an error that lists the models
+// there are.
+func Find(models []Model, name string) (Model, error) {
+	var names []string
+	for _, m := range models {
+		if m.Name == name {
+			return m, nil
+		}
+		names = append(names, m.Name)
+	}
+	return Model{}, fmt.Errorf("unknown model %q: the models under models/ are %s", name, strings.Join(names, ", "))
+}
+
+// Build makes the model's executable and returns its path: a Go model is
+// built into binDir, a `run` model is used as it is.
+func Build(ctx context.Context, m Model, moduleRoot, binDir string) (string, error) {
+	if m.Run != "" {
+		return m.Run, nil
+	}
+	out, err := filepath.Abs(filepath.Join(binDir, m.Name))
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(moduleRoot, m.Dir)
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./"+filepath.ToSlash(rel))
+	cmd.Dir = moduleRoot
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build model %s: %w: %s", m.Name, err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}

@@ -1,0 +1,101 @@
+package model
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// CheckPortFree fails when something already listens on addr, naming the
+// process when it can be found. The model would otherwise fail to bind, or
+// worse, with SO_REUSEPORT share the port with a stranger and split the load.
+func CheckPortFree(addr netip.AddrPort) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("check port %d: %w", addr.Port(), err)
+	}
+	defer unix.Close(fd)
+	err = unix.Bind(fd, &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()})
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.EADDRINUSE) {
+		return fmt.Errorf("check port %s: %w", addr, err)
+	}
+	owner := ""
+	if pids, _ := ListeningPIDs(addr.Port()); len(pids) > 0 {
+		for pid := range pids {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			owner += fmt.Sprintf(" pid %d (%s)", pid, strings.TrimSpace(string(comm)))
+		}
+		owner = "; held by" + owner
+	}
+	return fmt.Errorf("port %d is already in use on %s%s: stop that process or choose another port with --port", addr.Port(), addr.Addr(), owner)
+}
+
+// ListeningPIDs returns the processes holding a listening TCP socket on
+// port, from /proc/net/tcp{,6} and the processes' descriptor tables.
+func ListeningPIDs(port uint16) (map[int]bool, error) {
+	inodes := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		if err := listenInodes(f, port, inodes); err != nil {
+			return nil, err
+		}
+	}
+	pids := map[int]bool{}
+	if len(inodes) == 0 {
+		return pids, nil
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		fds, err := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+		if err != nil {
+			continue // gone, or not ours to read
+		}
+		for _, fd := range fds {
+			link, err := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name()))
+			if err == nil && strings.HasPrefix(link, "socket:[") && inodes[link[8:len(link)-1]] {
+				pids[pid] = true
+				break
+			}
+		}
+	}
+	return pids, nil
+}
+
+func listenInodes(path string, port uint16, into map[string]bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	want := fmt.Sprintf(":%04X", port)
+	for sc.Scan() {
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 10 || fs[3] != "0A" || !strings.HasSuffix(fs[1], want) {
+			continue
+		}
+		into[fs[9]] = true
+	}
+	return sc.Err()
+}
