@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -38,8 +39,11 @@ type measurement struct {
 	steps   []results.Step
 	mu      sync.Mutex // reports arrive from the instances' stdout readers
 	reports []results.ServerReport
-	events  []results.Event
-	last    results.Sample
+	// reportCounts sums reports by "kind:ERRNO" over the whole run.
+	reportCounts       map[string]int64
+	reportsAtStepStart map[string]int64
+	events             []results.Event
+	last               results.Sample
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -109,6 +113,7 @@ func (m *measurement) teardown() {
 
 func (m *measurement) measure(ctx context.Context) stopCause {
 	var err error
+	m.reportCounts = map[string]int64{}
 	m.baseSys, err = probe.ReadSystem()
 	if err != nil {
 		return stopCause{stop: results.StopError, err: err}
@@ -120,6 +125,7 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		OnReport: func(r results.ServerReport) {
 			m.mu.Lock()
 			m.reports = append(m.reports, r)
+			m.reportCounts[r.Kind+":"+r.Errno] += r.Count
 			m.mu.Unlock()
 			m.record(results.Record{Type: results.TypeReport, Report: &r})
 		},
@@ -182,6 +188,9 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 	start := time.Now()
 	prevOpen := m.last.Swarm.Open
 	startSample := m.last
+	m.mu.Lock()
+	m.reportsAtStepStart = maps.Clone(m.reportCounts)
+	m.mu.Unlock()
 	// The ramp ends when every offered connection is open, or once the
 	// rate allowed time to open them and none is still connecting.
 	minRamp := time.Duration(float64(offered-prevOpen)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
@@ -267,6 +276,9 @@ func (m *measurement) evaluate(index, offered int, start, holdStart time.Time, b
 		Counters:       probe.CounterDeltas(before.System.Counters, end.System.Counters),
 		LagMaxMs:       end.Swarm.LagMaxMs,
 	}
+	m.mu.Lock()
+	st.ServerReports = deltas(m.reportsAtStepStart, m.reportCounts)
+	m.mu.Unlock()
 	st.Model.CPUUser = end.Model.CPUUser - before.Model.CPUUser
 	st.Model.CPUSys = end.Model.CPUSys - before.Model.CPUSys
 	st.UserMem = end.Model.PSS - m.basePSS

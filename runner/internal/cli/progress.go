@@ -14,6 +14,9 @@ type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	quiet bool
+	// reported holds the server report kinds already printed for a model;
+	// a model failing accept() in a loop reports every second.
+	reported map[string]int64
 }
 
 func (p *progress) observe(label string, r results.Record) {
@@ -34,6 +37,9 @@ func (p *progress) observe(label string, r results.Record) {
 		if len(st.Failures) > 0 {
 			fmt.Fprintf(p.w, "[%s]         failures: %s\n", label, diagnose.FormatCounts(st.Failures))
 		}
+		if len(st.ServerReports) > 0 {
+			fmt.Fprintf(p.w, "[%s]         server reports: %s\n", label, diagnose.FormatCounts(st.ServerReports))
+		}
 		if len(st.ClientFailures) > 0 {
 			fmt.Fprintf(p.w, "[%s]         client-side: %s\n", label, diagnose.FormatCounts(st.ClientFailures))
 		}
@@ -41,7 +47,15 @@ func (p *progress) observe(label string, r results.Record) {
 		fmt.Fprintf(p.w, "[%s] %s: %s\n", label, r.Event.Kind, r.Event.Msg)
 	case r.Report != nil && !p.quiet:
 		rep := r.Report
-		fmt.Fprintf(p.w, "[%s] server reports: %s %s ×%d at %d connections (instance %d)\n", label, rep.Kind, rep.Errno, rep.Count, rep.Conns, rep.Instance)
+		key := label + "/" + rep.Kind + "/" + rep.Errno
+		if p.reported == nil {
+			p.reported = map[string]int64{}
+		}
+		if _, seen := p.reported[key]; !seen {
+			fmt.Fprintf(p.w, "[%s] server reports: %s %s at %d connections (instance %d); repeats are counted in the step lines\n",
+				label, rep.Kind, rep.Errno, rep.Conns, rep.Instance)
+		}
+		p.reported[key] += rep.Count
 	}
 }
 

@@ -154,10 +154,13 @@ type Step struct {
 	// Failures and ClientFailures during this step (deltas).
 	Failures       map[string]int64 `json:"failures,omitempty"`
 	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
-	Latency        Percentiles      `json:"latency"` // over the hold
-	Echoes         int64            `json:"echoes"`  // during the step
-	Model          Proc             `json:"model"`   // at the end (CPU: delta over the step)
-	AgentsCPU      float64          `json:"agents_cpu"`
+	// ServerReports counts the model's own reports during this step by
+	// "kind:ERRNO" (e.g. "accept:EMFILE").
+	ServerReports map[string]int64 `json:"server_reports,omitempty"`
+	Latency       Percentiles      `json:"latency"` // over the hold
+	Echoes        int64            `json:"echoes"`  // during the step
+	Model         Proc             `json:"model"`   // at the end (CPU: delta over the step)
+	AgentsCPU     float64          `json:"agents_cpu"`
 	// KernelMem is kernel memory attributable to the connections: sockstat
 	// TCP memory plus unreclaimable slab, above the baseline before load.
 	KernelMem int64 `json:"kernel_mem"`

@@ -221,8 +221,7 @@ func (a *agent) loop(cmds <-chan Command) error {
 	for {
 		now := a.now()
 		a.openMore(now)
-		timeout := a.waitMs(now, nextStatus)
-		n, err := unix.EpollWait(a.epfd, a.events, timeout)
+		n, err := epollWait(a.epfd, a.events, a.wait(now, nextStatus))
 		if err != nil && err != unix.EINTR {
 			return fmt.Errorf("agent: epoll_wait: %w", err)
 		}
@@ -258,9 +257,9 @@ func (a *agent) loop(cmds <-chan Command) error {
 	}
 }
 
-// waitMs is how long epoll_wait may sleep: until the next timer, the next
-// status, or, while connections remain to be opened, the next opening.
-func (a *agent) waitMs(now, nextStatus int64) int {
+// wait is how long epoll may sleep: until the next timer, the next status,
+// or, while connections remain to be opened, the next opening.
+func (a *agent) wait(now, nextStatus int64) time.Duration {
 	until := nextStatus
 	if len(a.timers) > 0 && a.timers[0].at < until {
 		until = a.timers[0].at
@@ -268,11 +267,7 @@ func (a *agent) waitMs(now, nextStatus int64) int {
 	if a.wantsToOpen() {
 		until = min(until, now+int64(time.Millisecond))
 	}
-	d := until - now
-	if d <= 0 {
-		return 0
-	}
-	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+	return time.Duration(max(until-now, 0))
 }
 
 // wantsToOpen: slots below nextOpen that failed are retried only when a new
@@ -453,9 +448,13 @@ func (a *agent) connected(slot int32, c *conn) {
 	c.gen++ // retire the connect timer
 	c.seq, c.rseq, c.roff, c.missed = 0, 0, 0, 0
 	// Phases are spread evenly over the interval by the golden ratio, which
-	// stays even for any number of connections opened so far.
+	// stays even for any number of connections opened so far, and rounded
+	// down to a whole phaseQuantum: the agent then wakes at most once per
+	// quantum to send a batch, instead of once per message, and still sends
+	// each message on time.
 	interval := int64(a.cfg.Interval)
 	phase := int64(float64(interval) * frac(float64(slot)*0.6180339887498949))
+	phase -= phase % phaseQuantum
 	now := a.now()
 	first := now - (now % interval) + phase
 	if first <= now {
@@ -464,6 +463,8 @@ func (a *agent) connected(slot int32, c *conn) {
 	c.base = first
 	heap.Push(&a.timers, timer{at: first, slot: slot, gen: c.gen, kind: timerSend})
 }
+
+const phaseQuantum = int64(time.Millisecond)
 
 func frac(x float64) float64 { return x - float64(int64(x)) }
 
