@@ -194,6 +194,9 @@ func clientView(in Input, first *results.Step, at int) Result {
 			n(first.Offered), FormatCounts(first.ClientFailures))}
 	}
 	s := fmt.Sprintf("clients: %s at %s offered, %s sustained", failureSummary(first), n(first.Offered), n(first.Sustained))
+	if unserved := first.Open - first.Sustained; first.Failures["deadline"] > 0 && unserved > 0 {
+		s += fmt.Sprintf("; %s connections were open but got no echo in time: the kernel completed them into the listen queue and the model did not serve them (it stopped accepting or fell behind)", n(unserved))
+	}
 	s += queueOverflow(first)
 	if v := first.Counters["Tcp.EstabResets"]; v > 0 {
 		s += fmt.Sprintf("; the kernel counted %d resets of established connections", v)

@@ -244,9 +244,14 @@ func (r *Running) WaitReady(ctx context.Context, timeout time.Duration) error {
 			return fmt.Errorf("%w: model %s %s", ErrNotReady, r.cfg.Name, e)
 		default:
 		}
-		lastErr = r.probe(ctx)
-		if lastErr == nil {
+		err := r.probe(ctx)
+		if err == nil {
 			return nil
+		}
+		if ctx.Err() == nil || lastErr == nil {
+			// A probe cut short by the overall timeout says less than the
+			// one before it.
+			lastErr = err
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,14 @@
+package main
+
+import (
+	"testing"
+
+	"c10klab/models/internal/modeltest"
+)
+
+func TestContract(t *testing.T) {
+	modeltest.Contract{
+		Bin:         modeltest.Build(t, "."),
+		ResetReport: true, // evio passes the failed read to Closed
+	}.Run(t)
+}

@@ -1,0 +1,210 @@
+// Command netpoll is the cloudwego/netpoll model: C10K_LOOPS pollers
+// (default 1), each a goroutine running a level-triggered epoll loop that
+// reads into per-connection buffers, and OnRequest handlers run on a
+// goroutine pool, one at a time per connection with input waiting, that
+// take the input and flush the echo back.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+	"golang.org/x/sys/unix"
+
+	"c10klab/models/internal/modelkit"
+)
+
+const model = "netpoll"
+
+const (
+	bufferSize = 64 << 10
+	// drainTimeout bounds the blocking write of a half-closed client's
+	// last echo (see echoAfterPeerClose).
+	drainTimeout = time.Second
+	stopTimeout  = 1500 * time.Millisecond
+	kindEngine   = "engine"
+)
+
+func main() {
+	cfg, err := modelkit.LoadConfig()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
+	// Before anything else touches netpoll: the pollers read this once.
+	if err := netpoll.Configure(netpoll.Config{
+		PollerNum:    cfg.Loops,
+		BufferSize:   bufferSize,
+		LoadBalance:  netpoll.RoundRobin,
+		LoggerOutput: os.Stderr,
+	}); err != nil {
+		modelkit.Fatal(model, fmt.Errorf("configure: %w", err))
+	}
+	ln, err := modelkit.Listen(cfg)
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
+	npln, err := netpoll.ConvertListener(ln)
+	if err != nil {
+		modelkit.Fatal(model, fmt.Errorf("convert listener: %w", err))
+	}
+	rep := modelkit.NewReporter(model, cfg)
+	defer rep.Close()
+
+	s := &server{rep: rep}
+	evl, err := netpoll.NewEventLoop(s.onRequest,
+		netpoll.WithOnPrepare(s.onPrepare),
+		netpoll.WithOnDisconnect(s.onDisconnect),
+	)
+	if err != nil {
+		modelkit.Fatal(model, fmt.Errorf("new event loop: %w", err))
+	}
+
+	ctx, stop := modelkit.SignalContext()
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		s.stopping.Store(true)
+		sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		if err := evl.Shutdown(sctx); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: shutdown: %v\n", model, err)
+		}
+	}()
+
+	err = evl.Serve(&reportingListener{Listener: npln, s: s})
+	if s.stopping.Load() {
+		return
+	}
+	// Serve only returns on its own when the listener failed for good.
+	rep.Report(kindEngine, err, s.live.Load())
+	rep.Close()
+	modelkit.Fatal(model, fmt.Errorf("serve %s: %w", cfg.Addr, err))
+}
+
+type server struct {
+	rep      *modelkit.Reporter
+	live     atomic.Int64
+	stopping atomic.Bool
+}
+
+// connState is what the model remembers per connection.
+type connState struct {
+	// lost: a flush failed, so the echo already has a gap and nothing
+	// more may be written.
+	lost bool
+}
+
+type stateKey struct{}
+
+func (s *server) onPrepare(netpoll.Connection) context.Context {
+	s.live.Add(1)
+	return context.WithValue(context.Background(), stateKey{}, &connState{})
+}
+
+func (s *server) onDisconnect(context.Context, netpoll.Connection) {
+	s.live.Add(-1)
+}
+
+func (s *server) onRequest(ctx context.Context, c netpoll.Connection) error {
+	st, _ := ctx.Value(stateKey{}).(*connState)
+	if st == nil {
+		st = &connState{}
+	}
+	r, w := c.Reader(), c.Writer()
+	in, err := r.Next(r.Len())
+	if err != nil {
+		s.report(modelkit.KindRead, err)
+		return err
+	}
+	// WriteBinary may keep a reference to in instead of copying it, so the
+	// input is released only once the echo is flushed.
+	defer r.Release()
+	if st.lost {
+		return nil
+	}
+	if !c.IsActive() {
+		// The client sent this and half-closed: netpoll has already closed
+		// the connection on its side and would refuse the echo.
+		return s.echoAfterPeerClose(c, in)
+	}
+	if _, err := w.WriteBinary(in); err != nil {
+		st.lost = true
+		s.report(modelkit.KindWrite, err)
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		// Also what netpoll does to echo still waiting for socket space
+		// when the client half-closes: it fails the flush and drops it.
+		st.lost = true
+		s.report(modelkit.KindWrite, err)
+		return err
+	}
+	return nil
+}
+
+// echoAfterPeerClose writes what a half-closing client sent last straight to
+// the socket. netpoll treats the client's FIN as the end of the connection,
+// but keeps the descriptor open until this handler returns, so the echo can
+// still go out; the write blocks this pool goroutine, at most drainTimeout
+// without progress.
+func (s *server) echoAfterPeerClose(c netpoll.Connection, in []byte) error {
+	fc, ok := c.(interface{ Fd() int })
+	if !ok {
+		return errors.New("netpoll connection has no descriptor")
+	}
+	fd := fc.Fd()
+	tv := unix.NsecToTimeval(drainTimeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		s.report(modelkit.KindWrite, err)
+		return err
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		s.report(modelkit.KindWrite, err)
+		return err
+	}
+	for len(in) > 0 {
+		n, err := unix.Write(fd, in)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			s.report(modelkit.KindWrite, err)
+			return err
+		}
+		in = in[n:]
+	}
+	return nil
+}
+
+// report reports a connection error. netpoll wraps OS errors and also has
+// errnos of its own above the OS range, which are not errno names.
+func (s *server) report(kind string, err error) {
+	var en syscall.Errno
+	if errors.As(err, &en) && en&0x100 != 0 {
+		err = errors.New(err.Error())
+	}
+	s.rep.Report(kind, err, s.live.Load())
+}
+
+// reportingListener reports accept failures: netpoll only logs them (and
+// on EMFILE pauses the listener and retries from a goroutine, which also
+// accepts through here). netpoll uses a Listener it is given as it is.
+type reportingListener struct {
+	netpoll.Listener
+	s *server
+}
+
+func (l *reportingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		l.s.report(modelkit.KindAccept, err)
+	}
+	return c, err
+}

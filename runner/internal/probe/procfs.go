@@ -1,0 +1,267 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// atClkTck is AT_CLKTCK from the ELF auxiliary vector ABI; x/sys does not
+// name it.
+const atClkTck = 17
+
+// clockTicks returns USER_HZ, the unit of utime/stime in /proc/PID/stat.
+// x/sys has no sysconf, but glibc's sysconf(_SC_CLK_TCK) only reads
+// AT_CLKTCK from the auxiliary vector the kernel hands every process, and
+// so do we. When that is unavailable (unusual build modes) 100 is right on
+// every architecture Linux runs Go on: the kernel fixes USER_HZ at 100 in
+// its user ABI whatever CONFIG_HZ is.
+func clockTicks() float64 {
+	if auxv, err := unix.Auxv(); err == nil {
+		for _, kv := range auxv {
+			if kv[0] == atClkTck && kv[1] > 0 {
+				return float64(kv[1])
+			}
+		}
+	}
+	return 100
+}
+
+// readFile reads a small /proc or cgroup file into buf with raw syscalls
+// (os.Open would also try to register the fd with the poller, one more
+// syscall per file, and this runs for thousands of files a second). It
+// grows buf when the file does not fit.
+func readFile(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return buf[:0], err
+	}
+	defer unix.Close(fd)
+	n := 0
+	for {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, len(buf)+4096)...)
+		}
+		k, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return buf[:0], err
+		}
+		if k == 0 {
+			return buf[:n], nil
+		}
+		n += k
+	}
+}
+
+// gone reports whether err means the process exited while we read it,
+// which is normal for a tree that changes under our feet.
+func gone(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
+}
+
+// procStat is what we use from /proc/PID/stat.
+type procStat struct {
+	pid, ppid, pgrp int
+	utime, stime    int64 // clock ticks
+	cutime, cstime  int64 // clock ticks, children reaped by this process
+	threads         int
+	rssPages        int64
+}
+
+// parseStat parses one /proc/PID/stat line. comm (field 2) may hold spaces
+// and parentheses, so fields are counted from the last ')'.
+func parseStat(b []byte) (procStat, error) {
+	var s procStat
+	open := bytes.IndexByte(b, '(')
+	end := bytes.LastIndexByte(b, ')')
+	if open < 1 || end < open {
+		return s, fmt.Errorf("malformed stat line %.40q", b)
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:open])))
+	if err != nil {
+		return s, fmt.Errorf("stat pid %q: %w", b[:open], err)
+	}
+	s.pid = pid
+	// Fields after ')' start at field 3 (state); index i holds field i+3.
+	var f [22][]byte
+	rest := b[end+1:]
+	for i := range f {
+		rest = bytes.TrimLeft(rest, " ")
+		j := bytes.IndexByte(rest, ' ')
+		if j < 0 {
+			j = len(rest)
+		}
+		f[i] = rest[:j]
+		rest = rest[j:]
+	}
+	nums := []struct {
+		field int
+		dst   *int64
+	}{
+		{14, &s.utime}, {15, &s.stime}, {16, &s.cutime}, {17, &s.cstime}, {24, &s.rssPages},
+	}
+	for _, n := range nums {
+		v, err := strconv.ParseInt(string(bytes.TrimSpace(f[n.field-3])), 10, 64)
+		if err != nil {
+			return s, fmt.Errorf("stat field %d of pid %d: %w", n.field, pid, err)
+		}
+		*n.dst = v
+	}
+	ints := []struct {
+		field int
+		dst   *int
+	}{{4, &s.ppid}, {5, &s.pgrp}, {20, &s.threads}}
+	for _, n := range ints {
+		v, err := strconv.Atoi(string(f[n.field-3]))
+		if err != nil {
+			return s, fmt.Errorf("stat field %d of pid %d: %w", n.field, pid, err)
+		}
+		*n.dst = v
+	}
+	return s, nil
+}
+
+// fdCounter counts a process's open descriptors.
+type fdCounter struct {
+	// statSize: since Linux 6.2 stat(2) on /proc/PID/fd reports the number
+	// of open descriptors as st_size, one syscall instead of listing a
+	// directory that may hold 20,000 entries.
+	statSize bool
+	dents    []byte
+}
+
+func newFDCounter() *fdCounter {
+	c := &fdCounter{dents: make([]byte, 32<<10)}
+	// Older kernels report 0; this process always has descriptors open
+	// (at least the runtime's), so a 0 here means the feature is absent.
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/fd", &st); err == nil && st.Size > 0 {
+		c.statSize = true
+	}
+	return c
+}
+
+func (c *fdCounter) count(pid int) (int, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	if c.statSize {
+		var st unix.Stat_t
+		if err := unix.Stat(dir, &st); err != nil {
+			return 0, err
+		}
+		return int(st.Size), nil
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	n := 0
+	for {
+		k, err := unix.Getdents(fd, c.dents)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if k == 0 {
+			return n - 2, nil // "." and ".."
+		}
+		// linux_dirent64: d_ino u64, d_off s64, d_reclen u16, ...
+		for off := 0; off+18 <= k; {
+			reclen := int(binary.NativeEndian.Uint16(c.dents[off+16:]))
+			if reclen == 0 {
+				break
+			}
+			n++
+			off += reclen
+		}
+	}
+}
+
+// smapsRollup returns Rss and Pss in bytes from /proc/PID/smaps_rollup.
+func smapsRollup(pid int, buf []byte) (rss, pss int64, out []byte, err error) {
+	buf, err = readFile("/proc/"+strconv.Itoa(pid)+"/smaps_rollup", buf)
+	if err != nil {
+		return 0, 0, buf, err
+	}
+	var haveRss, havePss bool
+	for line := range bytes.Lines(buf) {
+		switch {
+		case bytes.HasPrefix(line, []byte("Rss:")):
+			rss, err = kbField(line[4:])
+			haveRss = true
+		case bytes.HasPrefix(line, []byte("Pss:")):
+			pss, err = kbField(line[4:])
+			havePss = true
+		}
+		if err != nil {
+			return 0, 0, buf, fmt.Errorf("smaps_rollup of pid %d: %w", pid, err)
+		}
+		if haveRss && havePss {
+			return rss, pss, buf, nil
+		}
+	}
+	// A zombie's smaps_rollup is empty: it holds no memory.
+	return rss, pss, buf, nil
+}
+
+// kbField parses "   1736 kB" into bytes.
+func kbField(b []byte) (int64, error) {
+	b = bytes.TrimSpace(b)
+	b = bytes.TrimSpace(bytes.TrimSuffix(b, []byte("kB")))
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %q: %w", b, err)
+	}
+	return v * 1024, nil
+}
+
+// readPIDList parses a cgroup.procs (or tasks) file: one PID a line.
+func readPIDList(path string, buf []byte) ([]int, []byte, error) {
+	buf, err := readFile(path, buf)
+	if err != nil {
+		return nil, buf, fmt.Errorf("probe: read %s: %w", path, err)
+	}
+	var pids []int
+	for line := range bytes.Lines(buf) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		pid, err := strconv.Atoi(string(line))
+		if err != nil {
+			return nil, buf, fmt.Errorf("probe: %s: bad pid %q", path, line)
+		}
+		pids = append(pids, pid)
+	}
+	return pids, buf, nil
+}
+
+// listPIDs returns every process (thread-group leader) in /proc.
+func listPIDs() ([]int, error) {
+	f, err := os.Open("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("probe: list /proc: %w", err)
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}

@@ -1,0 +1,147 @@
+package probe
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"strings"
+	"testing"
+
+	"c10klab/runner/internal/results"
+)
+
+// TestReadSystemSeesConnections opens n loopback connections and checks
+// that the socket counts rise by 2n (client and server side). Other tests
+// on the machine open and close sockets too, so the rise must match within
+// a tolerance in one of a few attempts.
+func TestReadSystemSeesConnections(t *testing.T) {
+	const n = 300
+	var last string
+	for attempt := range 3 {
+		before, after, err := measureConns(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range Counters {
+			if _, ok := after.Counters[k]; !ok {
+				t.Errorf("counter %s missing", k)
+			}
+		}
+		d := CounterDeltas(before.Counters, after.Counters)
+		// Cumulative counters only rise, so ≥ holds whatever else runs.
+		if d["Tcp.ActiveOpens"] < n || d["Tcp.PassiveOpens"] < n {
+			t.Fatalf("ActiveOpens +%d, PassiveOpens +%d, want ≥ %d each", d["Tcp.ActiveOpens"], d["Tcp.PassiveOpens"], n)
+		}
+		if after.MemAvailable <= 0 || after.Slab <= 0 || after.SUnreclaim <= 0 {
+			t.Fatalf("meminfo: %+v", after)
+		}
+		inuse := after.TCPInUse - before.TCPInUse
+		estab := d["Tcp.CurrEstab"]
+		near := func(v int64) bool { return v >= 2*n*9/10 && v <= 2*n*11/10 }
+		if near(inuse) && near(estab) && after.TCPMem > 0 {
+			return
+		}
+		last = fmt.Sprintf("attempt %d: tcp inuse +%d, CurrEstab +%d, tcp mem %d; want +%d each and mem > 0", attempt, inuse, estab, after.TCPMem, 2*n)
+	}
+	t.Error(last)
+}
+
+// measureConns reads the system, opens n connections, reads it again and
+// closes everything.
+func measureConns(n int) (before, after results.System, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return before, after, err
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, n)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	if before, err = ReadSystem(); err != nil {
+		return
+	}
+	// 4 KiB left unread at each server end: 300 of them pass the kernel's
+	// per-CPU reserve of TCP memory (1 MiB), so sockstat's mem is not 0.
+	payload := make([]byte, 4096)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return before, after, err
+		}
+		conns = append(conns, c)
+		if _, err := c.Write(payload); err != nil {
+			return before, after, err
+		}
+	}
+	for range n {
+		conns = append(conns, <-accepted)
+	}
+	after, err = ReadSystem()
+	return
+}
+
+// System is a local name for the type ReadSystem returns.
+type System = struct {
+	MemAvailable, Slab, SUnreclaim, TCPInUse, TCPOrphan, TCPTimeWait, TCPMem int64
+	Counters                                                                 map[string]int64
+}
+
+func TestParsePairs(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     map[string]int64
+		err      string
+	}{
+		{"two sections", "Tcp: RtoMin MaxConn CurrEstab\nTcp: 200 -1 7\nUdp: InDatagrams\nUdp: 5\n",
+			map[string]int64{"Tcp.RtoMin": 200, "Tcp.MaxConn": -1, "Tcp.CurrEstab": 7, "Udp.InDatagrams": 5}, ""},
+		{"short value line", "TcpExt: A B\nTcpExt: 1\n", nil, "2 names but 1 values"},
+		{"not a number", "TcpExt: A\nTcpExt: x\n", nil, "TcpExt.A"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parsePairs("test", strings.NewReader(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(got, tc.want) {
+				t.Errorf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCounterDeltas(t *testing.T) {
+	tests := []struct {
+		name          string
+		before, after map[string]int64
+		want          map[string]int64
+	}{
+		{"unchanged dropped", map[string]int64{"Tcp.InSegs": 5}, map[string]int64{"Tcp.InSegs": 5}, map[string]int64{}},
+		{"rise", map[string]int64{"Tcp.InSegs": 5}, map[string]int64{"Tcp.InSegs": 9}, map[string]int64{"Tcp.InSegs": 4}},
+		{"gauge falls", map[string]int64{"Tcp.CurrEstab": 10}, map[string]int64{"Tcp.CurrEstab": 4}, map[string]int64{"Tcp.CurrEstab": -6}},
+		{"new key from zero", nil, map[string]int64{"TcpExt.ListenDrops": 3}, map[string]int64{"TcpExt.ListenDrops": 3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CounterDeltas(tc.before, tc.after); !maps.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
