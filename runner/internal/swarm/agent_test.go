@@ -1,0 +1,199 @@
+package swarm
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+// server is a loopback TCP server whose per-connection behaviour the test
+// chooses.
+func server(t *testing.T, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				handle(c)
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+func echo(c net.Conn) { io.Copy(c, c); c.Close() }
+
+// runAgent runs an agent in this process against addr with target
+// connections until want(status) holds or the time runs out, and returns
+// the last status.
+func runAgent(t *testing.T, cfg AgentConfig, target int, within time.Duration, want func(Status) bool) Status {
+	t.Helper()
+	cmdR, cmdW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- RunAgent(cfg, cmdR, outW)
+		outW.Close()
+	}()
+	json.NewEncoder(cmdW).Encode(Command{Target: target})
+	sc := bufio.NewScanner(outR)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	deadline := time.Now().Add(within)
+	var last Status
+	for sc.Scan() {
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("bad status line %q: %v", sc.Text(), err)
+		}
+		if want(last) || time.Now().After(deadline) {
+			break
+		}
+	}
+	cmdW.Close()
+	go io.Copy(io.Discard, outR)
+	if err := <-done; err != nil {
+		t.Fatalf("agent: %v", err)
+	}
+	return last
+}
+
+func testConfig(addr netip.AddrPort) AgentConfig {
+	return AgentConfig{
+		Addr: addr, Interval: 200 * time.Millisecond, Deadline: 200 * time.Millisecond,
+		ConnectTimeout: time.Second, MsgSize: 16, Rate: 5000, StatusEvery: 200 * time.Millisecond,
+	}
+}
+
+func TestAgentSustainsEchoServer(t *testing.T) {
+	addr := server(t, echo)
+	const n = 300
+	st := runAgent(t, testConfig(addr), n, 10*time.Second, func(s Status) bool {
+		return s.Sustained == n && s.Echoed >= 3*n
+	})
+	if st.Open != n || st.Sustained != n {
+		t.Fatalf("open %d sustained %d, want %d both", st.Open, st.Sustained, n)
+	}
+	if len(st.Failures) != 0 || len(st.ClientFailures) != 0 {
+		t.Fatalf("unexpected failures %v client %v", st.Failures, st.ClientFailures)
+	}
+	if st.Echoed > st.Sent || st.Echoed < 3*n {
+		t.Fatalf("sent %d echoed %d", st.Sent, st.Echoed)
+	}
+}
+
+func TestAgentClassifiesServerFailures(t *testing.T) {
+	silent := func(c net.Conn) { io.Copy(io.Discard, c) }
+	closing := func(c net.Conn) { c.Close() }
+	corrupt := func(c net.Conn) {
+		buf := make([]byte, 64)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			buf[0] ^= 0xff
+			c.Write(buf[:n])
+		}
+	}
+	refused := func() netip.AddrPort {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := netip.MustParseAddrPort(ln.Addr().String())
+		ln.Close() // nothing listens there now
+		return a
+	}
+	tests := []struct {
+		name string
+		addr func() netip.AddrPort
+		want string
+	}{
+		{"never echoes", func() netip.AddrPort { return server(t, silent) }, "deadline"},
+		{"closes at once", func() netip.AddrPort { return server(t, closing) }, "read:EOF"},
+		{"echoes wrong bytes", func() netip.AddrPort { return server(t, corrupt) }, "mismatch"},
+		{"nothing listens", refused, "connect:ECONNREFUSED"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := runAgent(t, testConfig(tc.addr()), 20, 5*time.Second, func(s Status) bool {
+				return s.Failures[tc.want] >= 20
+			})
+			if st.Failures[tc.want] < 20 {
+				t.Fatalf("failures %v, want %s ≥ 20", st.Failures, tc.want)
+			}
+			if st.Sustained != 0 {
+				t.Fatalf("sustained %d, want 0", st.Sustained)
+			}
+			if len(st.ClientFailures) != 0 {
+				t.Fatalf("blamed on the client: %v", st.ClientFailures)
+			}
+		})
+	}
+}
+
+func TestAgentConfigValidate(t *testing.T) {
+	ok := testConfig(netip.MustParseAddrPort("127.0.0.1:9"))
+	tests := []struct {
+		name string
+		mod  func(*AgentConfig)
+	}{
+		{"deadline past interval", func(c *AgentConfig) { c.Deadline = 2 * c.Interval }},
+		{"tiny message", func(c *AgentConfig) { c.MsgSize = 4 }},
+		{"no rate", func(c *AgentConfig) { c.Rate = 0 }},
+		{"ipv6", func(c *AgentConfig) { c.Addr = netip.MustParseAddrPort("[::1]:9") }},
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid config rejected: %v", err)
+	}
+	for _, tc := range tests {
+		c := ok
+		tc.mod(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+}
+
+func TestAgentFlagsRoundTrip(t *testing.T) {
+	c := testConfig(netip.MustParseAddrPort("127.0.0.1:4242"))
+	c.Index, c.MaxInFlight = 3, 100
+	got, err := ParseAgentFlags(c.Args(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.StatusEvery = c.StatusEvery
+	if got != c {
+		t.Fatalf("round trip: got %+v, want %+v", got, c)
+	}
+}
