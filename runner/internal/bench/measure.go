@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"sync"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"c10klab/runner/internal/diagnose"
+	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/probe"
 	"c10klab/runner/internal/results"
@@ -31,8 +33,10 @@ type measurement struct {
 	started time.Time
 	running *model.Running
 	sw      *swarm.Swarm
-	tree    *probe.Tree // the model's processes
-	agents  *probe.Tree // the swarm's processes
+	tree    *probe.Tree     // the model's processes
+	agents  *probe.Tree     // the swarm's processes
+	cgroup  *guard.Group    // the model's cgroups; nil without root or cgroup v1
+	watch   *guard.Watchdog // MemAvailable floor, with or without cgroups
 
 	baseSys results.System // before the model started
 	basePSS int64          // the model idle, after it became ready
@@ -97,6 +101,54 @@ func (m *measurement) instances() int {
 	return max(1, ceilDiv(m.opt.Steps[len(m.opt.Steps)-1], m.perProcess))
 }
 
+// setupGuard prepares the resource guard: cgroups with memory and pids
+// limits when running as root with cgroup v1, and always a watchdog on the
+// machine's available memory. It returns how to sample the model's tree
+// and how to wrap its command line so it starts inside the cgroups.
+func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, error) {
+	var cfg probe.TreeConfig
+	if !m.opt.Guard {
+		return cfg, nil, nil
+	}
+	var err error
+	if m.watch, err = guard.NewWatchdog(0); err != nil {
+		return cfg, nil, err
+	}
+	if reason := guard.Supported(); reason != nil {
+		m.event(results.EventGuard, "no cgroups (%v): watching available memory only, floor %d MiB", reason, m.watch.Floor>>20)
+		return cfg, nil, nil
+	}
+	g, err := guard.New(filepath.Base(m.dir)+"-"+m.label, guard.Limits{Memory: m.opt.MemLimit, Pids: int64(m.opt.PidsLimit)})
+	if err != nil {
+		return cfg, nil, fmt.Errorf("resource guard for %s: %w", m.label, err)
+	}
+	m.cgroup = g
+	lim := g.Limits()
+	m.event(results.EventGuard, "cgroup limits: memory %d MiB, pids %d; machine floor: MemAvailable %d MiB", lim.Memory>>20, lim.Pids, m.watch.Floor>>20)
+	cfg.CgroupProcs = filepath.Join(g.Dir("memory"), "cgroup.procs")
+	cfg.CPUAcct = g.Dir("cpuacct")
+	return cfg, func(argv []string) []string { return g.Wrap(m.opt.Exe, argv) }, nil
+}
+
+// guardTripped returns why the guard stops the model, or "".
+func (m *measurement) guardTripped() string {
+	if m.cgroup != nil {
+		if ev, u, err := m.cgroup.Check(); err == nil && ev.Tripped() {
+			msg := fmt.Sprintf("%s (peak %d MiB, %d tasks)", ev, u.MemoryMax>>20, u.Pids)
+			m.event(results.EventGuard, "%s", msg)
+			return msg
+		}
+	}
+	if m.watch != nil {
+		if st, err := m.watch.Check(); err == nil && st.Low() {
+			msg := "machine memory low: " + st.String()
+			m.event(results.EventGuard, "%s", msg)
+			return msg
+		}
+	}
+	return ""
+}
+
 func (m *measurement) teardown() {
 	if m.sw != nil {
 		m.sw.Stop()
@@ -106,6 +158,11 @@ func (m *measurement) teardown() {
 			m.event(results.EventStopped, "%v", err)
 		} else {
 			m.event(results.EventStopped, "model stopped on SIGTERM")
+		}
+	}
+	if m.cgroup != nil {
+		if err := m.cgroup.Close(); err != nil {
+			m.event(results.EventGuard, "remove cgroups: %v", err)
 		}
 	}
 	m.tl.Sync()
@@ -118,9 +175,14 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	if err != nil {
 		return stopCause{stop: results.StopError, err: err}
 	}
+	treeCfg, wrap, err := m.setupGuard()
+	if err != nil {
+		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	}
 	m.started = time.Now()
 	m.running, err = model.Start(model.StartConfig{
-		Bin: m.bin, Name: m.label, Addr: m.opt.Addr, Backlog: m.opt.Backlog,
+		Wrap: wrap,
+		Bin:  m.bin, Name: m.label, Addr: m.opt.Addr, Backlog: m.opt.Backlog,
 		Instances: m.instances(), Preset: m.spec.Preset, Env: m.opt.ModelEnv, CPUs: m.modelCPUs,
 		OnReport: func(r results.ServerReport) {
 			m.mu.Lock()
@@ -144,7 +206,8 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
 	m.event(results.EventReady, "echoes on %s", m.opt.Addr)
-	m.tree = probe.NewTree(probe.TreeConfig{Roots: m.running.PIDs()})
+	treeCfg.Roots = m.running.PIDs()
+	m.tree = probe.NewTree(treeCfg)
 	if p, err := m.tree.Sample(); err == nil {
 		m.basePSS = p.PSS
 	}
@@ -207,13 +270,20 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 		case e := <-m.running.Exited():
 			m.sample(index, offered)
 			m.event(results.EventExited, "%s", e)
-			return m.evaluate(index, offered, start, holdStart, startSample, hold, true), &stopCause{stop: results.StopExited, detail: e.String()}
+			st := m.evaluate(index, offered, start, holdStart, startSample, hold, true)
+			if trip := m.guardTripped(); trip != "" {
+				return st, &stopCause{stop: results.StopGuard, detail: trip + "; " + e.String()}
+			}
+			return st, &stopCause{stop: results.StopExited, detail: e.String()}
 		case err := <-m.sw.Died():
 			m.event(results.EventAgentDied, "%v", err)
 			return nil, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
 		case <-tick.C:
 		}
 		h := m.sample(index, offered)
+		if trip := m.guardTripped(); trip != "" {
+			return m.evaluate(index, offered, start, holdStart, startSample, hold, true), &stopCause{stop: results.StopGuard, detail: trip}
+		}
 		now := time.Now()
 		if holdStart.IsZero() {
 			sw := m.last.Swarm

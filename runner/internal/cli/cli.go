@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"c10klab/runner/internal/guard"
 )
 
 const usage = `c10klab: how many concurrent TCP connections does each server concurrency
@@ -49,7 +51,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = compareCmd(rest, stdout, stderr)
 	case "agent":
 		err = agent(rest, stderr)
-	case "cgexec":
+	case guard.Subcommand:
 		err = cgexec(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/results"
 )
 
@@ -43,6 +44,8 @@ func envCmd(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("not yet")
 }
 
+// cgexec is the resource guard's trampoline: enter the model's cgroups,
+// then exec the model. It returns only on failure.
 func cgexec(args []string) error {
-	return fmt.Errorf("not yet")
+	return guard.CgexecMain(args)
 }

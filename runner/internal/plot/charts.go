@@ -1,0 +1,510 @@
+package plot
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/results"
+)
+
+const (
+	inch = vg.Inch
+	kib  = 1024.0
+	mib  = 1024.0 * 1024.0
+)
+
+var (
+	grey      = color.Gray{Y: 120}
+	markerRed = color.RGBA{0xb2, 0x18, 0x2b, 0xff}
+)
+
+func lineStyle(c color.Color, width float64, dashed bool) draw.LineStyle {
+	s := draw.LineStyle{Color: c, Width: vg.Points(width)}
+	if dashed {
+		s.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	}
+	return s
+}
+
+// addSeries draws a model's line with point markers and returns it for the
+// legend; nothing is drawn for an empty series.
+func addSeries(p *gplot.Plot, xys plotter.XYs, c color.Color, dashes []vg.Length, glyph draw.GlyphDrawer) (*plotter.Line, *plotter.Scatter) {
+	if len(xys) == 0 {
+		return nil, nil
+	}
+	line, pts, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return nil, nil
+	}
+	line.LineStyle = lineStyle(c, 2, false)
+	line.Dashes = dashes
+	pts.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(3), Shape: glyph}
+	p.Add(line, pts)
+	return line, pts
+}
+
+// swatch is a legend thumbnail for a series that has no points to draw.
+func swatch(c color.Color, dashes []vg.Length) *plotter.Line {
+	l := &plotter.Line{LineStyle: lineStyle(c, 2, false)}
+	l.Dashes = dashes
+	return l
+}
+
+// endEvent is the event that ended a model abnormally, if any.
+func endEvent(l *results.Loaded, model string) *results.Event {
+	for _, e := range derive.Events(l, model) {
+		if derive.IsEnd(e.Kind) {
+			return &e
+		}
+	}
+	return nil
+}
+
+func endLabel(kind string) string {
+	switch kind {
+	case results.EventExited:
+		return "model exited"
+	case results.EventGuard:
+		return "guard stopped it"
+	case results.EventInterrupted:
+		return "interrupted"
+	}
+	return kind
+}
+
+// offeredAt is the offered count of the last sample taken before t, the
+// step a model was in when something happened to it.
+func offeredAt(l *results.Loaded, model string, e *results.Event) int {
+	off := 0
+	for _, s := range l.Samples(model) {
+		if s.Time.After(e.Time) && off != 0 {
+			break
+		}
+		off = s.Offered
+	}
+	return off
+}
+
+func sustainedFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
+	p := newPlot("", "offered connections", "sustained connections (end of step)")
+	leg := newLegend()
+	var top float64
+	for _, m := range models {
+		for _, s := range l.Steps(m) {
+			top = max(top, float64(s.Offered), float64(s.Sustained))
+		}
+	}
+	if top == 0 {
+		p.Add(note("no steps recorded"))
+		p.X.Max, p.Y.Max = 1, 1
+	} else {
+		ref, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: top, Y: top}})
+		ref.LineStyle = lineStyle(grey, 1.2, true)
+		p.Add(ref)
+		leg.Add("offered (y = x)", ref)
+	}
+	untrusted := &plotter.Scatter{GlyphStyle: draw.GlyphStyle{Color: color.Black, Radius: vg.Points(7), Shape: draw.RingGlyph{}}}
+	for _, m := range models {
+		steps := l.Steps(m)
+		var xys, bad plotter.XYs
+		for _, s := range steps {
+			xys = append(xys, plotter.XY{X: float64(s.Offered), Y: float64(s.Sustained)})
+			if s.Untrusted != "" {
+				bad = append(bad, xys[len(xys)-1])
+			}
+		}
+		name := m
+		if len(steps) == 0 {
+			name += " (no steps)"
+		}
+		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph)
+		if line != nil {
+			leg.Add(name, line, pts)
+		} else {
+			leg.Add(name, swatch(styles[m].color, nil))
+		}
+		if len(bad) > 0 {
+			u := *untrusted
+			u.XYs = bad
+			p.Add(&u)
+		}
+		if e := endEvent(l, m); e != nil && len(xys) > 0 {
+			last := xys[len(xys)-1]
+			text := endLabel(e.Kind)
+			if off := offeredAt(l, m, e); off > 0 {
+				text += " at " + derive.Count(float64(off)) + " offered"
+			}
+			lab, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{last}, Labels: []string{text}})
+			if err == nil {
+				lab.TextStyle[0] = textStyle(styles[m].color)
+				lab.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(-12)}
+				p.Add(lab)
+			}
+		}
+	}
+	for _, m := range models {
+		for _, s := range l.Steps(m) {
+			if s.Untrusted != "" {
+				leg.Add("untrusted step (the swarm was the limit)", untrusted)
+				goto done
+			}
+		}
+	}
+done:
+	p.X.Min, p.Y.Min = 0, 0
+	return &figure{name: SustainedChart, title: "Sustained vs offered connections", w: 9 * inch, h: 5.5 * inch,
+		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
+}
+
+// serverClassColors and clientClassColors keep the two sides apart: warm
+// and saturated for failures blamed on the model, greys for the swarm's own.
+var (
+	serverClassColors = []color.RGBA{
+		{0xd6, 0x27, 0x28, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff},
+		{0xe3, 0x77, 0xc2, 0xff}, {0xbc, 0xbd, 0x22, 0xff}, {0x17, 0xbe, 0xcf, 0xff}, {0x1f, 0x77, 0xb4, 0xff},
+	}
+	clientClassColors = []color.Gray{{Y: 150}, {Y: 200}, {Y: 100}, {Y: 225}}
+)
+
+// failureBar is one step's failures; partial marks the step a model was in
+// when it stopped, rebuilt from its samples since it has no step record.
+type failureBar struct {
+	label          string
+	fails, clients map[string]int64
+}
+
+func failureBars(l *results.Loaded, model string) []failureBar {
+	steps := l.Steps(model)
+	var bars []failureBar
+	for _, s := range steps {
+		bars = append(bars, failureBar{label: derive.Count(float64(s.Offered)), fails: s.Failures, clients: s.ClientFailures})
+	}
+	samples := l.Samples(model)
+	if len(samples) == 0 {
+		return bars
+	}
+	last := samples[len(samples)-1]
+	if len(steps) > 0 && last.Step <= steps[len(steps)-1].Index {
+		return bars
+	}
+	// Cumulative counts at the end of the previous step are the baseline.
+	var base results.Sample
+	for _, s := range samples {
+		if s.Step < last.Step {
+			base = s
+		}
+	}
+	bars = append(bars, failureBar{
+		label:   derive.Count(float64(last.Offered)) + " (unfinished)",
+		fails:   sub(last.Swarm.Failures, base.Swarm.Failures),
+		clients: sub(last.Swarm.ClientFailures, base.Swarm.ClientFailures),
+	})
+	return bars
+}
+
+func sub(a, b map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range a {
+		if d := v - b[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+func failuresFigure(l *results.Loaded, model string) *figure {
+	bars := failureBars(l, model)
+	p := newPlot("", "offered connections (step)", "failures during the step")
+	leg := newLegend()
+	var all, allClient []map[string]int64
+	for _, b := range bars {
+		all, allClient = append(all, b.fails), append(allClient, b.clients)
+	}
+	server, client := derive.Keys(all...), derive.Keys(allClient...)
+	width := vg.Points(math.Min(40, 420/float64(max(len(bars), 1))))
+	var below *plotter.BarChart
+	stack := func(class string, values plotter.Values, c color.Color, clientSide bool) {
+		b, err := plotter.NewBarChart(values, width)
+		if err != nil {
+			return
+		}
+		b.Color = c
+		b.LineStyle = lineStyle(color.Gray{Y: 60}, 0.5, false)
+		name := class
+		if clientSide {
+			b.LineStyle = lineStyle(color.Black, 1, true)
+			name = "client-side " + class
+		}
+		if below != nil {
+			b.StackOn(below)
+		}
+		below = b
+		p.Add(b)
+		leg.Add(name, b)
+	}
+	for i, class := range server {
+		v := make(plotter.Values, len(bars))
+		for j, b := range bars {
+			v[j] = float64(b.fails[class])
+		}
+		stack(class, v, serverClassColors[i%len(serverClassColors)], false)
+	}
+	for i, class := range client {
+		v := make(plotter.Values, len(bars))
+		for j, b := range bars {
+			v[j] = float64(b.clients[class])
+		}
+		stack(class, v, clientClassColors[i%len(clientClassColors)], true)
+	}
+	var top float64
+	first := -1
+	for i, b := range bars {
+		t := float64(derive.Total(b.fails) + derive.Total(b.clients))
+		top = max(top, t)
+		if t > 0 && first < 0 {
+			first = i
+		}
+	}
+	switch {
+	case len(bars) == 0:
+		p.Add(note("no steps recorded"))
+	case top == 0:
+		p.Add(note("no failures recorded"))
+	}
+	if len(bars) > 0 {
+		labels := make([]string, len(bars))
+		for i, b := range bars {
+			labels[i] = b.label
+		}
+		p.NominalX(labels...)
+	}
+	p.X.Min, p.X.Max = -0.5, math.Max(float64(len(bars))-0.5, 0.5)
+	p.Y.Min, p.Y.Max = 0, math.Max(top*1.25, 1)
+	if first >= 0 {
+		label := "first failure"
+		if derive.Total(bars[first].fails) == 0 {
+			label += " (client-side only)"
+		}
+		p.Add(newVLine(float64(first)-0.5, label, markerRed))
+	}
+	if e := endEvent(l, model); e != nil && len(bars) > 0 {
+		p.Add(newVLine(float64(len(bars))-0.5, endLabel(e.Kind), color.Black))
+		p.X.Max += 0.05
+	}
+	title := "Failures by class: " + model
+	if len(client) > 0 {
+		title += "  (grey, dashed = client-side: the swarm's own)"
+	}
+	return &figure{name: FailuresChart(model), title: title, w: 9 * inch, h: 5 * inch,
+		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
+}
+
+// perStep draws one line per model of f(step) against offered connections;
+// steps for which f has no value (nothing sustained, nothing echoed) are
+// left out rather than drawn as zero.
+func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []string, styles map[string]modelStyle, f func(results.Step) (float64, bool), logY bool) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, m := range models {
+		var xys plotter.XYs
+		for _, s := range l.Steps(m) {
+			v, ok := f(s)
+			if !ok || math.IsNaN(v) || math.IsInf(v, 0) || (logY && v <= 0) {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: float64(s.Offered), Y: v})
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph)
+		if leg == nil {
+			continue
+		}
+		if line != nil {
+			leg.Add(m, line, pts)
+		} else {
+			leg.Add(m+" (no data)", swatch(styles[m].color, nil))
+		}
+	}
+	return lo, hi
+}
+
+func latencyFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
+	pick := []struct {
+		name string
+		f    func(results.Percentiles) float64
+	}{
+		{"p50", func(p results.Percentiles) float64 { return p.P50 }},
+		{"p99", func(p results.Percentiles) float64 { return p.P99 }},
+		{"p99.9", func(p results.Percentiles) float64 { return p.P999 }},
+	}
+	leg := newLegend()
+	var row []*gplot.Plot
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, q := range pick {
+		p := newPlot(q.name, "offered connections", "latency (ms, log scale)")
+		var lg *gplot.Legend
+		if i == 0 {
+			lg = leg
+		}
+		a, b := perStep(p, lg, l, models, styles, func(s results.Step) (float64, bool) {
+			return q.f(s.Latency), s.Latency.Count > 0
+		}, true)
+		lo, hi = math.Min(lo, a), math.Max(hi, b)
+		row = append(row, p)
+	}
+	// One y range for all three panels, so they can be compared by eye.
+	if math.IsInf(lo, 0) {
+		lo, hi = 0.1, 10
+		row[0].Add(note("no latency recorded"))
+	}
+	lo, hi = pow10floor(lo), pow10floor(hi)*10
+	for _, p := range row {
+		p.Y.Scale = gplot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+		p.Y.Min, p.Y.Max = lo, hi
+		p.X.Min = 0
+	}
+	return &figure{name: LatencyChart, title: "Echo latency over each step's hold, from the scheduled send time", w: 13 * inch, h: 4.8 * inch,
+		rows: [][]*gplot.Plot{row}, legends: []*gplot.Legend{leg}}
+}
+
+func memoryFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
+	user := newPlot("user: model PSS above idle / sustained", "offered connections", "KiB per connection")
+	kernel := newPlot("kernel: TCP memory + unreclaimable slab above idle / sustained", "offered connections", "KiB per connection")
+	leg := newLegend()
+	_, hu := perStep(user, leg, l, models, styles, func(s results.Step) (float64, bool) {
+		v, ok := derive.UserMemPerConn(s)
+		return v / kib, ok
+	}, false)
+	_, hk := perStep(kernel, nil, l, models, styles, func(s results.Step) (float64, bool) {
+		v, ok := derive.KernelMemPerConn(s)
+		return v / kib, ok
+	}, false)
+	for _, p := range []*gplot.Plot{user, kernel} {
+		p.X.Min, p.Y.Min = 0, 0
+		p.Y.Max = math.Max(math.Max(hu, hk)*1.1, 1)
+	}
+	return &figure{name: MemoryChart, title: "Memory per connection", w: 12 * inch, h: 5 * inch,
+		rows: [][]*gplot.Plot{{user, kernel}}, legends: []*gplot.Legend{leg}}
+}
+
+func cpuFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
+	p := newPlot("", "offered connections", "model CPU (user + system), ms per 1,000 echoes")
+	leg := newLegend()
+	_, hi := perStep(p, leg, l, models, styles, func(s results.Step) (float64, bool) {
+		v, ok := derive.CPUPer1kEchoes(s)
+		return v * 1000, ok
+	}, false)
+	if math.IsInf(hi, 0) {
+		p.Add(note("no echoes recorded"))
+		hi = 1
+	}
+	p.X.Min, p.Y.Min = 0, 0
+	p.Y.Max = hi * 1.1
+	return &figure{name: CPUChart, title: "CPU per 1,000 echoed messages", w: 9 * inch, h: 5 * inch,
+		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
+}
+
+func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
+	samples := l.Samples(model)
+	conns := newPlot("connections", "", "connections")
+	fails := newPlot("failures per second", "", "failures / s")
+	mem := newPlot("model memory (whole process tree)", "", "MiB")
+	tasks := newPlot("model processes, threads and open files", "seconds since the model started", "count")
+	legs := []*gplot.Legend{newLegend(), newLegend(), newLegend(), newLegend()}
+
+	series := func(p *gplot.Plot, leg *gplot.Legend, name string, style draw.LineStyle, f func(i int, s results.Sample) (float64, bool)) *plotter.Line {
+		var xys plotter.XYs
+		for i, s := range samples {
+			if v, ok := f(i, s); ok {
+				xys = append(xys, plotter.XY{X: s.Elapsed, Y: v})
+			}
+		}
+		if len(xys) == 0 {
+			return nil
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil
+		}
+		line.LineStyle = style
+		p.Add(line)
+		leg.Add(name, line)
+		return line
+	}
+	// Offered changes at a step's start and holds: drawn as stairs, the
+	// sample's value holding back to the previous sample.
+	if off := series(conns, legs[0], "offered", lineStyle(grey, 1.5, true), func(_ int, s results.Sample) (float64, bool) { return float64(s.Offered), true }); off != nil {
+		off.StepStyle = plotter.PreStep
+	}
+	series(conns, legs[0], "open", lineStyle(c, 1, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Swarm.Open), true })
+	series(conns, legs[0], "sustained", lineStyle(c, 2.5, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Swarm.Sustained), true })
+
+	rate := func(get func(results.Sample) int64) func(int, results.Sample) (float64, bool) {
+		return func(i int, s results.Sample) (float64, bool) {
+			prev, t0 := int64(0), 0.0
+			if i > 0 {
+				prev, t0 = get(samples[i-1]), samples[i-1].Elapsed
+			} else {
+				t0 = s.Elapsed - 1
+			}
+			dt := s.Elapsed - t0
+			if dt <= 0 {
+				return 0, false
+			}
+			return math.Max(float64(get(s)-prev), 0) / dt, true
+		}
+	}
+	series(fails, legs[1], "blamed on the model", lineStyle(markerRed, 2, false), rate(func(s results.Sample) int64 { return derive.Total(s.Swarm.Failures) }))
+	series(fails, legs[1], "client-side (swarm)", lineStyle(grey, 2, true), rate(func(s results.Sample) int64 { return derive.Total(s.Swarm.ClientFailures) }))
+
+	// A sample taken after the model died has no process to measure; a
+	// zero there is "no process", not "no memory", so it is left out.
+	alive := func(s results.Sample) bool { return s.Model.Procs > 0 }
+	series(mem, legs[2], "RSS", lineStyle(c, 1.2, true), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.RSS) / mib, alive(s) })
+	series(mem, legs[2], "PSS", lineStyle(c, 2.5, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.PSS) / mib, alive(s) })
+
+	series(tasks, legs[3], "threads", lineStyle(c, 2.5, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.Threads), alive(s) })
+	series(tasks, legs[3], "open files", lineStyle(grey, 1.5, true), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.FDs), alive(s) })
+	series(tasks, legs[3], "processes", lineStyle(color.Black, 1, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.Procs), alive(s) })
+
+	panels := []*gplot.Plot{conns, fails, mem, tasks}
+	xmax := 1.0
+	if len(samples) > 0 {
+		xmax = math.Max(samples[len(samples)-1].Elapsed, xmax)
+	} else {
+		conns.Add(note("no samples recorded"))
+	}
+	// Mark what ended the model in every panel, labelled once, on top.
+	origin, ok := derive.Origin(l, model)
+	for _, e := range derive.Events(l, model) {
+		if !ok || !derive.IsEnd(e.Kind) {
+			continue
+		}
+		x := e.Time.Sub(origin).Seconds()
+		xmax = math.Max(xmax, x)
+		for i, p := range panels {
+			label := ""
+			if i == 0 {
+				label = fmt.Sprintf("%s at %.1f s", endLabel(e.Kind), x)
+			}
+			p.Add(newVLine(x, label, markerRed))
+		}
+	}
+	for _, p := range panels {
+		p.X.Min, p.X.Max = 0, xmax*1.02
+		p.Y.Min = 0
+		p.Y.Max = math.Max(p.Y.Max*1.08, 1)
+	}
+	rows := make([][]*gplot.Plot, len(panels))
+	for i, p := range panels {
+		rows[i] = []*gplot.Plot{p}
+	}
+	return &figure{name: TimelineChart(model), title: "Timeline: " + model, w: 10 * inch, h: 11 * inch, rows: rows, legends: legs}
+}

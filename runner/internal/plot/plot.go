@@ -1,0 +1,98 @@
+// Package plot draws a run's charts with gonum.org/v1/plot from its saved
+// results, so any run can be drawn again later. Every chart is written as
+// PNG and SVG; a model keeps the same colour in every chart of a run.
+//
+// Files (model names pass through derive.FileName):
+//
+//	sustained.{png,svg}          sustained vs offered connections, all models
+//	failures-<model>.{png,svg}   failures by class per step, one per model
+//	latency.{png,svg}            p50, p99, p99.9 vs offered connections
+//	memory.{png,svg}             user and kernel memory per connection
+//	cpu.{png,svg}                model CPU per 1,000 echoes
+//	timeline-<model>.{png,svg}   connections, failures/s, memory, threads over time
+package plot
+
+import (
+	"errors"
+	"image/color"
+
+	"gonum.org/v1/plot/vg/draw"
+
+	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/results"
+)
+
+// Chart file names, without extension.
+const (
+	SustainedChart = "sustained"
+	LatencyChart   = "latency"
+	MemoryChart    = "memory"
+	CPUChart       = "cpu"
+)
+
+// FailuresChart and TimelineChart name a model's charts, without extension.
+func FailuresChart(model string) string { return "failures-" + derive.FileName(model) }
+func TimelineChart(model string) string { return "timeline-" + derive.FileName(model) }
+
+// Render draws every chart of the run into outDir and returns the files
+// written (PNG then SVG for each chart). A chart that cannot be drawn is
+// reported in the error while the others are still written.
+func Render(l *results.Loaded, outDir string) ([]string, error) {
+	models := l.Models()
+	styles := modelStyles(models)
+	figs := []*figure{
+		sustainedFigure(l, models, styles),
+	}
+	for _, m := range models {
+		figs = append(figs, failuresFigure(l, m))
+	}
+	figs = append(figs,
+		latencyFigure(l, models, styles),
+		memoryFigure(l, models, styles),
+		cpuFigure(l, models, styles),
+	)
+	for _, m := range models {
+		figs = append(figs, timelineFigure(l, m, styles[m].color))
+	}
+	var out []string
+	var errs []error
+	for _, f := range figs {
+		paths, err := f.save(outDir)
+		out = append(out, paths...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// palette is Tableau 10: distinct hues that stay apart in print and for
+// most colour-blind readers.
+var palette = []color.RGBA{
+	{0x4e, 0x79, 0xa7, 0xff}, {0xf2, 0x8e, 0x2b, 0xff}, {0x59, 0xa1, 0x4f, 0xff}, {0xe1, 0x57, 0x59, 0xff},
+	{0xb0, 0x7a, 0xa1, 0xff}, {0x9c, 0x75, 0x5f, 0xff}, {0x76, 0xb7, 0xb2, 0xff}, {0xff, 0x9d, 0xa7, 0xff},
+	{0xed, 0xc9, 0x48, 0xff}, {0xba, 0xb0, 0xac, 0xff},
+}
+
+// glyphs tell apart models whose lines lie on top of each other (every
+// model sustains the first steps alike).
+var glyphs = []draw.GlyphDrawer{
+	draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{},
+	draw.PyramidGlyph{}, draw.PlusGlyph{}, draw.BoxGlyph{}, draw.RingGlyph{},
+}
+
+// modelStyle is how one model is drawn in every chart of a run.
+type modelStyle struct {
+	color color.Color
+	glyph draw.GlyphDrawer
+}
+
+// modelStyles gives each model the colour and marker of its position in
+// the run, so the same run always draws a model the same way.
+func modelStyles(models []string) map[string]modelStyle {
+	out := make(map[string]modelStyle, len(models))
+	for i, m := range models {
+		out[m] = modelStyle{color: palette[i%len(palette)], glyph: glyphs[i%len(glyphs)]}
+	}
+	return out
+}

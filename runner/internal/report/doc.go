@@ -1,0 +1,3 @@
+// Package report turns a saved run folder into REPORT.md, a terminal
+// summary table, a comparison of two runs and CSV exports.
+package report

@@ -1,0 +1,288 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"c10klab/runner/internal/plot"
+	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/results"
+)
+
+// ReportFile is the Markdown report's name in a run folder.
+const ReportFile = "REPORT.md"
+
+// Markdown renders REPORT.md for a loaded run. charts are the files
+// plot.Render wrote; PNGs are embedded by their path relative to the run
+// folder, with a link to the SVG beside them.
+func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
+	var b bytes.Buffer
+	run := l.Run
+	rs := rows(l)
+	links := chartLinks(l.Dir, charts)
+
+	fmt.Fprintf(&b, "# c10klab run %s\n\n", run.ID)
+	fmt.Fprintf(&b, "- started: %s\n", stamp(run.Started))
+	if run.Finished.IsZero() {
+		b.WriteString("- finished: **no** — the run did not finish (crash or still running); what was saved is shown\n")
+	} else {
+		fmt.Fprintf(&b, "- finished: %s (%s)\n", stamp(run.Finished), run.Finished.Sub(run.Started).Round(time.Second))
+	}
+	if run.Outcome != "" {
+		fmt.Fprintf(&b, "- outcome: %s\n", run.Outcome)
+	}
+	if len(run.Command) > 0 {
+		fmt.Fprintf(&b, "- command: `%s`\n", strings.Join(run.Command, " "))
+	}
+
+	b.WriteString("\n## Summary\n\n")
+	b.WriteString("| model | capacity | at offered | first failed at | stopped by | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes | peak procs / threads |\n")
+	b.WriteString("|---|--:|--:|--:|---|--:|--:|--:|--:|--:|\n")
+	anyDerived := false
+	for _, r := range rs {
+		name := r.Model
+		if r.derived {
+			name += " \\*"
+			anyDerived = true
+		}
+		failed := "—"
+		if r.FailedOffered > 0 {
+			failed = derive.Count(float64(r.FailedOffered))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name),
+			derive.Count(float64(r.Capacity)), derive.Count(float64(r.CapacityOffered)), failed, cellMD(r.Stop),
+			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary),
+			r.PeakProcs, r.PeakThreads)
+	}
+	if anyDerived {
+		b.WriteString("\n\\* no summary was written for this model: the model or the run ended abnormally while it was measured; its figures are derived from its saved steps.\n")
+	}
+	b.WriteString("\nCapacity is the most connections sustained at the end of a step (open, and the latest message echoed intact within the deadline). ")
+	b.WriteString("User memory is the model's PSS above its idle baseline; kernel memory is sockstat TCP memory plus unreclaimable slab above the baseline, which on loopback includes the client ends of the connections. Both are divided by the sustained connections.\n")
+
+	b.WriteString("\n## Diagnosis\n\n")
+	for _, r := range rs {
+		d := r.Diagnosis
+		if d == "" {
+			d = "no diagnosis recorded"
+		}
+		fmt.Fprintf(&b, "- **%s**: %s\n", r.Model, d)
+	}
+
+	warnings := collectWarnings(l, rs)
+	b.WriteString("\n## Warnings\n\n")
+	if len(warnings) == 0 {
+		b.WriteString("None.\n")
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(&b, "- %s\n", w)
+	}
+
+	b.WriteString("\n## Charts\n\n")
+	for _, c := range []struct{ name, alt string }{
+		{plot.SustainedChart, "Sustained vs offered connections"},
+		{plot.LatencyChart, "Latency percentiles vs offered connections"},
+		{plot.MemoryChart, "Memory per connection"},
+		{plot.CPUChart, "CPU per 1,000 echoes"},
+	} {
+		embed(&b, links, c.name, c.alt)
+	}
+	if len(links) == 0 {
+		b.WriteString("No charts were drawn.\n")
+	}
+
+	for _, r := range rs {
+		modelSection(&b, l, r, links)
+	}
+	envSection(&b, run.Env)
+	configSection(&b, run.Config)
+	if len(run.Versions) > 0 {
+		b.WriteString("\n## Versions\n\n")
+		keys := make([]string, 0, len(run.Versions))
+		for k := range run.Versions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "- %s: %s\n", k, run.Versions[k])
+		}
+	}
+	return b.Bytes(), nil
+}
+
+func collectWarnings(l *results.Loaded, rs []row) []string {
+	var out []string
+	for _, w := range l.Run.Env.Warnings {
+		out = append(out, "machine: "+w)
+	}
+	for _, r := range rs {
+		for _, w := range r.Warnings {
+			out = append(out, r.Model+": "+w)
+		}
+	}
+	for _, m := range l.Models() {
+		for _, s := range l.Steps(m) {
+			if s.Untrusted != "" {
+				out = append(out, fmt.Sprintf("%s: step %d (%s offered) is untrusted, the swarm was the limit: %s", m, s.Index, derive.Count(float64(s.Offered)), s.Untrusted))
+			}
+		}
+	}
+	return out
+}
+
+func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]string) {
+	fmt.Fprintf(b, "\n## %s\n\n", r.Model)
+	if r.derived {
+		b.WriteString("**No summary: this model's measurement ended abnormally.** Figures below come from its saved steps and samples.\n\n")
+	}
+	steps := l.Steps(r.Model)
+	if len(steps) == 0 {
+		b.WriteString("No step was completed.\n\n")
+	} else {
+		b.WriteString("| step | offered | open | sustained | ok | failures | client-side failures | p99 | echoes | note |\n")
+		b.WriteString("|--:|--:|--:|--:|---|--:|--:|--:|--:|---|\n")
+		for _, s := range steps {
+			ok := "yes"
+			if !s.OK {
+				ok = "**no**"
+			}
+			note := ""
+			if s.Untrusted != "" {
+				note = "untrusted"
+			}
+			p99 := "—"
+			if s.Latency.Count > 0 {
+				p99 = derive.Millis(s.Latency.P99)
+			}
+			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Index,
+				derive.Count(float64(s.Offered)), derive.Count(float64(s.Open)), derive.Count(float64(s.Sustained)), ok,
+				failureCell(s.Failures), failureCell(s.ClientFailures), p99, derive.Count(float64(s.Echoes)), note)
+		}
+		b.WriteString("\n")
+	}
+	origin, hasOrigin := derive.Origin(l, r.Model)
+	at := func(t time.Time) string {
+		if !hasOrigin {
+			return stamp(t)
+		}
+		return fmt.Sprintf("%.1f s", t.Sub(origin).Seconds())
+	}
+	if reps := derive.Reports(l, r.Model); len(reps) > 0 {
+		b.WriteString("Failures the model reported itself:\n\n| at | instance | kind | errno | count | connections held | message |\n|--:|--:|---|---|--:|--:|---|\n")
+		for _, rep := range reps {
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %d | %s | %s |\n", at(rep.Time), rep.Instance, cellMD(rep.Kind), cellMD(rep.Errno),
+				rep.Count, derive.Count(float64(rep.Conns)), cellMD(rep.Msg))
+		}
+		b.WriteString("\n")
+	}
+	if evs := derive.Events(l, r.Model); len(evs) > 0 {
+		b.WriteString("Events:\n\n| at | event | message |\n|--:|---|---|\n")
+		for _, e := range evs {
+			kind := cellMD(e.Kind)
+			if derive.IsEnd(e.Kind) {
+				kind = "**" + kind + "**"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s |\n", at(e.Time), kind, cellMD(e.Msg))
+		}
+		b.WriteString("\n")
+	}
+	embed(b, links, plot.FailuresChart(r.Model), "Failures by class: "+r.Model)
+	embed(b, links, plot.TimelineChart(r.Model), "Timeline: "+r.Model)
+}
+
+func failureCell(m map[string]int64) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, k := range derive.Keys(m) {
+		parts = append(parts, fmt.Sprintf("%s %s", k, derive.Count(float64(m[k]))))
+	}
+	return cellMD(strings.Join(parts, ", "))
+}
+
+func envSection(b *bytes.Buffer, env results.Environment) {
+	b.WriteString("\n## Machine and limits\n\n")
+	fmt.Fprintf(b, "- kernel: %s\n- CPUs: %d\n- memory: %s total, %s available at start\n- page size: %s\n- running as root: %v\n",
+		env.Kernel, env.CPUs, derive.Bytes(float64(env.MemTotal)), derive.Bytes(float64(env.MemAvailable)), derive.Bytes(float64(env.PageSize)), env.Root)
+	if len(env.Limits) == 0 {
+		return
+	}
+	b.WriteString("\n| limit | value | connections it allows | scope | to raise it |\n|---|---|--:|---|---|\n")
+	for _, lim := range env.Limits {
+		conns := "—"
+		if lim.Conns > 0 {
+			conns = derive.Count(float64(lim.Conns))
+		}
+		raise := ""
+		if lim.Raise != "" {
+			raise = "`" + lim.Raise + "`"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", cellMD(lim.Name), cellMD(lim.Value), conns, lim.Scope, cellMD(raise))
+	}
+}
+
+func configSection(b *bytes.Buffer, c results.Config) {
+	procs := fmt.Sprint(c.Procs)
+	if c.Procs == 0 {
+		procs = "0 (as many as the open-files limit requires)"
+	}
+	steps := make([]string, len(c.Steps))
+	for i, s := range c.Steps {
+		steps[i] = derive.Count(float64(s))
+	}
+	b.WriteString("\n## Settings\n\n| setting | value |\n|---|---|\n")
+	for _, kv := range [][2]string{
+		{"models", strings.Join(c.Models, ", ")},
+		{"steps (offered connections)", strings.Join(steps, ", ")},
+		{"connect rate", fmt.Sprintf("%d / s", c.Rate)},
+		{"hold per step", c.Hold.String()},
+		{"message interval", c.Interval.String()},
+		{"echo deadline", c.Deadline.String()},
+		{"message size", fmt.Sprintf("%d B", c.MsgSize)},
+		{"model instances", procs},
+		{"pinned", fmt.Sprintf("%v (model CPUs %v, swarm CPUs %v)", c.Pin, c.ModelCPUs, c.SwarmCPUs)},
+		{"sustain ratio", fmt.Sprintf("%g", c.SustainRatio)},
+		{"address", c.Addr},
+		{"connections per agent", fmt.Sprint(c.ConnsPerAgent)},
+	} {
+		fmt.Fprintf(b, "| %s | %s |\n", kv[0], cellMD(kv[1]))
+	}
+}
+
+// chartLinks maps a chart's name without extension to its PNG path
+// relative to the run folder, "/"-separated as Markdown wants.
+func chartLinks(dir string, charts []string) map[string]string {
+	out := map[string]string{}
+	for _, c := range charts {
+		if filepath.Ext(c) != ".png" {
+			continue
+		}
+		rel, err := filepath.Rel(dir, c)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			rel = c
+		}
+		out[strings.TrimSuffix(filepath.Base(c), ".png")] = filepath.ToSlash(rel)
+	}
+	return out
+}
+
+func embed(b *bytes.Buffer, links map[string]string, name, alt string) {
+	png, ok := links[name]
+	if !ok {
+		return
+	}
+	svg := strings.TrimSuffix(png, ".png") + ".svg"
+	fmt.Fprintf(b, "![%s](%s)\n\n[SVG](%s)\n\n", alt, png, svg)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// cellMD keeps text from breaking a Markdown table row.
+func cellMD(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
