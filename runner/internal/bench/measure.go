@@ -225,6 +225,9 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
 	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs()})
+	// The baseline the first step's deltas start from: the model idle, the
+	// agents started, nothing offered yet.
+	m.last, _ = m.snapshot(-1, 0)
 
 	for i, offered := range m.opt.Steps {
 		st, cause := m.step(ctx, i, offered)
@@ -258,7 +261,8 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 	// rate allowed time to open them and none is still connecting.
 	minRamp := time.Duration(float64(offered-prevOpen)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
 	maxRamp := minRamp + 5*time.Second + 2*time.Second
-	var holdStart time.Time
+	// held is the sample at which the hold began; nil while ramping.
+	var held *results.Sample
 	hold := swarm.NewHist()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -266,11 +270,11 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 		select {
 		case <-ctx.Done():
 			m.event(results.EventInterrupted, "interrupted at step %d (%d offered)", index, offered)
-			return m.evaluate(index, offered, start, holdStart, startSample, hold, true), &stopCause{stop: results.StopInterrupted}
+			return m.evaluate(index, offered, start, startSample, held, hold, true), &stopCause{stop: results.StopInterrupted}
 		case e := <-m.running.Exited():
 			m.sample(index, offered)
 			m.event(results.EventExited, "%s", e)
-			st := m.evaluate(index, offered, start, holdStart, startSample, hold, true)
+			st := m.evaluate(index, offered, start, startSample, held, hold, true)
 			if trip := m.guardTripped(); trip != "" {
 				return st, &stopCause{stop: results.StopGuard, detail: trip + "; " + e.String()}
 			}
@@ -282,20 +286,21 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 		}
 		h := m.sample(index, offered)
 		if trip := m.guardTripped(); trip != "" {
-			return m.evaluate(index, offered, start, holdStart, startSample, hold, true), &stopCause{stop: results.StopGuard, detail: trip}
+			return m.evaluate(index, offered, start, startSample, held, hold, true), &stopCause{stop: results.StopGuard, detail: trip}
 		}
 		now := time.Now()
-		if holdStart.IsZero() {
+		if held == nil {
 			sw := m.last.Swarm
 			ramped := sw.Open >= offered || (now.Sub(start) >= minRamp && sw.Connecting == 0)
 			if ramped || now.Sub(start) >= maxRamp {
-				holdStart = now
+				s := m.last
+				held = &s
 			}
 			continue
 		}
 		hold.Merge(h)
-		if now.Sub(holdStart) >= m.opt.Hold {
-			st := m.evaluate(index, offered, start, holdStart, startSample, hold, false)
+		if now.Sub(held.Time) >= m.opt.Hold {
+			st := m.evaluate(index, offered, start, startSample, held, hold, false)
 			if !st.OK {
 				if st.Untrusted != "" {
 					return st, &stopCause{stop: results.StopSwarm, detail: st.Untrusted}
@@ -307,9 +312,18 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 	}
 }
 
-// sample takes one second's sample and returns the latency histogram of
-// the echoes reported in it.
+// sample takes one second's sample, records it and returns the latency
+// histogram of the echoes reported in it.
 func (m *measurement) sample(index, offered int) *hdr.Histogram {
+	s, h := m.snapshot(index, offered)
+	m.last = s
+	m.record(results.Record{Type: results.TypeSample, Sample: &s})
+	return h
+}
+
+// snapshot reads the swarm, the model's and the agents' processes and the
+// system.
+func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogram) {
 	sw, h := m.sw.Collect()
 	s := results.Sample{
 		Time: time.Now(), Elapsed: time.Since(m.started).Seconds(),
@@ -326,49 +340,54 @@ func (m *measurement) sample(index, offered int) *hdr.Histogram {
 	if sys, err := probe.ReadSystem(); err == nil {
 		s.System = sys
 	}
-	m.last = s
-	m.record(results.Record{Type: results.TypeSample, Sample: &s})
-	return h
+	return s, h
 }
 
 // evaluate turns the samples of a step into its Step record.
-func (m *measurement) evaluate(index, offered int, start, holdStart time.Time, before results.Sample, hold *hdr.Histogram, cut bool) *results.Step {
+// Failures count over the whole step; CPU and echoes over the hold only,
+// so the cost per echo is the steady state's, without the accepts of the
+// ramp.
+func (m *measurement) evaluate(index, offered int, start time.Time, before results.Sample, held *results.Sample, hold *hdr.Histogram, cut bool) *results.Step {
 	end := m.last
+	steady := before
+	if held != nil {
+		steady = *held
+	}
 	st := &results.Step{
 		Index: index, Offered: offered, Start: start, End: end.Time,
 		Open: end.Swarm.Open, Sustained: end.Swarm.Sustained,
 		Failures:       deltas(before.Swarm.Failures, end.Swarm.Failures),
 		ClientFailures: deltas(before.Swarm.ClientFailures, end.Swarm.ClientFailures),
 		Latency:        swarm.Percentiles(hold),
-		Echoes:         end.Swarm.Echoed - before.Swarm.Echoed,
+		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
 		Model:          end.Model,
-		AgentsCPU:      cpu(end.Agents) - cpu(before.Agents),
+		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
 		Counters:       probe.CounterDeltas(before.System.Counters, end.System.Counters),
 		LagMaxMs:       end.Swarm.LagMaxMs,
 	}
 	m.mu.Lock()
 	st.ServerReports = deltas(m.reportsAtStepStart, m.reportCounts)
 	m.mu.Unlock()
-	st.Model.CPUUser = end.Model.CPUUser - before.Model.CPUUser
-	st.Model.CPUSys = end.Model.CPUSys - before.Model.CPUSys
+	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
+	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
+	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
 	st.UserMem = end.Model.PSS - m.basePSS
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
 	st.OK = !cut && float64(st.Sustained) >= m.opt.SustainRatio*float64(offered)
-	st.Untrusted = m.untrusted(st, holdStart)
+	st.Untrusted = m.untrusted(st)
 	return st
 }
 
 // untrusted says why a step measured the swarm rather than the model, or "".
-func (m *measurement) untrusted(st *results.Step, holdStart time.Time) string {
+func (m *measurement) untrusted(st *results.Step) string {
 	if len(st.ClientFailures) > 0 {
 		return fmt.Sprintf("the swarm ran out of its own resources: %s", diagnose.FormatCounts(st.ClientFailures))
 	}
 	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); lag > m.opt.Deadline/4 {
 		return fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
 	}
-	if !holdStart.IsZero() && len(m.swarmCPUs) > 0 {
-		busy := st.AgentsCPU / st.End.Sub(st.Start).Seconds()
-		if busy > 0.9*float64(len(m.swarmCPUs)) {
+	if st.HoldSeconds > 0 && len(m.swarmCPUs) > 0 {
+		if busy := st.AgentsCPU / st.HoldSeconds; busy > 0.9*float64(len(m.swarmCPUs)) {
 			return fmt.Sprintf("the swarm's CPUs were saturated (%.0f%% of %d CPU)", 100*busy, len(m.swarmCPUs))
 		}
 	}

@@ -68,6 +68,8 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		}
 	}
 
+	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, opt.Backlog, perProcess)...)
+
 	id := time.Now().Format("20060102-150405")
 	dir := filepath.Join(opt.ResultsDir, id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

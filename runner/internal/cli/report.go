@@ -1,47 +1,121 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
+	"c10klab/runner/internal/bench"
 	"c10klab/runner/internal/guard"
+	"c10klab/runner/internal/report"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/sysenv"
 )
 
-// finish prints the end-of-run summary of dir.
+// finish renders a run's charts, CSVs and REPORT.md and prints its summary
+// table.
 func finish(dir string, stdout io.Writer) error {
+	renderErr := report.Render(dir)
 	l, err := results.Load(dir)
 	if err != nil {
-		return err
+		return errors.Join(renderErr, err)
 	}
-	fmt.Fprintf(stdout, "\n%-12s %9s %9s  %s\n", "model", "capacity", "p99 ms", "diagnosis")
-	for _, m := range l.Models() {
-		s, ok := l.Summaries[m]
-		if !ok {
-			fmt.Fprintf(stdout, "%-12s (no summary: the run of this model did not finish)\n", m)
-			continue
-		}
-		fmt.Fprintf(stdout, "%-12s %9d %9.2f  %s\n", m, s.Capacity, s.Latency.P99, s.Diagnosis)
+	fmt.Fprintln(stdout)
+	if err := report.Table(stdout, l); err != nil {
+		return errors.Join(renderErr, err)
 	}
-	return nil
+	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, report.ReportFile))
+	return renderErr
 }
 
 func plotCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("plot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: c10klab plot [results/<run>]
+
+Draws a run's charts (PNG and SVG), its CSV exports and REPORT.md again from
+the saved files in the run folder, and prints its summary table. Without an
+argument: the latest run under results/.`)
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return fmt.Errorf("not yet")
+	dir, err := runDir(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "drawing %s\n", dir)
+	return finish(dir, stdout)
+}
+
+// runDir returns arg, or the latest run when arg is empty.
+func runDir(arg string) (string, error) {
+	if arg != "" {
+		return arg, nil
+	}
+	p, err := findProject()
+	if err != nil {
+		return "", err
+	}
+	return results.Latest(p.results())
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("not yet")
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: c10klab compare results/A results/B
+
+Prints the summaries of two runs side by side with the change per model
+(B relative to A).`)
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return errUsage
+	}
+	a, err := results.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	b, err := results.Load(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	return report.Compare(stdout, a, b)
 }
 
 func envCmd(args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("not yet")
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.Int("target", 40000, "connections a run would offer; the pre-flight names every limit that caps it")
+	procs := fs.Int("procs", 0, "model instances the run would start (0: as many as the open-files limit needs)")
+	backlog := fs.Int("backlog", bench.Defaults().Backlog, "listen backlog the run would ask for")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: c10klab env [flags]
+
+Prints the environment record (kernel, CPUs, memory and every limit that can
+cap a run: open files, threads and processes, listen backlog, ports, TCP
+memory) and a pre-flight: each limit that will cap a run to --target, and
+the command that would raise it.`)
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	raiseNoFile()
+	env, err := sysenv.Read()
+	if err != nil {
+		fmt.Fprintf(stderr, "c10klab env: some limits could not be read: %v\n", err)
+	}
+	warnings := bench.Preflight(env, *target, *procs, *backlog, 0)
+	return sysenv.Format(stdout, env, warnings)
 }
 
 // cgexec is the resource guard's trampoline: enter the model's cgroups,

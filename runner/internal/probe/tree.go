@@ -311,9 +311,23 @@ func (t *Tree) cpuacct() (user, sys float64, err error) {
 		}
 		return float64(ns) / 1e9, nil
 	}
+	// cpuacct.usage is exact scheduler time; the v1 user/sys split is
+	// counted in ticks, so a model busy for less than a tick at a time may
+	// show none at all. Use the exact total, split by the ticks' ratio.
+	total, err := read("cpuacct.usage")
+	if err != nil {
+		return 0, 0, err
+	}
 	if user, err = read("cpuacct.usage_user"); err != nil {
 		return 0, 0, err
 	}
-	sys, err = read("cpuacct.usage_sys")
-	return user, sys, err
+	if sys, err = read("cpuacct.usage_sys"); err != nil {
+		return 0, 0, err
+	}
+	if user+sys == 0 {
+		// No tick landed yet: a network server spends its time in system
+		// calls, so count it as system time.
+		return 0, total, nil
+	}
+	return total * user / (user + sys), total * sys / (user + sys), nil
 }

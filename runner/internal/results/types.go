@@ -158,9 +158,12 @@ type Step struct {
 	// "kind:ERRNO" (e.g. "accept:EMFILE").
 	ServerReports map[string]int64 `json:"server_reports,omitempty"`
 	Latency       Percentiles      `json:"latency"` // over the hold
-	Echoes        int64            `json:"echoes"`  // during the step
-	Model         Proc             `json:"model"`   // at the end (CPU: delta over the step)
-	AgentsCPU     float64          `json:"agents_cpu"`
+	// Echoes, the model's CPU and AgentsCPU are counted over the hold, the
+	// steady state after the ramp, which lasted HoldSeconds.
+	Echoes      int64   `json:"echoes"`
+	Model       Proc    `json:"model"` // at the end (CPU: delta over the hold)
+	AgentsCPU   float64 `json:"agents_cpu"`
+	HoldSeconds float64 `json:"hold_seconds"`
 	// KernelMem is kernel memory attributable to the connections: sockstat
 	// TCP memory plus unreclaimable slab, above the baseline before load.
 	KernelMem int64 `json:"kernel_mem"`
