@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -11,17 +9,27 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"c10klab/models/internal/modeltest"
+	"c10klab/runner/conformance"
 )
+
+// The contract (echo, half-close, reset, SIGTERM, SO_REUSEPORT, backlog) is
+// checked for every model by runner/conformance; these are the threaded
+// model's own behaviours.
+
+var bin string
+
+func TestMain(m *testing.M) { modeltest.Main(m, &bin) }
 
 // Each held connection must hold a thread of its own, and give it back when
 // it closes.
 func TestEchoThreadPerConnection(t *testing.T) {
 	const n = 150
-	p := startModel(t, nil)
-	conns := dialEcho(t, p.addr, n)
+	p := modeltest.Start(t, bin)
+	conns := modeltest.DialEcho(t, p.Addr(), n)
 
 	// A second round, all connections at once.
 	var wg sync.WaitGroup
@@ -48,7 +56,7 @@ func TestEchoThreadPerConnection(t *testing.T) {
 		t.Error(err)
 	}
 
-	threads, err := statusField(p.cmd.Process.Pid, "Threads")
+	threads, err := modeltest.StatusField(p.Pid(), "Threads")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +68,7 @@ func TestEchoThreadPerConnection(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		after, err := statusField(p.cmd.Process.Pid, "Threads")
+		after, err := modeltest.StatusField(p.Pid(), "Threads")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,86 +82,17 @@ func TestEchoThreadPerConnection(t *testing.T) {
 	}
 }
 
-// A client that sends and half-closes gets all its bytes back, then EOF.
-func TestHalfClose(t *testing.T) {
-	p := startModel(t, nil)
-	for _, size := range []int{12, 4096, 256 << 10} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			c, err := net.Dial("tcp", p.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			msg := make([]byte, size)
-			rand.Read(msg)
-			got := make(chan []byte)
-			go func() {
-				b, _ := io.ReadAll(c) // until the server's FIN
-				got <- b
-			}()
-			if _, err := c.Write(msg); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-				t.Fatal(err)
-			}
-			if b := <-got; !bytes.Equal(b, msg) {
-				t.Fatalf("echoed %d bytes, want the %d sent", len(b), len(msg))
-			}
-		})
-	}
-}
-
-// A reset connection ends its own thread only.
-func TestResetKeepsOthers(t *testing.T) {
-	p := startModel(t, nil)
-	conns := dialEcho(t, p.addr, 3)
-	conns[0].SetLinger(0) // close sends RST
-	conns[0].Close()
-	time.Sleep(100 * time.Millisecond)
-	echoOnce(t, conns[1], "still here")
-	echoOnce(t, conns[2], "me too")
-	dialEcho(t, p.addr, 1)
-}
-
-// SIGTERM ends the process within 2 s although its threads sleep in read(2).
-func TestSIGTERM(t *testing.T) {
-	p := startModel(t, nil)
-	conns := dialEcho(t, p.addr, 100)
-	pid := p.cmd.Process.Pid
-	if kids := childrenOf(pid); len(kids) != 0 {
-		t.Fatalf("model has child processes %v", kids)
-	}
-	start := time.Now()
-	p.signal(t, syscall.SIGTERM)
-	if !p.waitExit(2 * time.Second) {
-		t.Fatalf("still running 2 s after SIGTERM")
-	}
-	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
-	if p.err != nil {
-		t.Errorf("exit: %v\nstderr: %s", p.err, p.stderr)
-	}
-	if kids := childrenOf(pid); len(kids) != 0 {
-		t.Errorf("processes %v left behind", kids)
-	}
-	conns[0].SetReadDeadline(time.Now().Add(time.Second))
-	if n, err := conns[0].Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("client read after server exit: %d, %v; want EOF", n, err)
-	}
-}
-
 // Past Go's own cap the runtime aborts with the lines the README documents.
 func TestGoThreadCapAborts(t *testing.T) {
-	p := startModel(t, []string{"C10K_THREAD_LIMIT=30"})
+	p := modeltest.Start(t, bin, "C10K_THREAD_LIMIT=30")
 	holdUntilDeath(t, p, 60)
 	for _, want := range []string{
 		"threaded: Go thread cap 30 (C10K_THREAD_LIMIT)",
 		"runtime: program exceeds 30-thread limit",
 		"fatal error: thread exhaustion",
 	} {
-		if !strings.Contains(p.stderr.String(), want) {
-			t.Errorf("stderr lacks %q:\n%.2000s", want, p.stderr)
+		if !strings.Contains(p.Stderr(), want) {
+			t.Errorf("stderr lacks %q:\n%.2000s", want, p.Stderr())
 		}
 	}
 }
@@ -170,10 +109,10 @@ func TestKernelRefusesThread(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	p := startModel(t, nil, "prlimit", "--nproc=40:40", "setpriv",
-		"--reuid=65534", "--regid=65534", "--clear-groups", bin)
+	p := modeltest.StartModel(t, conformance.Model{Bin: bin, Wrap: []string{"prlimit", "--nproc=40:40",
+		"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}})
 	holdUntilDeath(t, p, 80)
-	stderr := p.stderr.String()
+	stderr := p.Stderr()
 	if !strings.Contains(stderr, "from RLIMIT_NPROC (ulimit -u)") {
 		t.Errorf("start-up line does not name RLIMIT_NPROC:\n%.500s", stderr)
 	}
@@ -187,7 +126,7 @@ func TestKernelRefusesThread(t *testing.T) {
 
 // holdUntilDeath opens up to n connections, each echoed, until the model
 // dies, and fails the test if it survives them all.
-func holdUntilDeath(t *testing.T, p *modelProc, n int) {
+func holdUntilDeath(t *testing.T, p *conformance.Instance, n int) {
 	t.Helper()
 	var conns []net.Conn
 	defer func() {
@@ -196,7 +135,7 @@ func holdUntilDeath(t *testing.T, p *modelProc, n int) {
 		}
 	}()
 	for range n {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+		c, err := net.DialTimeout("tcp", p.Addr().String(), time.Second)
 		if err != nil {
 			break
 		}
@@ -209,10 +148,10 @@ func holdUntilDeath(t *testing.T, p *modelProc, n int) {
 			break
 		}
 	}
-	if !p.waitExit(5 * time.Second) {
+	if !p.Wait(5 * time.Second) {
 		t.Fatalf("model survived %d connections", len(conns))
 	}
-	t.Logf("model died after %d connections: %v", len(conns), p.err)
+	t.Logf("model died after %d connections: %v", len(conns), p.ExitErr())
 }
 
 func TestThreadCapFromEnv(t *testing.T) {

@@ -50,6 +50,11 @@ type measurement struct {
 	last               results.Sample
 }
 
+// connectTimeout is how long an agent waits for a connect to complete: past
+// the kernel's first SYN retransmissions (1 s, 3 s), so a full listen queue
+// shows as a timeout rather than as a slow connect.
+const connectTimeout = 5 * time.Second
+
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func (m *measurement) record(r results.Record) {
@@ -90,7 +95,7 @@ func (m *measurement) run(ctx context.Context) (*results.Summary, error) {
 	m.mu.Lock()
 	reports := m.reports
 	m.mu.Unlock()
-	sum := summarize(m.label, m.instances(), m.steps, reports, m.events, cause, m.opt, m.env)
+	sum := summarize(m.label, m.instances(), m.steps, reports, m.events, cause, m.opt, m.env, len(m.modelCPUs))
 	return &sum, cause.err
 }
 
@@ -115,7 +120,7 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 		return cfg, nil, err
 	}
 	if reason := guard.Supported(); reason != nil {
-		m.event(results.EventGuard, "no cgroups (%v): watching available memory only, floor %d MiB", reason, m.watch.Floor>>20)
+		m.event(results.EventGuardSetup, "no cgroups (%v): watching available memory only, floor %d MiB", reason, m.watch.Floor>>20)
 		return cfg, nil, nil
 	}
 	g, err := guard.New(filepath.Base(m.dir)+"-"+m.label, guard.Limits{Memory: m.opt.MemLimit, Pids: int64(m.opt.PidsLimit)})
@@ -124,7 +129,7 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 	}
 	m.cgroup = g
 	lim := g.Limits()
-	m.event(results.EventGuard, "cgroup limits: memory %d MiB, pids %d; machine floor: MemAvailable %d MiB", lim.Memory>>20, lim.Pids, m.watch.Floor>>20)
+	m.event(results.EventGuardSetup, "cgroup limits: memory %d MiB, pids %d; machine floor: MemAvailable %d MiB", lim.Memory>>20, lim.Pids, m.watch.Floor>>20)
 	cfg.CgroupProcs = filepath.Join(g.Dir("memory"), "cgroup.procs")
 	cfg.CPUAcct = g.Dir("cpuacct")
 	return cfg, func(argv []string) []string { return g.Wrap(m.opt.Exe, argv) }, nil
@@ -162,7 +167,7 @@ func (m *measurement) teardown() {
 	}
 	if m.cgroup != nil {
 		if err := m.cgroup.Close(); err != nil {
-			m.event(results.EventGuard, "remove cgroups: %v", err)
+			m.event(results.EventGuardSetup, "remove cgroups: %v", err)
 		}
 	}
 	m.tl.Sync()
@@ -215,7 +220,7 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	maxStep := m.opt.Steps[len(m.opt.Steps)-1]
 	agentCfg := swarm.AgentConfig{
 		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
-		MsgSize: m.opt.MsgSize, ConnectTimeout: 5 * time.Second, MaxInFlight: 4096,
+		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096,
 	}
 	m.sw, err = swarm.Start(swarm.Config{
 		Exe: m.opt.Exe, Agents: max(1, ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,
@@ -260,7 +265,10 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 	// The ramp ends when every offered connection is open, or once the
 	// rate allowed time to open them and none is still connecting.
 	minRamp := time.Duration(float64(offered-prevOpen)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
-	maxRamp := minRamp + 5*time.Second + 2*time.Second
+	// A model that accepts slowly (a thread or a process per connection)
+	// gets until maxRamp to serve what the clients opened; the hold then
+	// starts whatever it reached.
+	maxRamp := minRamp + connectTimeout + 2*m.opt.Interval
 	// held is the sample at which the hold began; nil while ramping.
 	var held *results.Sample
 	hold := swarm.NewHist()
@@ -291,8 +299,8 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 		now := time.Now()
 		if held == nil {
 			sw := m.last.Swarm
-			ramped := sw.Open >= offered || (now.Sub(start) >= minRamp && sw.Connecting == 0)
-			if ramped || now.Sub(start) >= maxRamp {
+			served := float64(sw.Sustained) >= m.opt.SustainRatio*float64(offered) && sw.Open >= offered
+			if served || now.Sub(start) >= maxRamp {
 				s := m.last
 				held = &s
 			}

@@ -10,7 +10,7 @@ import (
 // summarize condenses a model's steps into its summary. It reads only what
 // was recorded, so it gives the same answer when run again from the files.
 func summarize(label string, instances int, steps []results.Step, reports []results.ServerReport,
-	events []results.Event, cause stopCause, opt *Options, env results.Environment) results.Summary {
+	events []results.Event, cause stopCause, opt *Options, env results.Environment, modelCPUs int) results.Summary {
 	s := results.Summary{Model: label, Instances: instances, Stop: cause.stop}
 	best := -1
 	for i, st := range steps {
@@ -44,6 +44,7 @@ func summarize(label string, instances int, steps []results.Step, reports []resu
 	d := diagnose.Diagnose(diagnose.Input{
 		Model: label, Instances: instances, Steps: steps, Reports: reports, Events: events,
 		Stop: cause.stop, StopDetail: cause.detail, Env: env, SustainRatio: opt.SustainRatio,
+		ModelCPUs: modelCPUs,
 	})
 	s.Diagnosis = d.Sentence
 	s.Warnings = d.Warnings

@@ -24,6 +24,7 @@ type Input struct {
 	StopDetail   string
 	Env          results.Environment
 	SustainRatio float64
+	ModelCPUs    int // CPUs the model was pinned to; 0: not pinned (all of them)
 }
 
 // Result is the diagnosis.
@@ -62,6 +63,9 @@ func Diagnose(in Input) Result {
 		} else {
 			s += " (target reached; offer more with --steps to find its limit)"
 		}
+		if k, at := earlyFailures(in.Steps); k > 0 {
+			s += fmt.Sprintf("; %d message(s) failed along the way, from %s offered on, below the %.0f%% that fails a step", k, n(at), 100*(1-in.SustainRatio))
+		}
 		return Result{Side: "none", Sentence: s}
 	}
 	if r := serverReported(in, first, at); r != nil {
@@ -70,14 +74,34 @@ func Diagnose(in Input) Result {
 	return clientView(in, first, at)
 }
 
-// firstFailing is the first step with failures or below the sustain ratio.
+// firstFailing is the first step that did not sustain what it offered.
+// Failures on a step that still sustained are noise at that load; the step
+// that failed is what the diagnosis explains.
 func firstFailing(steps []results.Step) *results.Step {
 	for i := range steps {
-		if !steps[i].OK || len(steps[i].Failures) > 0 || len(steps[i].ClientFailures) > 0 {
+		if !steps[i].OK {
 			return &steps[i]
 		}
 	}
 	return nil
+}
+
+// earlyFailures sums the failures of steps that were still sustained.
+func earlyFailures(steps []results.Step) (int64, int) {
+	var n int64
+	first := -1
+	for _, st := range steps {
+		if !st.OK {
+			break
+		}
+		for _, v := range st.Failures {
+			n += v
+		}
+		if n > 0 && first < 0 {
+			first = st.Offered
+		}
+	}
+	return n, first
 }
 
 // lastGood is the most connections sustained before step index failed.
@@ -198,6 +222,10 @@ func clientView(in Input, first *results.Step, at int) Result {
 		s += fmt.Sprintf("; %s connections were open but got no echo in time: the kernel completed them into the listen queue and the model did not serve them (it stopped accepting or fell behind)", n(unserved))
 	}
 	s += queueOverflow(first)
+	if first.Failures["deadline"] > 0 && first.Latency.Count > 0 {
+		s += fmt.Sprintf("; echoes that came back took p50 %s, p99 %s", ms(first.Latency.P50), ms(first.Latency.P99))
+	}
+	s += cpuSaturation(in, first)
 	if v := first.Counters["Tcp.EstabResets"]; v > 0 {
 		s += fmt.Sprintf("; the kernel counted %d resets of established connections", v)
 	}
@@ -205,6 +233,30 @@ func clientView(in Input, first *results.Step, at int) Result {
 		s += "; but this step is not trustworthy: " + first.Untrusted
 	}
 	return Result{Side: "clients", Sentence: s}
+}
+
+// cpuSaturation says when the model used (nearly) all the CPU it had
+// during the step's hold.
+func cpuSaturation(in Input, st *results.Step) string {
+	if st.HoldSeconds <= 0 {
+		return ""
+	}
+	cpus := in.ModelCPUs
+	if cpus <= 0 {
+		cpus = max(in.Env.CPUs, 1)
+	}
+	busy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	if busy < 0.9*float64(cpus) {
+		return ""
+	}
+	return fmt.Sprintf("; the model's CPU was saturated (%.0f%% of %d CPU)", 100*busy, cpus)
+}
+
+func ms(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2f s", v/1000)
+	}
+	return fmt.Sprintf("%.1f ms", v)
 }
 
 func queueOverflow(st *results.Step) string {

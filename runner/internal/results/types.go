@@ -202,6 +202,7 @@ const (
 	EventReady       = "model_ready"
 	EventExited      = "model_exited" // the model exited by itself (crash)
 	EventGuard       = "guard"        // the resource guard stopped the model
+	EventGuardSetup  = "guard_setup"  // the guard's limits, or why it has none (information)
 	EventInterrupted = "interrupted"  // Ctrl-C or SIGTERM to the runner
 	EventAgentDied   = "agent_died"
 	EventConformance = "conformance"
