@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -18,14 +15,24 @@ import (
 	"time"
 
 	"c10klab/models/internal/modelkit"
+	"c10klab/models/internal/modeltest"
+	"c10klab/runner/conformance"
 )
+
+// The contract (echo, half-close, reset, SIGTERM to the process group,
+// SO_REUSEPORT, backlog) is checked for every model by runner/conformance;
+// these are the forked model's own behaviours.
+
+var bin string
+
+func TestMain(m *testing.M) { modeltest.Main(m, &bin) }
 
 // Each held connection is served by a child of its own; children are
 // reaped as their connections close.
 func TestEchoChildPerConnection(t *testing.T) {
 	const n = 150
-	p := startModel(t, nil)
-	conns := dialEcho(t, p.addr, n)
+	p := modeltest.Start(t, bin)
+	conns := modeltest.DialEcho(t, p.Addr(), n)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -51,88 +58,64 @@ func TestEchoChildPerConnection(t *testing.T) {
 		t.Error(err)
 	}
 
-	pid := p.cmd.Process.Pid
-	if kids := childrenOf(pid); len(kids) != n {
+	pid := p.Pid()
+	if kids := modeltest.ChildrenOf(pid); len(kids) != n {
 		t.Fatalf("%d connections, %d children; want one each", n, len(kids))
 	}
 	for _, c := range conns {
 		c.Close()
 	}
 	// Zombies still list their parent, so reaching zero proves reaping.
-	waitFor(t, 5*time.Second, func() error {
-		if kids := childrenOf(pid); len(kids) > 0 {
+	modeltest.WaitFor(t, 5*time.Second, func() error {
+		if kids := modeltest.ChildrenOf(pid); len(kids) > 0 {
 			return fmt.Errorf("%d children left after all connections closed", len(kids))
 		}
 		return nil
 	})
 }
 
-func TestHalfClose(t *testing.T) {
-	p := startModel(t, nil)
-	for _, size := range []int{12, 4096, 256 << 10} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			c, err := net.Dial("tcp", p.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			msg := make([]byte, size)
-			rand.Read(msg)
-			got := make(chan []byte)
-			go func() {
-				b, _ := io.ReadAll(c)
-				got <- b
-			}()
-			if _, err := c.Write(msg); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-				t.Fatal(err)
-			}
-			if b := <-got; !bytes.Equal(b, msg) {
-				t.Fatalf("echoed %d bytes, want the %d sent", len(b), len(msg))
-			}
-		})
-	}
-}
-
-func TestResetKeepsOthers(t *testing.T) {
-	p := startModel(t, nil)
-	conns := dialEcho(t, p.addr, 3)
+// A reset ends its own child only, and that child is reaped.
+func TestResetReapsItsChild(t *testing.T) {
+	p := modeltest.Start(t, bin)
+	conns := modeltest.DialEcho(t, p.Addr(), 3)
 	conns[0].SetLinger(0)
 	conns[0].Close()
 	time.Sleep(100 * time.Millisecond)
-	echoOnce(t, conns[1], "still here")
-	echoOnce(t, conns[2], "me too")
-	dialEcho(t, p.addr, 1)
-	waitFor(t, 3*time.Second, func() error {
-		if k := childrenOf(p.cmd.Process.Pid); len(k) != 3 {
+	modeltest.Echo(t, conns[1], "still here")
+	modeltest.Echo(t, conns[2], "me too")
+	modeltest.DialEcho(t, p.Addr(), 1)
+	modeltest.WaitFor(t, 3*time.Second, func() error {
+		if k := modeltest.ChildrenOf(p.Pid()); len(k) != 3 {
 			return fmt.Errorf("%d children, want 3 (the reset one reaped)", len(k))
 		}
 		return nil
 	})
 }
 
-// SIGTERM: the parent exits within 2 s and takes every child with it.
-func TestSIGTERM(t *testing.T) {
-	p := startModel(t, nil)
-	dialEcho(t, p.addr, 100)
-	pid := p.cmd.Process.Pid
-	kids := childrenOf(pid)
-	if len(kids) != 100 {
-		t.Fatalf("%d children before SIGTERM, want 100", len(kids))
+// SIGTERM to the parent alone (the conformance suite signals the whole
+// group, as the runner does): the parent exits within 2 s and takes every
+// child with it, as its README says.
+func TestSIGTERMToParentOnly(t *testing.T) {
+	const n = 50
+	p := modeltest.Start(t, bin)
+	modeltest.DialEcho(t, p.Addr(), n)
+	pid := p.Pid()
+	kids := modeltest.ChildrenOf(pid)
+	if len(kids) != n {
+		t.Fatalf("%d children before SIGTERM, want %d", len(kids), n)
 	}
 	start := time.Now()
-	p.signal(t, syscall.SIGTERM)
-	if !p.waitExit(2 * time.Second) {
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Wait(2 * time.Second) {
 		t.Fatalf("still running 2 s after SIGTERM")
 	}
 	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
-	if p.err != nil {
-		t.Errorf("exit: %v\nstderr: %s", p.err, p.stderr)
+	if err := p.ExitErr(); err != nil {
+		t.Errorf("exit: %v\nstderr: %s", err, p.Stderr())
 	}
-	if left := childrenOf(pid); len(left) != 0 {
+	if left := modeltest.ChildrenOf(pid); len(left) != 0 {
 		t.Errorf("children %v left behind", left)
 	}
 	for _, k := range kids {
@@ -145,8 +128,8 @@ func TestSIGTERM(t *testing.T) {
 // At the cap the parent stops accepting: the next connection waits in the
 // backlog, unechoed, until a child exits.
 func TestForkCap(t *testing.T) {
-	p := startModel(t, []string{EnvForkCap + "=3"})
-	conns := dialEcho(t, p.addr, 3)
+	p := modeltest.Start(t, bin, EnvForkCap+"=3")
+	conns := modeltest.DialEcho(t, p.Addr(), 3)
 	fourth := assertCapped(t, p, 3)
 	conns[0].Close()
 	fourth.SetDeadline(time.Now().Add(3 * time.Second))
@@ -158,9 +141,9 @@ func TestForkCap(t *testing.T) {
 
 // assertCapped opens one more connection than the cap allows (cap held
 // already) and checks it gets no echo and a fork_cap line appears.
-func assertCapped(t *testing.T, p *modelProc, cap int) net.Conn {
+func assertCapped(t *testing.T, p *conformance.Instance, cap int) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", p.addr, 2*time.Second)
+	c, err := net.DialTimeout("tcp", p.Addr().String(), 2*time.Second)
 	if err != nil {
 		t.Fatalf("dial past the cap: %v (the backlog should hold it)", err)
 	}
@@ -172,13 +155,13 @@ func assertCapped(t *testing.T, p *modelProc, cap int) net.Conn {
 	if n, err := c.Read(make([]byte, 16)); n > 0 || !os.IsTimeout(err) {
 		t.Fatalf("connection past a cap of %d: read %d bytes, %v; want no echo", cap, n, err)
 	}
-	waitFor(t, 3*time.Second, func() error {
-		for _, r := range reports(p) {
+	modeltest.WaitFor(t, 3*time.Second, func() error {
+		for _, r := range p.Reports() {
 			if r.Kind == modelkit.KindForkCap && r.Conns == int64(cap) {
 				return nil
 			}
 		}
-		return fmt.Errorf("no fork_cap report with conns=%d on stdout: %q", cap, p.stdout)
+		return fmt.Errorf("no fork_cap report with conns=%d on stdout: %q", cap, p.Stdout())
 	})
 	return c
 }
@@ -205,15 +188,15 @@ func TestPresets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := startModel(t, tt.env)
-			if got := listenBacklog(t, p.addr); got != tt.backlog {
+			p := modeltest.Start(t, bin, tt.env...)
+			if got := listenBacklog(t, p.Addr()); got != tt.backlog {
 				t.Errorf("backlog %d, want %d", got, tt.backlog)
 			}
 			if tt.cap > 0 {
 				// One at a time: a burst would overflow a backlog of 5
 				// and wait out SYN retransmits.
 				for range tt.cap {
-					dialEcho(t, p.addr, 1)
+					modeltest.DialEcho(t, p.Addr(), 1)
 				}
 				assertCapped(t, p, tt.cap)
 			}
@@ -221,24 +204,17 @@ func TestPresets(t *testing.T) {
 	}
 }
 
-// listenBacklog reads the listen socket's backlog: for a listener, ss
-// shows it in the Send-Q column.
-func listenBacklog(t *testing.T, addr string) int {
+// listenBacklog reads the backlog of the one listening socket on addr.
+func listenBacklog(t *testing.T, addr netip.AddrPort) int {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("ss", "-ltnH", "sport = :"+port).Output()
+	got, err := conformance.ListenBacklogs(t.Context(), addr)
 	if err != nil {
-		t.Fatalf("ss: %v", err)
+		t.Fatal(err)
 	}
-	f := strings.Fields(string(out))
-	if len(f) < 4 {
-		t.Fatalf("no listener on %s in ss output %q", addr, out)
+	if len(got) != 1 {
+		t.Fatalf("listeners on %s have backlogs %v, want one listener", addr, got)
 	}
-	n, err := strconv.Atoi(f[2]) // State Recv-Q Send-Q Local Peer
-	if err != nil {
-		t.Fatalf("ss output %q: %v", out, err)
-	}
-	return n
+	return got[0]
 }
 
 // A child that cannot be started is reported as kind fork with its errno,
@@ -262,16 +238,16 @@ func TestForkFailure(t *testing.T) {
 		t.Skipf("user nobody already runs %d tasks", n)
 	}
 	limit := fmt.Sprintf("--nproc=%d:%d", nprocLimit, nprocLimit)
-	p := startModel(t, nil, append([]string{"prlimit", limit}, append(asNobody, bin)...)...)
-	pid := p.cmd.Process.Pid
+	p := modeltest.StartModel(t, conformance.Model{Bin: bin, Wrap: append([]string{"prlimit", limit}, asNobody...)})
+	pid := p.Pid()
 	// Warm up so the parent has every thread it will need.
 	for range 3 {
-		for _, c := range dialEcho(t, p.addr, 2) {
+		for _, c := range modeltest.DialEcho(t, p.Addr(), 2) {
 			c.Close()
 		}
 	}
-	waitFor(t, 3*time.Second, func() error {
-		if k := childrenOf(pid); len(k) > 0 {
+	modeltest.WaitFor(t, 3*time.Second, func() error {
+		if k := modeltest.ChildrenOf(pid); len(k) > 0 {
 			return fmt.Errorf("%d children still running", len(k))
 		}
 		return nil
@@ -292,14 +268,14 @@ func TestForkFailure(t *testing.T) {
 		}
 		fillers = append(fillers, f)
 	}
-	waitFor(t, 3*time.Second, func() error {
+	modeltest.WaitFor(t, 3*time.Second, func() error {
 		if n := tasksOfUID(65534); n < nprocLimit {
 			return fmt.Errorf("nobody runs %d tasks, want %d", n, nprocLimit)
 		}
 		return nil
 	})
 
-	c, err := net.Dial("tcp", p.addr)
+	c, err := net.Dial("tcp", p.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,18 +285,18 @@ func TestForkFailure(t *testing.T) {
 	if n, err := c.Read(make([]byte, 32)); n > 0 || os.IsTimeout(err) {
 		t.Fatalf("connection without a child: read %d bytes, %v; want it closed", n, err)
 	}
-	waitFor(t, 3*time.Second, func() error {
-		for _, r := range reports(p) {
+	modeltest.WaitFor(t, 3*time.Second, func() error {
+		for _, r := range p.Reports() {
 			if r.Kind == modelkit.KindFork && r.Errno == "EAGAIN" {
 				return nil
 			}
 		}
-		return fmt.Errorf("no fork EAGAIN report on stdout: %q", p.stdout)
+		return fmt.Errorf("no fork EAGAIN report on stdout: %q", p.Stdout())
 	})
 
 	stopFillers()
-	waitFor(t, 3*time.Second, func() error {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+	modeltest.WaitFor(t, 3*time.Second, func() error {
+		c, err := net.DialTimeout("tcp", p.Addr().String(), time.Second)
 		if err != nil {
 			return err
 		}
@@ -329,7 +305,7 @@ func TestForkFailure(t *testing.T) {
 		c.Write([]byte("back"))
 		got := make([]byte, 4)
 		if _, err := io.ReadFull(c, got); err != nil || string(got) != "back" {
-			return fmt.Errorf("after the fillers exited: %q, %v\nstderr: %s", got, err, p.stderr)
+			return fmt.Errorf("after the fillers exited: %q, %v\nstderr: %s", got, err, p.Stderr())
 		}
 		return nil
 	})
@@ -345,8 +321,8 @@ func tasksOfUID(uid int) int {
 		if err != nil {
 			continue
 		}
-		if real, err := statusField(pid, "Uid"); err == nil && real == uid {
-			if n, err := statusField(pid, "Threads"); err == nil {
+		if real, err := modeltest.StatusField(pid, "Uid"); err == nil && real == uid {
+			if n, err := modeltest.StatusField(pid, "Threads"); err == nil {
 				total += n
 			}
 		}
@@ -358,9 +334,9 @@ func tasksOfUID(uid int) int {
 // fails if a change makes children much heavier.
 func TestChildCost(t *testing.T) {
 	const n = 200
-	p := startModel(t, nil)
-	dialEcho(t, p.addr, n)
-	kids := childrenOf(p.cmd.Process.Pid)
+	p := modeltest.Start(t, bin)
+	modeltest.DialEcho(t, p.Addr(), n)
+	kids := modeltest.ChildrenOf(p.Pid())
 	if len(kids) != n {
 		t.Fatalf("%d children, want %d", len(kids), n)
 	}
@@ -372,7 +348,7 @@ func TestChildCost(t *testing.T) {
 		}
 		private += roll["Private_Clean"] + roll["Private_Dirty"]
 		pss += roll["Pss"]
-		th, err := statusField(k, "Threads")
+		th, err := modeltest.StatusField(k, "Threads")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,34 +412,5 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("backlog %d cap %d, want %d and %d", cfg.Backlog, forkCap, tt.backlog, tt.cap)
 			}
 		})
-	}
-}
-
-// reports parses the JSON lines the model wrote on stdout so far.
-func reports(p *modelProc) []modelkit.Report {
-	var rs []modelkit.Report
-	sc := bufio.NewScanner(strings.NewReader(p.stdout.String()))
-	for sc.Scan() {
-		var r modelkit.Report
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Kind != "" {
-			rs = append(rs, r)
-		}
-	}
-	return rs
-}
-
-// waitFor retries check until it succeeds or d has passed.
-func waitFor(t *testing.T, d time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -34,7 +34,7 @@ type Options struct {
 	Pin          bool
 	SustainRatio float64
 	Addr         netip.AddrPort
-	Backlog      int
+	Backlog      int // C10K_BACKLOG for the models; 0: each model's default (4096, or its preset's)
 	ReadyTimeout time.Duration
 	// ConnsPerProcess is how many connections one process (model instance
 	// or agent) may hold; 0: the open-files soft limit minus a margin.
@@ -63,7 +63,6 @@ func Defaults() Options {
 		Pin:          true,
 		SustainRatio: 0.95,
 		Addr:         netip.MustParseAddrPort("127.0.0.1:9999"),
-		Backlog:      4096,
 		ReadyTimeout: 10 * time.Second,
 		Guard:        true,
 		Conformance:  true,

@@ -40,6 +40,10 @@ func Preflight(env results.Environment, target, procs, backlog, perProcess int) 
 	return all
 }
 
+// DefaultModelBacklog is the backlog a model listens with when the run sets
+// none (modelkit.DefaultBacklog, documented in models/README.md).
+const DefaultModelBacklog = 4096
+
 // connsPerSourceAddr mirrors the swarm's spreading of connections over
 // source addresses (swarm agent: 1000 per address).
 const connsPerSourceAddr = 1000

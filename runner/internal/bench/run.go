@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		}
 	}
 
-	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, opt.Backlog, perProcess)...)
+	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, cmp.Or(opt.Backlog, DefaultModelBacklog), perProcess)...)
 
 	id := time.Now().Format("20060102-150405")
 	dir := filepath.Join(opt.ResultsDir, id)

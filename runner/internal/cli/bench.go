@@ -56,7 +56,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Procs, "procs", 0, "model instances sharing the port; 0: as many as the open-files limit needs")
 	fs.BoolVar(&opt.Pin, "pin", opt.Pin, "pin the model to one CPU and the swarm to the others")
 	port := fs.Int("port", int(opt.Addr.Port()), "TCP port the model listens on (127.0.0.1)")
-	fs.IntVar(&opt.Backlog, "backlog", opt.Backlog, "listen backlog passed to the models (C10K_BACKLOG)")
+	fs.IntVar(&opt.Backlog, "backlog", opt.Backlog, "listen backlog passed to the models (C10K_BACKLOG); 0: each model's own default (4096, or its preset's, e.g. 5 for forked:seed)")
 	fs.DurationVar(&opt.ReadyTimeout, "ready-timeout", opt.ReadyTimeout, "how long a model may take to echo after it starts")
 	var env stringList
 	fs.Var(&env, "model-env", "KEY=VALUE passed to every model (repeatable), e.g. C10K_FORK_CAP=100")

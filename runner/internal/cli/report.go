@@ -95,7 +95,7 @@ func envCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	target := fs.Int("target", 40000, "connections a run would offer; the pre-flight names every limit that caps it")
 	procs := fs.Int("procs", 0, "model instances the run would start (0: as many as the open-files limit needs)")
-	backlog := fs.Int("backlog", bench.Defaults().Backlog, "listen backlog the run would ask for")
+	backlog := fs.Int("backlog", bench.DefaultModelBacklog, "listen backlog the run would ask for")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: c10klab env [flags]
 

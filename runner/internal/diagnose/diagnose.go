@@ -199,7 +199,7 @@ func serverReported(in Input, first *results.Step, at int) *Result {
 		}
 		return &Result{Side: "server", Limit: "open files", Sentence: s}
 	case r.Kind == "fork_cap":
-		s := fmt.Sprintf("clients: %s from %s connections on; the model stopped accepting at its cap of %d children", failureSummary(first), n(at), r.Conns)
+		s := fmt.Sprintf("clients: %s from %s connections on; the model stopped accepting at its cap of %d children (%d server processes)", failureSummary(first), n(at), r.Conns, first.Model.Procs)
 		s += queueOverflow(first)
 		return &Result{Side: "server", Limit: "fork cap", Sentence: s}
 	case r.Kind == "fork" || r.Kind == "thread":
