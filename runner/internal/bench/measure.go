@@ -186,8 +186,8 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	}
 	m.started = time.Now()
 	m.running, err = model.Start(model.StartConfig{
-		Wrap: wrap,
-		Bin:  m.bin, Name: m.label, Addr: m.opt.Addr, Backlog: m.opt.Backlog,
+		Wrap: wrap, NoFile: m.opt.ModelNoFile,
+		Bin: m.bin, Name: m.label, Addr: m.opt.Addr, Backlog: m.opt.Backlog,
 		Instances: m.instances(), Preset: m.spec.Preset, Env: m.opt.ModelEnv, CPUs: m.modelCPUs,
 		OnReport: func(r results.ServerReport) {
 			m.mu.Lock()
@@ -220,7 +220,7 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	maxStep := m.opt.Steps[len(m.opt.Steps)-1]
 	agentCfg := swarm.AgentConfig{
 		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
-		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096,
+		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
 	}
 	m.sw, err = swarm.Start(swarm.Config{
 		Exe: m.opt.Exe, Agents: max(1, ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,

@@ -40,9 +40,13 @@ type Options struct {
 	// or agent) may hold; 0: the open-files soft limit minus a margin.
 	ConnsPerProcess int
 	ModelEnv        []string // extra KEY=VALUE for every model
-	Guard           bool     // run models under the resource guard
-	MemLimit        int64    // guard memory limit in bytes; 0: default
-	PidsLimit       int      // guard process/thread limit; 0: default
+	// ModelNoFile and AgentNoFile, when positive, lower the open-files
+	// limit of each model instance or swarm agent, to provoke those limits.
+	ModelNoFile int
+	AgentNoFile int
+	Guard       bool  // run models under the resource guard
+	MemLimit    int64 // guard memory limit in bytes; 0: default
+	PidsLimit   int   // guard process/thread limit; 0: default
 	// Conformance runs the quick conformance check before measuring.
 	Conformance bool
 

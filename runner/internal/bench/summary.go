@@ -44,7 +44,7 @@ func summarize(label string, instances int, steps []results.Step, reports []resu
 	d := diagnose.Diagnose(diagnose.Input{
 		Model: label, Instances: instances, Steps: steps, Reports: reports, Events: events,
 		Stop: cause.stop, StopDetail: cause.detail, Env: env, SustainRatio: opt.SustainRatio,
-		ModelCPUs: modelCPUs,
+		ModelCPUs: modelCPUs, ModelNoFile: opt.ModelNoFile,
 	})
 	s.Diagnosis = d.Sentence
 	s.Warnings = d.Warnings

@@ -60,6 +60,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&opt.ReadyTimeout, "ready-timeout", opt.ReadyTimeout, "how long a model may take to echo after it starts")
 	var env stringList
 	fs.Var(&env, "model-env", "KEY=VALUE passed to every model (repeatable), e.g. C10K_FORK_CAP=100")
+	fs.IntVar(&opt.ModelNoFile, "model-nofile", 0, "lower each model instance's open-files limit to this, to see it meet the limit early (0: inherited)")
+	fs.IntVar(&opt.AgentNoFile, "agent-nofile", 0, "lower each swarm agent's open-files limit to this, to see the swarm run short (0: the hard limit)")
 	fs.BoolVar(&opt.Guard, "guard", opt.Guard, "run models under the resource guard (cgroup memory and pids limits as root; a memory watchdog otherwise)")
 	memLimit := fs.String("mem-limit", "", "guard memory limit for a model, e.g. 8GiB (default: a safe share of this machine)")
 	fs.IntVar(&opt.PidsLimit, "pids-limit", 0, "guard process+thread limit for a model (default: headroom below kernel.pid_max)")

@@ -25,6 +25,7 @@ type Input struct {
 	Env          results.Environment
 	SustainRatio float64
 	ModelCPUs    int // CPUs the model was pinned to; 0: not pinned (all of them)
+	ModelNoFile  int // the model's open-files limit when the run lowered it; 0: the environment's
 }
 
 // Result is the diagnosis.
@@ -193,6 +194,9 @@ func serverReported(in Input, first *results.Step, at int) *Result {
 	switch {
 	case r.Kind == "accept" && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
 		lim := limitValue(in.Env, "open files (soft)")
+		if in.ModelNoFile > 0 {
+			lim = strconv.Itoa(in.ModelNoFile)
+		}
 		s := fmt.Sprintf("server: accept() failed with %s (×%d) at %s connections — open-files limit %s per process", r.Errno, r.Count, n(conns), lim)
 		if in.Instances > 1 {
 			s += fmt.Sprintf(", %d instances", in.Instances)

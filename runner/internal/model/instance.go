@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"c10klab/runner/internal/pin"
 	"c10klab/runner/internal/procutil"
 	"c10klab/runner/internal/results"
@@ -36,6 +38,9 @@ type StartConfig struct {
 	Wrap func(argv []string) []string
 	// OnReport receives the model's own failure reports (stdout JSON lines).
 	OnReport func(results.ServerReport)
+	// NoFile, when positive, lowers each instance's open-files limit (soft
+	// and hard) to this, to see a model meet the limit early.
+	NoFile int
 }
 
 // Running is a started model: one process group per instance.
@@ -120,6 +125,16 @@ func (r *Running) startInstance(i int) (*instance, error) {
 	}
 	if err := pin.Start(cmd, r.cfg.CPUs); err != nil {
 		return nil, err
+	}
+	if r.cfg.NoFile > 0 {
+		// Set right after the start, before the model accepts anything
+		// (the runner waits for readiness next); exec keeps the limit.
+		lim := unix.Rlimit{Cur: uint64(r.cfg.NoFile), Max: uint64(r.cfg.NoFile)}
+		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+			procutil.KillGroup(cmd.Process.Pid)
+			cmd.Wait()
+			return nil, fmt.Errorf("set open-files limit %d: %w", r.cfg.NoFile, err)
+		}
 	}
 	go r.watch(inst, stdout)
 	return inst, nil

@@ -26,6 +26,10 @@ type AgentConfig struct {
 	Rate           int // connections opened per second
 	MaxInFlight    int // connects pending at once
 	StatusEvery    time.Duration
+	// NoFile, when positive, lowers the agent's own open-files limit to
+	// this instead of raising it: a way to see the swarm, not the model,
+	// run short, and be reported as such.
+	NoFile int
 }
 
 // Validate checks a configuration before any socket is opened.
@@ -157,9 +161,17 @@ func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
 		cfg.StatusEvery = time.Second
 	}
 	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim) // best effort: the runner sized agents by the limit it read
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil {
+		switch {
+		case cfg.NoFile > 0:
+			lim = unix.Rlimit{Cur: uint64(cfg.NoFile), Max: uint64(cfg.NoFile)}
+			if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+				return fmt.Errorf("agent: lower open-files limit to %d: %w", cfg.NoFile, err)
+			}
+		case lim.Cur < lim.Max:
+			lim.Cur = lim.Max
+			_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim) // best effort: the runner sized agents by the limit it read
+		}
 	}
 
 	runtime.LockOSThread()

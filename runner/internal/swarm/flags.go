@@ -20,6 +20,7 @@ func (c AgentConfig) Args() []string {
 		"--size", strconv.Itoa(c.MsgSize),
 		"--rate", strconv.Itoa(c.Rate),
 		"--inflight", strconv.Itoa(c.MaxInFlight),
+		"--nofile", strconv.Itoa(c.NoFile),
 	}
 }
 
@@ -48,6 +49,7 @@ except to debug.
 	fs.IntVar(&c.MsgSize, "size", 16, "message size in bytes")
 	fs.IntVar(&c.Rate, "rate", 10000, "connections opened per second")
 	fs.IntVar(&c.MaxInFlight, "inflight", 4096, "connects pending at once")
+	fs.IntVar(&c.NoFile, "nofile", 0, "lower the agent's own open-files limit to this (0: raise it to the hard limit)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

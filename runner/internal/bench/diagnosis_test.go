@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"c10klab/runner/internal/guard"
+	"c10klab/runner/internal/results"
+)
+
+// Each case provokes one failure on purpose, through the whole runner,
+// and checks that the diagnosis names it and blames the right side.
+func TestDiagnosisNamesProvokedFailure(t *testing.T) {
+	needGuard := func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root for cgroups")
+		}
+		if err := guard.Supported(); err != nil {
+			t.Skipf("no cgroup v1: %v", err)
+		}
+	}
+	tests := []struct {
+		name  string
+		dir   func(*testing.T) string
+		model string
+		setup func(*testing.T, *Options)
+		stop  string
+		want  []string
+	}{
+		{
+			name: "listen backlog overflows", dir: realModels, model: "forked:seed",
+			setup: func(t *testing.T, o *Options) { o.Steps = []int{20, 100}; o.Conformance = false },
+			stop:  results.StopNotSustained,
+			want:  []string{"clients:", "cap of 40 children", "listen queue overflowed"},
+		},
+		{
+			name: "open-files limit of the model", dir: realModels, model: "epoll",
+			setup: func(t *testing.T, o *Options) { o.Steps = []int{100, 400}; o.ModelNoFile = 200; o.Procs = 1 },
+			stop:  results.StopNotSustained,
+			want:  []string{"server: accept() failed with EMFILE", "open-files limit 200"},
+		},
+		{
+			name: "process limit (cgroup pids)", dir: realModels, model: "forked",
+			setup: func(t *testing.T, o *Options) {
+				needGuard(t)
+				o.Steps = []int{20, 200}
+				o.PidsLimit = 150 // a forked child is ~4 threads: ~35 children
+				o.Conformance = false
+			},
+			stop: results.StopGuard,
+			want: []string{"resource guard", "pids limit 150", "refused"},
+		},
+		{
+			name: "memory guard", dir: realModels, model: "forked",
+			setup: func(t *testing.T, o *Options) {
+				needGuard(t)
+				o.Steps = []int{20, 300}
+				o.MemLimit = 96 << 20 // a forked child is ~0.7 MiB: ~100 children
+				o.Conformance = false
+			},
+			stop: results.StopGuard,
+			want: []string{"resource guard", "memory limit 96 MiB", "OOM-killed"},
+		},
+		{
+			name: "model resets connections", dir: testdataModels, model: "rst",
+			setup: func(t *testing.T, o *Options) { o.Steps = []int{100} },
+			stop:  results.StopNotSustained,
+			want:  []string{"clients:", "read:ECONNRESET"},
+		},
+		{
+			name: "swarm agent starved of descriptors", dir: realModels, model: "epoll",
+			setup: func(t *testing.T, o *Options) { o.Steps = []int{300}; o.AgentNoFile = 150 },
+			stop:  results.StopSwarm,
+			want:  []string{"swarm:", "EMFILE", "not the model"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := testOptions(t, tc.dir(t), tc.model)
+			tc.setup(t, &opt)
+			dir, err := Run(context.Background(), opt)
+			if err != nil && !strings.Contains(tc.stop, "guard") {
+				t.Logf("run: %v", err)
+			}
+			l, lerr := results.Load(dir)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			label := opt.Specs[0].Label()
+			s, ok := l.Summaries[label]
+			if !ok {
+				t.Fatalf("no summary for %s", label)
+			}
+			if s.Stop != tc.stop {
+				t.Errorf("stop %q, want %q (diagnosis: %s)", s.Stop, tc.stop, s.Diagnosis)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(s.Diagnosis, w) {
+					t.Errorf("diagnosis %q lacks %q", s.Diagnosis, w)
+				}
+			}
+		})
+	}
+}
