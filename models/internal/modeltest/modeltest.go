@@ -1,267 +1,188 @@
-// Package modeltest builds a model binary, runs it on a loopback port the way
-// the runner does (contract environment variables, its own process group)
-// and checks the model contract of models/README.md against it over real
-// sockets. Model folders call it from their main_test.go.
+// Package modeltest is what the models' own tests share: building the
+// model, running it as the runner does (through runner/conformance, which
+// also holds the contract checks every model must pass), and small
+// probes of a running model. The contract itself is checked for every
+// folder under models/ by runner/conformance's suite; a model's tests
+// check only what is particular to it.
 package modeltest
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"c10klab/models/internal/modelkit"
+	"c10klab/runner/conformance"
 )
 
-// StopBudget is how long the runner waits after SIGTERM before it kills
-// the model's process group.
-const StopBudget = 2 * time.Second
-
-// Build compiles the Go main package in dir (usually ".") into a fresh
-// temporary directory and returns the binary's path.
-func Build(t testing.TB, dir string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "model")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build model in %s: %v\n%s", dir, err, out)
-	}
-	return bin
+// Main builds the model in the current directory once, sets *bin to the
+// binary's path and runs the package's tests. The binary lies in a
+// world-readable directory, so a test may run it as an unprivileged user.
+func Main(m *testing.M, bin *string) {
+	os.Exit(runMain(m, bin))
 }
 
-// FreeAddr returns a loopback ip:port that was free a moment ago.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+func runMain(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "c10k-model-")
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// Server is one running model process.
-type Server struct {
-	Addr string
-	cmd  *exec.Cmd
-	out  *lockedBuffer // stdout: failure reports
-	err  *lockedBuffer // stderr: start-up errors and library logs
-	done chan struct{}
-	wait error
-}
-
-// Start runs bin on a free loopback port with the given extra environment
-// ("NAME=value") and returns once it echoes. The process is killed at the
-// end of the test if it is still running.
-func Start(t testing.TB, bin string, env ...string) *Server {
-	t.Helper()
-	return StartOn(t, bin, FreeAddr(t), env...)
-}
-
-// StartOn is Start on a given address (for instances sharing a port).
-func StartOn(t testing.TB, bin, addr string, env ...string) *Server {
-	t.Helper()
-	s := &Server{Addr: addr, out: &lockedBuffer{}, err: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin)
-	s.cmd.Env = append(os.Environ(), modelkit.EnvAddr+"="+addr)
-	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.err
-	// Its own group, as the runner does, so cleanup reaches any child.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start model %s: %v", bin, err)
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	go func() {
-		s.wait = s.cmd.Wait()
-		close(s.done)
-	}()
+	*bin = filepath.Join(dir, "model")
+	if out, err := exec.Command("go", "build", "-o", *bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build model: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// Start runs bin on a free loopback port with extra environment env
+// ("NAME=value"), in its own process group, and returns once it echoes.
+// The instance's process group is killed when the test ends.
+func Start(t testing.TB, bin string, env ...string) *conformance.Instance {
+	t.Helper()
+	return StartModel(t, conformance.Model{Bin: bin}, env...)
+}
+
+// StartModel is Start for a model run behind a wrapper (Model.Wrap).
+func StartModel(t testing.TB, m conformance.Model, env ...string) *conformance.Instance {
+	t.Helper()
+	in, err := m.StartFree(t.Context(), env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Kill)
+	return in
+}
+
+// DialEcho opens n connections to addr, each echoing a message of its own,
+// and closes them when the test ends.
+func DialEcho(t testing.TB, addr netip.AddrPort, n int) []*net.TCPConn {
+	t.Helper()
+	conns, err := conformance.DialEcho(t.Context(), addr, n, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		if !s.Exited() {
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
+		for _, c := range conns {
+			c.Close()
 		}
 	})
-	if err := s.waitReady(5 * time.Second); err != nil {
-		t.Fatalf("model %s on %s not ready: %v\nstderr:\n%s", bin, addr, err, s.Stderr())
-	}
-	return s
+	return conns
 }
 
-func (s *Server) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// Echo checks that c echoes msg within 3 s.
+func Echo(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	if err := conformance.Echo(ctx, c, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WaitFor retries check until it succeeds or d has passed, then fails the
+// test with check's last error.
+func WaitFor(t testing.TB, d time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
-		err := EchoOnce(s.Addr, []byte("ready?"), 500*time.Millisecond)
+		err := check()
 		if err == nil {
-			return nil
-		}
-		if s.Exited() {
-			return fmt.Errorf("exited (%v) before serving: %w", s.wait, err)
+			return
 		}
 		if time.Now().After(deadline) {
-			return err
+			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// Pid is the model's process id.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
-// Exited reports whether the process has ended.
-func (s *Server) Exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
+// ResetReported checks a model that sees the read error a client reset
+// causes: it must report it as kind "read", errno ECONNRESET.
+func ResetReported(t *testing.T, bin string) {
+	in := Start(t, bin)
+	c := DialEcho(t, in.Addr(), 1)[0]
+	// Leave echo unread, then abort: the model's next read fails with
+	// ECONNRESET instead of seeing a FIN.
+	if _, err := c.Write(conformance.Pattern(4096)); err != nil {
+		t.Fatal(err)
 	}
+	time.Sleep(50 * time.Millisecond)
+	if err := c.SetLinger(0); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	WaitFor(t, 2*time.Second, func() error {
+		for _, r := range in.Reports() {
+			if r.Kind == "read" && r.Errno == "ECONNRESET" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no read/ECONNRESET report after a client reset; reports: %+v", in.Reports())
+	})
 }
 
-// Stop sends SIGTERM and waits up to StopBudget. It returns how long the
-// model took and its exit error (nil for status 0); an error if it did not
-// exit in time (it is then killed).
-func (s *Server) Stop() (time.Duration, error) {
-	start := time.Now()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return 0, fmt.Errorf("signal model: %w", err)
+// HalfCloseLate sends size bytes, half-closes, and reads only after a
+// delay, so the model holds more echo than the socket buffers take when the
+// FIN arrives. It returns what came back before the model closed, failing
+// the test if that is not an intact prefix of what was sent.
+func HalfCloseLate(t *testing.T, bin string, size int) (got, want []byte) {
+	t.Helper()
+	in := Start(t, bin)
+	want = conformance.Pattern(size)
+	got, err := conformance.HalfCloseEcho(t.Context(), in.Addr(), want, 300*time.Millisecond)
+	if err != nil {
+		t.Fatalf("half-close with %d bytes: %v", size, err)
 	}
-	select {
-	case <-s.done:
-		return time.Since(start), s.wait
-	case <-time.After(StopBudget):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-		return time.Since(start), fmt.Errorf("still running %v after SIGTERM", StopBudget)
+	if !bytes.HasPrefix(want, got) {
+		t.Fatalf("echo after half-close is not an intact prefix: %s", conformance.FirstDiff(got, want))
 	}
+	return got, want
 }
 
-// Stderr is what the model wrote on stderr so far.
-func (s *Server) Stderr() string { return s.err.String() }
-
-// Reports parses the failure reports the model wrote on stdout so far;
-// other lines are ignored, as the runner does.
-func (s *Server) Reports() []modelkit.Report {
-	var reps []modelkit.Report
-	sc := bufio.NewScanner(strings.NewReader(s.out.String()))
-	for sc.Scan() {
-		var r modelkit.Report
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Kind != "" {
-			reps = append(reps, r)
+// StatusField reads a field such as "Threads" from /proc/pid/status (the
+// first number, for fields holding several).
+func StatusField(pid int, field string) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			if f := strings.Fields(v); len(f) > 0 { // Uid: real effective saved fs
+				return strconv.Atoi(f[0])
+			}
 		}
 	}
-	return reps
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
-// SocketFDs counts the sockets the process holds open (listeners included).
-func (s *Server) SocketFDs() (int, error) {
-	dir := fmt.Sprintf("/proc/%d/fd", s.Pid())
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, fmt.Errorf("list fds: %w", err)
-	}
-	n := 0
+// ChildrenOf lists the processes whose parent is pid.
+func ChildrenOf(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var kids []int
 	for _, e := range ents {
-		target, err := os.Readlink(filepath.Join(dir, e.Name()))
-		if err == nil && strings.HasPrefix(target, "socket:") {
-			n++
-		}
-	}
-	return n, nil
-}
-
-// Dial connects to addr over TCP with a short timeout.
-func Dial(addr string) (*net.TCPConn, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
-}
-
-// EchoOnce opens a connection, sends msg and checks it comes back.
-func EchoOnce(addr string, msg []byte, timeout time.Duration) error {
-	c, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return Echo(c, msg, timeout)
-}
-
-// Echo sends msg on c and checks exactly msg comes back within timeout.
-func Echo(c net.Conn, msg []byte, timeout time.Duration) error {
-	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	defer c.SetDeadline(time.Time{})
-	if _, err := c.Write(msg); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := readFull(c, got); err != nil {
-		return fmt.Errorf("read echo: %w", err)
-	}
-	if !bytes.Equal(got, msg) {
-		return fmt.Errorf("echo mismatch: sent %q, got %q", msg, got)
-	}
-	return nil
-}
-
-func readFull(c net.Conn, p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		m, err := c.Read(p[n:])
-		n += m
+		n, err := strconv.Atoi(e.Name())
 		if err != nil {
-			return n, err
+			continue
+		}
+		if pp, err := StatusField(n, "PPid"); err == nil && pp == pid {
+			kids = append(kids, n)
 		}
 	}
-	return n, nil
-}
-
-// Pattern returns n bytes whose content depends on position, so a lost,
-// repeated or reordered chunk shows up as a mismatch.
-func Pattern(n int) []byte {
-	p := make([]byte, n)
-	for i := range p {
-		p[i] = byte(i*7 + i/251)
-	}
-	return p
-}
-
-// FirstDiff describes where got and want first differ.
-func FirstDiff(got, want []byte) string {
-	for i := range min(len(got), len(want)) {
-		if got[i] != want[i] {
-			return fmt.Sprintf("first difference at byte %d of %d", i, len(want))
-		}
-	}
-	return fmt.Sprintf("got %d bytes, want %d", len(got), len(want))
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return kids
 }

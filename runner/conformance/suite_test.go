@@ -1,0 +1,106 @@
+package conformance_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"c10klab/runner/conformance"
+	"c10klab/runner/internal/model"
+)
+
+// TestModels runs every check against every model folder, found exactly as
+// the runner finds them: a new folder is in the suite with no edit here.
+// Models run two at a time (the -parallel default here), each model's
+// checks one after another.
+func TestModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs every model")
+	}
+	root := moduleRoot(t)
+	models, err := model.Discover(filepath.Join(root, "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(models) == 0 {
+		t.Fatalf("no models under %s", filepath.Join(root, "models"))
+	}
+	binDir := t.TempDir()
+	for _, m := range models {
+		t.Run(m.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			start := time.Now()
+			bin, err := model.Build(ctx, m, root, binDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm := conformance.Model{Name: m.Name, Bin: bin}
+			for _, c := range conformance.NetChecks() {
+				t.Run(c.Name, func(t *testing.T) {
+					in, err := cm.StartFree(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer in.Kill()
+					report(t, c.Run(ctx, in.Addr(), conformance.Options{}))
+					if in.Exited() {
+						t.Errorf("the model exited during the check (%v)\nstderr:\n%s", in.ExitErr(), in.Stderr())
+					}
+				})
+			}
+			// The runner's form, which must pass too and fit its budget.
+			t.Run("quick", func(t *testing.T) {
+				in, err := cm.StartFree(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer in.Kill()
+				begin := time.Now()
+				if err := conformance.Quick(ctx, in.Addr()); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("quick check passed in %v", time.Since(begin).Round(time.Millisecond))
+			})
+			for _, c := range conformance.ProcChecks() {
+				t.Run(c.Name, func(t *testing.T) {
+					report(t, c.Run(ctx, cm, conformance.Options{}))
+				})
+			}
+			t.Logf("%s: build and all checks in %v", m.Name, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+func report(t *testing.T, err error) {
+	t.Helper()
+	if reason, ok := conformance.Skipped(err); ok {
+		t.Skip(reason)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// moduleRoot is the folder holding go.mod, above the test's directory.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		} else if !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
