@@ -212,6 +212,7 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range []struct{ model, want string }{
 		{"crash", "exit status 3"},
 		{"noaccept", "does not accept() or does not echo"},
+		{"truncate", "refused to benchmark: conformance check failed: burst"},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			opt := testOptions(t, testdataModels(t), tc.model, "acceptk")

@@ -10,6 +10,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"c10klab/runner/conformance"
 	"c10klab/runner/internal/diagnose"
 	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/model"
@@ -104,6 +105,27 @@ func (m *measurement) instances() int {
 		return m.opt.Procs
 	}
 	return max(1, ceilDiv(m.opt.Steps[len(m.opt.Steps)-1], m.perProcess))
+}
+
+// conform runs the quick conformance check: a model that does not keep
+// the contract is not measured, since its numbers would not mean what the
+// others' do. A preset (forked:seed caps its children at 40) is exempt: it
+// breaks the contract's load on purpose.
+func (m *measurement) conform(ctx context.Context) *stopCause {
+	if !m.opt.Conformance || m.spec.Preset != "" {
+		return nil
+	}
+	err := conformance.Quick(ctx, m.opt.Addr)
+	if err == nil {
+		m.event(results.EventConformance, "quick conformance check passed")
+		return nil
+	}
+	if ctx.Err() != nil {
+		return &stopCause{stop: results.StopInterrupted}
+	}
+	err = fmt.Errorf("refused to benchmark: conformance check failed: %w", err)
+	m.event(results.EventConformance, "%v", err)
+	return &stopCause{stop: results.StopError, detail: err.Error(), err: err}
 }
 
 // setupGuard prepares the resource guard: cgroups with memory and pids
@@ -211,6 +233,9 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
 	m.event(results.EventReady, "echoes on %s", m.opt.Addr)
+	if cause := m.conform(ctx); cause != nil {
+		return *cause
+	}
 	treeCfg.Roots = m.running.PIDs()
 	m.tree = probe.NewTree(treeCfg)
 	if p, err := m.tree.Sample(); err == nil {
