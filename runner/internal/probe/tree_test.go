@@ -42,8 +42,10 @@ func TestTreeCountsProcessesFDsAndThreads(t *testing.T) {
 	h.do(t, "fds 100")
 	h.do(t, "threads 10")
 	after := sample(t, tr)
-	if d := after.FDs - before.FDs; d != 100 {
-		t.Errorf("fds rose by %d, want 100 (%d → %d)", d, before.FDs, after.FDs)
+	// The helper's Go runtime may open its poller's epoll and eventfd
+	// descriptors lazily while obeying, hence a little slack above 100.
+	if d := after.FDs - before.FDs; d < 100 || d > 103 {
+		t.Errorf("fds rose by %d, want 100 to 103 (%d → %d)", d, before.FDs, after.FDs)
 	}
 	// Ten goroutines locked to their threads hold ten threads, though the
 	// runtime may hand them idle threads it already had, so the rise alone

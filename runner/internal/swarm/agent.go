@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"runtime"
 	"time"
 
@@ -172,6 +173,14 @@ func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
 			lim.Cur = lim.Max
 			_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim) // best effort: the runner sized agents by the limit it read
 		}
+	}
+
+	// Make the Go runtime set up its poller now: done lazily, it would need
+	// descriptors just when the agent has used them all for connections,
+	// and the runtime dies when it cannot get them.
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
 	}
 
 	runtime.LockOSThread()
