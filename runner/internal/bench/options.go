@@ -23,19 +23,23 @@ type Options struct {
 	Exe        string // the c10klab binary (agents run as `Exe agent`)
 	Command    []string
 
-	Specs        []model.Spec
-	Steps        []int
-	Rate         int
-	Hold         time.Duration
-	Interval     time.Duration
-	Deadline     time.Duration
-	MsgSize      int
-	Procs        int // model instances; 0: as many as the open-files limit needs
-	Pin          bool
-	SustainRatio float64
-	Addr         netip.AddrPort
-	Backlog      int // C10K_BACKLOG for the models; 0: each model's default (4096, or its preset's)
-	ReadyTimeout time.Duration
+	Specs    []model.Spec
+	Steps    []int
+	Rate     int
+	Hold     time.Duration
+	Interval time.Duration
+	Deadline time.Duration
+	MsgSize  int
+	Procs    int // model instances; 0: as many as the open-files limit needs
+	Pin      bool
+	// ModelCPUs and SwarmCPUs override the split of the CPUs when pinning
+	// (default: the first CPU for the model, the rest for the swarm); an
+	// empty, non-nil list leaves that side unpinned.
+	ModelCPUs, SwarmCPUs []int
+	SustainRatio         float64
+	Addr                 netip.AddrPort
+	Backlog              int // C10K_BACKLOG for the models; 0: each model's default (4096, or its preset's)
+	ReadyTimeout         time.Duration
 	// ConnsPerProcess is how many connections one process (model instance
 	// or agent) may hold; 0: the open-files soft limit minus a margin.
 	ConnsPerProcess int

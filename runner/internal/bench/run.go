@@ -62,10 +62,17 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		}
 		perProcess = int(lim.Cur) - fdMargin
 	}
-	var modelCPUs, swarmCPUs []int
-	if opt.Pin {
-		if modelCPUs, swarmCPUs, err = pin.Split(); err != nil {
+	modelCPUs, swarmCPUs := opt.ModelCPUs, opt.SwarmCPUs
+	if opt.Pin && (modelCPUs == nil || swarmCPUs == nil) {
+		m, s, err := pin.Split()
+		if err != nil {
 			return "", err
+		}
+		if modelCPUs == nil {
+			modelCPUs = m
+		}
+		if swarmCPUs == nil {
+			swarmCPUs = s
 		}
 	}
 

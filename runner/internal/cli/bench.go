@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,6 +56,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.MsgSize, "size", opt.MsgSize, "message size in bytes")
 	fs.IntVar(&opt.Procs, "procs", 0, "model instances sharing the port; 0: as many as the open-files limit needs")
 	fs.BoolVar(&opt.Pin, "pin", opt.Pin, "pin the model to one CPU and the swarm to the others")
+	modelCPUs := fs.String("model-cpus", "", "with --pin: CPUs for the model, e.g. 0 or 0,1 (default: the first CPU; \"none\": unpinned)")
+	swarmCPUs := fs.String("swarm-cpus", "", "with --pin: CPUs for the swarm agents (default: the other CPUs; \"none\": unpinned)")
 	port := fs.Int("port", int(opt.Addr.Port()), "TCP port the model listens on (127.0.0.1)")
 	fs.IntVar(&opt.Backlog, "backlog", opt.Backlog, "listen backlog passed to the models (C10K_BACKLOG); 0: each model's own default (4096, or its preset's, e.g. 5 for forked:seed)")
 	fs.DurationVar(&opt.ReadyTimeout, "ready-timeout", opt.ReadyTimeout, "how long a model may take to echo after it starts")
@@ -84,6 +87,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--port %d outside 1..65535", *port)
 	}
 	opt.Addr = netip.AddrPortFrom(opt.Addr.Addr(), uint16(*port))
+	if opt.ModelCPUs, err = parseCPUs(*modelCPUs); err != nil {
+		return fmt.Errorf("--model-cpus: %w", err)
+	}
+	if opt.SwarmCPUs, err = parseCPUs(*swarmCPUs); err != nil {
+		return fmt.Errorf("--swarm-cpus: %w", err)
+	}
 	if *memLimit != "" {
 		if opt.MemLimit, err = parseBytes(*memLimit); err != nil {
 			return fmt.Errorf("--mem-limit: %w", err)
@@ -205,6 +214,27 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// parseCPUs reads a CPU list: "" is nil (the default split), "none" an
+// empty list (unpinned).
+func parseCPUs(s string) ([]int, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case "none":
+		return []int{}, nil
+	}
+	cpus, err := parseInts(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cpus {
+		if c < 0 || c >= runtime.NumCPU() {
+			return nil, fmt.Errorf("CPU %d: this machine has CPUs 0..%d", c, runtime.NumCPU()-1)
+		}
+	}
+	return cpus, nil
 }
 
 func parseBytes(s string) (int64, error) {
