@@ -49,7 +49,15 @@ func Diagnose(in Input) Result {
 	case results.StopExited:
 		return exited(in, at)
 	case results.StopGuard:
-		return Result{Side: "server", Sentence: fmt.Sprintf("server: stopped by the resource guard at %s connections: %s", n(at), in.StopDetail), Limit: "memory guard"}
+		s := fmt.Sprintf("server: stopped by the resource guard at %s connections: %s", n(at), in.StopDetail)
+		limit := "memory guard"
+		if strings.Contains(in.StopDetail, "pids limit") {
+			// The guard's pids limit sits below the kernel's own, to keep
+			// the machine usable: name the kernel limit it stands in for.
+			limit = "threads/processes"
+			s += "; the guard keeps its pids limit below the kernel's so the machine stays usable — " + threadLimits(in.Env)
+		}
+		return Result{Side: "server", Sentence: s, Limit: limit}
 	case results.StopSwarm:
 		return Result{Side: "swarm", Sentence: fmt.Sprintf("swarm: the clients, not the model, were the limit at %s offered: %s", n(offered(first)), in.StopDetail)}
 	}

@@ -375,20 +375,32 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 }
 
 func memoryFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
-	user := newPlot("user: model PSS above idle / sustained", "offered connections", "KiB per connection")
-	kernel := newPlot("kernel: TCP memory + unreclaimable slab above idle / sustained", "offered connections", "KiB per connection")
+	user := newPlot("user: model PSS above idle / sustained", "offered connections", "KiB per connection (log scale)")
+	kernel := newPlot("kernel: TCP memory + unreclaimable slab above idle / sustained", "offered connections", "KiB per connection (log scale)")
 	leg := newLegend()
-	_, hu := perStep(user, leg, l, models, styles, func(s results.Step) (float64, bool) {
+	// Log scale: a process per connection costs hundreds of KiB, an event
+	// loop a few hundred bytes; on a linear axis the small ones were a flat
+	// line at zero. A value ≤ 0 (memory returned below the idle size) has
+	// no place on it and is left out.
+	lu, hu := perStep(user, leg, l, models, styles, func(s results.Step) (float64, bool) {
 		v, ok := derive.UserMemPerConn(s)
 		return v / kib, ok
-	}, false)
-	_, hk := perStep(kernel, nil, l, models, styles, func(s results.Step) (float64, bool) {
+	}, true)
+	lk, hk := perStep(kernel, nil, l, models, styles, func(s results.Step) (float64, bool) {
 		v, ok := derive.KernelMemPerConn(s)
 		return v / kib, ok
-	}, false)
+	}, true)
+	lo, hi := math.Min(lu, lk), math.Max(hu, hk)
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		lo, hi = 0.1, 10
+		user.Add(note("no memory per connection recorded"))
+	}
+	lo, hi = pow10floor(lo), pow10floor(hi)*10
 	for _, p := range []*gplot.Plot{user, kernel} {
-		p.X.Min, p.Y.Min = 0, 0
-		p.Y.Max = math.Max(math.Max(hu, hk)*1.1, 1)
+		p.X.Min = 0
+		p.Y.Scale = gplot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+		p.Y.Min, p.Y.Max = lo, hi
 	}
 	return &figure{name: MemoryChart, title: "Memory per connection", w: 12 * inch, h: 5 * inch,
 		rows: [][]*gplot.Plot{{user, kernel}}, legends: []*gplot.Legend{leg}}
