@@ -22,6 +22,12 @@ func CheckPortFree(addr netip.AddrPort) error {
 		return fmt.Errorf("check port %d: %w", addr.Port(), err)
 	}
 	defer unix.Close(fd)
+	// SO_REUSEADDR as the models set it: connections of a previous run
+	// lingering in TIME_WAIT do not stop a model from listening, so they
+	// must not stop the run either; only a listener does.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fmt.Errorf("check port %d: %w", addr.Port(), err)
+	}
 	err = unix.Bind(fd, &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()})
 	if err == nil {
 		return nil
