@@ -406,6 +406,7 @@ func (m *measurement) evaluate(index, offered int, start time.Time, before resul
 	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
 	st.UserMem = end.Model.PSS - m.basePSS
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
+	st.Cut = cut
 	st.OK = !cut && float64(st.Sustained) >= m.opt.SustainRatio*float64(offered)
 	st.Untrusted = m.untrusted(st)
 	return st

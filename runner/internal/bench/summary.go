@@ -12,12 +12,24 @@ import (
 func summarize(label string, instances int, steps []results.Step, reports []results.ServerReport,
 	events []results.Event, cause stopCause, opt *Options, env results.Environment, modelCPUs int) results.Summary {
 	s := results.Summary{Model: label, Instances: instances, Stop: cause.stop}
+	// A step cut short by a crash, the guard or Ctrl-C measured a dying
+	// model: its memory and CPU say nothing per connection, so it counts
+	// for capacity only when no step ran its full hold.
 	best := -1
+	better := func(i int) bool {
+		if best < 0 {
+			return true
+		}
+		if steps[i].Cut != steps[best].Cut {
+			return !steps[i].Cut
+		}
+		return steps[i].Sustained > steps[best].Sustained
+	}
 	for i, st := range steps {
 		if st.Untrusted != "" && !st.OK {
 			continue
 		}
-		if best < 0 || st.Sustained > steps[best].Sustained {
+		if better(i) {
 			best = i
 		}
 		s.PeakProcs = max(s.PeakProcs, st.Model.Procs)

@@ -151,6 +151,9 @@ type Step struct {
 	Open      int       `json:"open"`
 	Sustained int       `json:"sustained"`
 	OK        bool      `json:"ok"` // sustained ≥ sustain ratio × offered
+	// Cut: the step ended before its hold did (the model exited, the guard
+	// stopped it, or the run was interrupted).
+	Cut bool `json:"cut,omitempty"`
 	// Failures and ClientFailures during this step (deltas).
 	Failures       map[string]int64 `json:"failures,omitempty"`
 	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
