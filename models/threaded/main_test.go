@@ -1,14 +1,11 @@
 package main
 
 import (
-	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,30 +28,7 @@ func TestEchoThreadPerConnection(t *testing.T) {
 	p := modeltest.Start(t, bin)
 	conns := modeltest.DialEcho(t, p.Addr(), n)
 
-	// A second round, all connections at once.
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			msg := fmt.Sprintf("round two %d", i)
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := c.Write([]byte(msg)); err != nil {
-				errs <- err
-				return
-			}
-			got := make([]byte, len(msg))
-			if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
-				errs <- fmt.Errorf("conn %d: got %q, %v", i, got, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	modeltest.EchoRound(t, conns)
 
 	threads, err := modeltest.StatusField(p.Pid(), "Threads")
 	if err != nil {
