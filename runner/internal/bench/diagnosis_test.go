@@ -95,6 +95,7 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			if !ok {
 				t.Fatalf("no summary for %s", label)
 			}
+			t.Logf("diagnosis: %s", s.Diagnosis)
 			if s.Stop != tc.stop {
 				t.Errorf("stop %q, want %q (diagnosis: %s)", s.Stop, tc.stop, s.Diagnosis)
 			}
