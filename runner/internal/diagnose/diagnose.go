@@ -55,7 +55,7 @@ func Diagnose(in Input) Result {
 			// The guard's pids limit sits below the kernel's own, to keep
 			// the machine usable: name the kernel limit it stands in for.
 			limit = "threads/processes"
-			s += "; the guard keeps its pids limit below the kernel's so the machine stays usable — " + threadLimits(in.Env)
+			s += "; the guard's pids limit (by default set below the kernel's, so the machine stays usable) stands in for the kernel's own — " + threadLimits(in.Env)
 		}
 		return Result{Side: "server", Sentence: s, Limit: limit}
 	case results.StopSwarm:
