@@ -12,25 +12,21 @@ import (
 func summarize(label string, instances int, steps []results.Step, reports []results.ServerReport,
 	events []results.Event, cause stopCause, opt *Options, env results.Environment, modelCPUs int) results.Summary {
 	s := results.Summary{Model: label, Instances: instances, Stop: cause.stop}
-	// A step cut short by a crash, the guard or Ctrl-C measured a dying
-	// model: its memory and CPU say nothing per connection, so it counts
-	// for capacity only when no step ran its full hold.
-	best := -1
-	better := func(i int) bool {
-		if best < 0 {
-			return true
-		}
-		if steps[i].Cut != steps[best].Cut {
-			return !steps[i].Cut
-		}
-		return steps[i].Sustained > steps[best].Sustained
-	}
+	// Capacity is the most connections sustained at any step's end, a
+	// step cut short by a crash, the guard or Ctrl-C included: those
+	// connections were served. The costs per connection and the latency
+	// come from the best step that ran its full hold, since a cut step
+	// measured a dying model over a partial hold.
+	capStep, costStep := -1, -1
 	for i, st := range steps {
 		if st.Untrusted != "" && !st.OK {
 			continue
 		}
-		if better(i) {
-			best = i
+		if capStep < 0 || st.Sustained > steps[capStep].Sustained {
+			capStep = i
+		}
+		if !st.Cut && (costStep < 0 || st.Sustained > steps[costStep].Sustained) {
+			costStep = i
 		}
 		s.PeakProcs = max(s.PeakProcs, st.Model.Procs)
 		s.PeakThreads = max(s.PeakThreads, st.Model.Threads)
@@ -41,9 +37,14 @@ func summarize(label string, instances int, steps []results.Step, reports []resu
 			s.Untrusted = append(s.Untrusted, fmt.Sprintf("step %d (%d offered): %s", st.Index, st.Offered, st.Untrusted))
 		}
 	}
-	if best >= 0 {
-		b := steps[best]
-		s.Capacity, s.CapacityOffered = b.Sustained, b.Offered
+	if capStep >= 0 {
+		s.Capacity, s.CapacityOffered = steps[capStep].Sustained, steps[capStep].Offered
+	}
+	if costStep < 0 {
+		costStep = capStep
+	}
+	if costStep >= 0 {
+		b := steps[costStep]
 		s.Latency = b.Latency
 		if b.Sustained > 0 {
 			s.UserMemPerConn = float64(b.UserMem) / float64(b.Sustained)

@@ -227,7 +227,7 @@ type Summary struct {
 	// Diagnosis is the first failure in one sentence: which side, which
 	// errno or counter, at how many connections, and why.
 	Diagnosis        string      `json:"diagnosis"`
-	Latency          Percentiles `json:"latency"` // at capacity
+	Latency          Percentiles `json:"latency"` // at capacity (the best full step when the capacity step was cut short)
 	UserMemPerConn   float64     `json:"user_mem_per_conn"`
 	KernelMemPerConn float64     `json:"kernel_mem_per_conn"`
 	CPUPer1kEchoes   float64     `json:"cpu_per_1k_echoes"` // seconds
