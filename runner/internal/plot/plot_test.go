@@ -32,10 +32,7 @@ func TestRenderRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	var want []string
-	for _, n := range []string{SustainedChart, LatencyChart, MemoryChart, CPUChart} {
-		want = append(want, n)
-	}
+	want := []string{SustainedChart, LatencyChart, MemoryChart, CPUChart}
 	for _, m := range []string{"epoll", "threaded", "goroutine"} {
 		want = append(want, FailuresChart(m), TimelineChart(m))
 	}

@@ -160,6 +160,9 @@ func runRoot() error {
 		}
 		fmt.Println("ok")
 	}
+	// The opened files must stay open (reachable) until the helper ends:
+	// a collected *os.File closes its descriptor and the count falls.
+	runtime.KeepAlive(keep)
 	return nil
 }
 

@@ -67,7 +67,9 @@ func readCgroupLimit(fsys fs.FS, procCgroup, mountinfo, controller string) (cl c
 			v1 = append(v1, c)
 		}
 	}
-	for _, c := range v1 {
+	// The first hierarchy that has the controller is the one in force.
+	if len(v1) > 0 {
+		c := v1[0]
 		cl = cgroupLimit{}
 		for dir := c.dir; ; dir = path.Dir(dir) {
 			file := path.Join(dir, c.file)
