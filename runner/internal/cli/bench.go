@@ -25,7 +25,7 @@ Runs the comparison: for each model in turn, starts it (as many instances on
 one port with SO_REUSEPORT as the open-files limit requires), checks it
 echoes, starts the swarm agents, then raises the offered connections step by
 step: open at --rate, hold for --hold, evaluate. A model's run ends at the
-last step, when fewer than 95%% of the offered connections are sustained, or
+last step, when fewer than 95% of the offered connections are sustained, or
 when the model exits. Everything measured is written to results/<run>/ as it
 is measured; a progress line is printed per step and a summary at the end.
 
