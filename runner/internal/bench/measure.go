@@ -389,8 +389,8 @@ func (m *measurement) evaluate(index, offered int, start time.Time, before resul
 	st := &results.Step{
 		Index: index, Offered: offered, Start: start, End: end.Time,
 		Open: end.Swarm.Open, Sustained: end.Swarm.Sustained,
-		Failures:       deltas(before.Swarm.Failures, end.Swarm.Failures),
-		ClientFailures: deltas(before.Swarm.ClientFailures, end.Swarm.ClientFailures),
+		Failures:       probe.CounterDeltas(before.Swarm.Failures, end.Swarm.Failures),
+		ClientFailures: probe.CounterDeltas(before.Swarm.ClientFailures, end.Swarm.ClientFailures),
 		Latency:        swarm.Percentiles(hold),
 		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
 		Model:          end.Model,
@@ -399,7 +399,7 @@ func (m *measurement) evaluate(index, offered int, start time.Time, before resul
 		LagMaxMs:       end.Swarm.LagMaxMs,
 	}
 	m.mu.Lock()
-	st.ServerReports = deltas(m.reportsAtStepStart, m.reportCounts)
+	st.ServerReports = probe.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
 	m.mu.Unlock()
 	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
 	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
@@ -429,17 +429,3 @@ func (m *measurement) untrusted(st *results.Step) string {
 }
 
 func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }
-
-// deltas returns after-before for counters that changed.
-func deltas(before, after map[string]int64) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range after {
-		if d := v - before[k]; d != 0 {
-			out[k] = d
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}

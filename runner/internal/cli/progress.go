@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"c10klab/runner/internal/diagnose"
+	"c10klab/runner/internal/report/derive"
 	"c10klab/runner/internal/results"
 )
 
@@ -33,7 +34,7 @@ func (p *progress) observe(label string, r results.Record) {
 			verdict += " (untrusted: " + st.Untrusted + ")"
 		}
 		fmt.Fprintf(p.w, "[%s] step %d: offered %6d  open %6d  sustained %6d  failures %-5d p99 %7.2f ms  %s\n",
-			label, st.Index, st.Offered, st.Open, st.Sustained, total(st.Failures)+total(st.ClientFailures), st.Latency.P99, verdict)
+			label, st.Index, st.Offered, st.Open, st.Sustained, derive.Total(st.Failures)+derive.Total(st.ClientFailures), st.Latency.P99, verdict)
 		if len(st.Failures) > 0 {
 			fmt.Fprintf(p.w, "[%s]         failures: %s\n", label, diagnose.FormatCounts(st.Failures))
 		}
@@ -57,12 +58,4 @@ func (p *progress) observe(label string, r results.Record) {
 		}
 		p.reported[key] += rep.Count
 	}
-}
-
-func total(m map[string]int64) int64 {
-	var t int64
-	for _, v := range m {
-		t += v
-	}
-	return t
 }

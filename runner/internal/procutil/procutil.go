@@ -63,13 +63,6 @@ func (t *Tail) String() string {
 	return strings.Join(lines, " | ")
 }
 
-// Lines returns a copy of the kept lines.
-func (t *Tail) Lines() []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]string(nil), t.lines...)
-}
-
 // SignalGroup sends sig to the process group led by pgid. A group that is
 // already gone is not an error.
 func SignalGroup(pgid int, sig syscall.Signal) error {
