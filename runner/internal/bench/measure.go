@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -145,7 +146,11 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 		m.event(results.EventGuardSetup, "no cgroups (%v): watching available memory only, floor %d MiB", reason, m.watch.Floor>>20)
 		return cfg, nil, nil
 	}
-	g, err := guard.New(filepath.Base(m.dir)+"-"+m.label, guard.Limits{Memory: m.opt.MemLimit, Pids: int64(m.opt.PidsLimit)})
+	// The run ID is unique only within its results folder; the pid makes
+	// the cgroup's name unique on the machine, so that no run removes
+	// another's cgroups as leftovers.
+	name := fmt.Sprintf("%s-%d-%s", filepath.Base(m.dir), os.Getpid(), m.label)
+	g, err := guard.New(name, guard.Limits{Memory: m.opt.MemLimit, Pids: int64(m.opt.PidsLimit)})
 	if err != nil {
 		return cfg, nil, fmt.Errorf("resource guard for %s: %w", m.label, err)
 	}
