@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
+	"runtime"
 	"strings"
 	"time"
 
@@ -86,7 +86,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	run := &results.Run{
 		ID: id, Started: time.Now(), Command: opt.Command,
 		Config: opt.config(labels, modelCPUs, swarmCPUs, perProcess),
-		Env:    env, Versions: versions(), Models: labels,
+		Env:    env, Versions: versions(opt.ModuleRoot), Models: labels,
 	}
 	if err := results.WriteRun(dir, run); err != nil {
 		return dir, err
@@ -134,12 +134,19 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	return dir, nil
 }
 
-func versions() map[string]string {
-	v := map[string]string{}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v["go"] = bi.GoVersion
-		for _, d := range bi.Deps {
-			v[d.Path] = d.Version
+// versions records the Go toolchain and every module the project requires.
+// The runner's own build info would miss the models' libraries (gnet,
+// netpoll, evio), so go.mod, from which the models are built, is read.
+func versions(moduleRoot string) map[string]string {
+	v := map[string]string{"go": runtime.Version()}
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "go.mod"))
+	if err != nil {
+		return v
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(f) >= 2 && strings.Contains(f[0], ".") && strings.HasPrefix(f[1], "v") {
+			v[f[0]] = f[1]
 		}
 	}
 	return v
