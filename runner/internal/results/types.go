@@ -97,6 +97,9 @@ type Swarm struct {
 	Sustained  int   `json:"sustained"`
 	Sent       int64 `json:"sent"`   // messages sent, cumulative
 	Echoed     int64 `json:"echoed"` // messages echoed intact, cumulative
+	// Unstamped counts echoes timed when an agent read them, not when
+	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
+	Unstamped int64 `json:"unstamped,omitempty"`
 	// Failures by class "phase:ERRNO" (phase: connect, write, read,
 	// deadline, mismatch, closed), cumulative, blamed on the server side.
 	Failures map[string]int64 `json:"failures,omitempty"`

@@ -197,3 +197,41 @@ func TestAgentFlagsRoundTrip(t *testing.T) {
 		t.Fatalf("round trip: got %+v, want %+v", got, c)
 	}
 }
+
+// Latency counts from the scheduled send to the echo's arrival: a server
+// that holds every echo 60 ms is measured at 60 ms or more, and well inside
+// the deadline.
+func TestAgentTimesServerDelay(t *testing.T) {
+	const hold = 60 * time.Millisecond
+	addr := server(t, func(c net.Conn) {
+		buf := make([]byte, 64)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			time.Sleep(hold)
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	})
+	const n = 20
+	st := runAgent(t, testConfig(addr), n, 10*time.Second, func(s Status) bool {
+		return s.Sustained == n && s.Echoed >= 3*n && len(s.Hist) > 0
+	})
+	if st.Sustained != n || len(st.Hist) == 0 {
+		t.Fatalf("sustained %d of %d, histogram %d bytes", st.Sustained, n, len(st.Hist))
+	}
+	h, err := decodeHist(st.Hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Percentiles(h)
+	if fastest := time.Duration(h.Min()) * time.Microsecond; fastest < hold {
+		t.Errorf("fastest echo %v, want at least the server's %v", fastest, hold)
+	}
+	if p.Max >= 200 {
+		t.Errorf("slowest echo %.1f ms, want under the 200 ms deadline", p.Max)
+	}
+}

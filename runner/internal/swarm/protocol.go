@@ -42,8 +42,11 @@ type Status struct {
 	// ClientFailures are the agent's own resource failures.
 	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
 	LagMaxMs       float64          `json:"lag_max_ms"`
-	Hist           []byte           `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
-	Err            string           `json:"err,omitempty"`  // the agent stopped because of this
+	// Unstamped counts echoes timed when read rather than when they
+	// arrived, for want of a plausible kernel receive stamp; cumulative.
+	Unstamped int64  `json:"unstamped,omitempty"`
+	Hist      []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
+	Err       string `json:"err,omitempty"`  // the agent stopped because of this
 }
 
 // Latency histograms record microseconds from 1 µs to 60 s at 3 significant

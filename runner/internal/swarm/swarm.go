@@ -171,6 +171,7 @@ func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 		sum.Sustained += st.Sustained
 		sum.Sent += st.Sent
 		sum.Echoed += st.Echoed
+		sum.Unstamped += st.Unstamped
 		addCounts(sum.Failures, st.Failures)
 		addCounts(sum.ClientFailures, st.ClientFailures)
 		sum.LagMaxMs = max(sum.LagMaxMs, st.LagMaxMs)
