@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -425,12 +426,29 @@ func (m *measurement) untrusted(st *results.Step) string {
 	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); lag > m.opt.Deadline/4 {
 		return fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
 	}
-	if st.HoldSeconds > 0 && len(m.swarmCPUs) > 0 {
-		if busy := st.AgentsCPU / st.HoldSeconds; busy > 0.9*float64(len(m.swarmCPUs)) {
-			return fmt.Sprintf("the swarm's CPUs were saturated (%.0f%% of %d CPU)", 100*busy, len(m.swarmCPUs))
+	if st.HoldSeconds > 0 {
+		busy := st.AgentsCPU / st.HoldSeconds
+		if share := swarmShare(m.swarmCPUs, m.modelCPUs, cpu(st.Model)/st.HoldSeconds); share > 0 && busy > 0.9*share {
+			return fmt.Sprintf("the swarm's CPUs were saturated (its agents used %.2f of the %.2f CPUs the model left them)", busy, share)
 		}
 	}
 	return ""
+}
+
+// swarmShare is how many CPUs the swarm had to itself during a step: its
+// CPUs, less the model's use of those it shares with the model (an unpinned
+// model shares them all). 0 when the swarm is unpinned: not known.
+func swarmShare(swarm, model []int, modelBusy float64) float64 {
+	if len(swarm) == 0 {
+		return 0
+	}
+	shared := 0
+	for _, c := range swarm {
+		if len(model) == 0 || slices.Contains(model, c) {
+			shared++
+		}
+	}
+	return float64(len(swarm)) - min(modelBusy, float64(shared))
 }
 
 func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }
