@@ -370,7 +370,7 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 		p.Y.Min, p.Y.Max = lo, hi
 		p.X.Min = 0
 	}
-	return &figure{name: LatencyChart, title: "Echo latency over each step's hold, from the scheduled send time", w: 13 * inch, h: 4.8 * inch,
+	return &figure{name: LatencyChart, title: "Echo latency over each step's hold: scheduled send to the echo's arrival", w: 13 * inch, h: 4.8 * inch,
 		rows: [][]*gplot.Plot{row}, legends: []*gplot.Legend{leg}}
 }
 

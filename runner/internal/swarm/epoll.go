@@ -17,7 +17,7 @@ import (
 // over 20 µs. With the ordinary call, that hand-off ran thousands of times
 // a second, a second thread of each agent competed with the loop for the
 // CPU, and loop threads spent a third of each second waiting to run. The
-// loop's waits are short (the next send, at most the next status), so
+// loop's waits are short (at most one tick, 1 ms), so
 // holding the P through them costs the agent's other goroutines little.
 func epollWait(epfd int, events []unix.EpollEvent, timeout time.Duration) (int, error) {
 	ts := unix.NsecToTimespec(int64(max(timeout, 0)))
