@@ -50,6 +50,7 @@ const (
 	NameTWReuse      = "net.ipv4.tcp_tw_reuse"
 	NameMemCgroup    = "memory cgroup limit"
 	NameMemAvailable = "memory (MemAvailable)"
+	NameScheduler    = "kernel tick and preemption"
 )
 
 // Scopes of a limit: what it counts over.
@@ -179,6 +180,7 @@ func build(fsys fs.FS, h host) (results.Environment, error) {
 	b.add(results.Limit{Name: NameCPUs, Value: cpus, Scope: ScopeProcess,
 		Raise: "taskset -a -p -c LIST PID, or the cpuset cgroup"})
 
+	b.addScheduler(h.kernel)
 	b.addFiles(h)
 	b.addTasks(h)
 	b.addNet(page)
