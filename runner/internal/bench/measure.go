@@ -399,6 +399,7 @@ func (m *measurement) evaluate(index, offered int, start time.Time, before resul
 		ClientFailures: probe.CounterDeltas(before.Swarm.ClientFailures, end.Swarm.ClientFailures),
 		Latency:        swarm.Percentiles(hold),
 		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
+		Unstamped:      end.Swarm.Unstamped - steady.Swarm.Unstamped,
 		Model:          end.Model,
 		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
 		Counters:       probe.CounterDeltas(before.System.Counters, end.System.Counters),

@@ -129,6 +129,12 @@ func collectWarnings(l *results.Loaded, rs []row) []string {
 			if s.Untrusted != "" {
 				out = append(out, fmt.Sprintf("%s: step %d (%s offered) is untrusted, the swarm was the limit: %s", m, s.Index, derive.Count(float64(s.Offered)), s.Untrusted))
 			}
+			// A few unstamped echoes happen while the kernel switches
+			// timestamping on; more mean the latency is partly the swarm's.
+			if s.Echoes > 0 && s.Unstamped*100 > s.Echoes {
+				out = append(out, fmt.Sprintf("%s: step %d (%s offered): %s of %s echoes were timed when read, not on arrival (no kernel receive stamp), so their latency includes the swarm's own delay",
+					m, s.Index, derive.Count(float64(s.Offered)), derive.Count(float64(s.Unstamped)), derive.Count(float64(s.Echoes))))
+			}
 		}
 	}
 	return out

@@ -166,7 +166,11 @@ type Step struct {
 	Latency       Percentiles      `json:"latency"` // over the hold
 	// Echoes, the model's CPU and AgentsCPU are counted over the hold, the
 	// steady state after the ramp, which lasted HoldSeconds.
-	Echoes      int64   `json:"echoes"`
+	Echoes int64 `json:"echoes"`
+	// Unstamped of those Echoes were timed when an agent read them, not
+	// when they arrived, for want of a kernel receive stamp: their latency
+	// includes the swarm's own delay.
+	Unstamped   int64   `json:"unstamped,omitempty"`
 	Model       Proc    `json:"model"` // at the end (CPU: delta over the hold)
 	AgentsCPU   float64 `json:"agents_cpu"`
 	HoldSeconds float64 `json:"hold_seconds"`
