@@ -33,6 +33,10 @@ const (
 	// killWait bounds Kill: a model forking as fast as it can is still
 	// emptied in a few rounds, since the pids limit caps what it can fork.
 	killWait = 5 * time.Second
+	// staleAfter: an empty group this old is a leftover of a runner that
+	// was killed before it could remove it. A live run's group is empty
+	// only for moments (before its model starts, after it stops).
+	staleAfter = time.Hour
 )
 
 const gib = 1 << 30
@@ -141,6 +145,7 @@ func (g *Group) create() error {
 		if err != nil {
 			return fmt.Errorf("guard: mkdir %s: %w", dir, err)
 		}
+		removeStale(filepath.Dir(dir), time.Now().Add(-staleAfter))
 	}
 	mem := g.dirs["memory"]
 	writes := []struct {
@@ -385,6 +390,31 @@ func (g *Group) removeDirs() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeStale removes the groups in parent that hold no process and were
+// made before cutoff: what a SIGKILLed runner leaves behind (its processes
+// die with it, through Pdeathsig, but its cgroup folders stay). Best
+// effort: a group that cannot be removed is simply left.
+func removeStale(parent string, cutoff time.Time) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		if procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err != nil || len(strings.TrimSpace(string(procs))) > 0 {
+			continue
+		}
+		unix.Rmdir(dir) // EBUSY if a process joined meanwhile: then it is not stale
+	}
 }
 
 // DefaultMemory is the memory limit that leaves the machine safe:

@@ -219,6 +219,57 @@ func TestTreeInGroup(t *testing.T) {
 	}
 }
 
+// A group a killed runner left behind (empty, made over an hour ago) is
+// removed when the next group is made; a group with a process in it, or
+// made just now, is not.
+func TestStaleGroupsRemoved(t *testing.T) {
+	needCgroups(t)
+	lim := Limits{Memory: 256 << 20, Pids: 64}
+	group := func(suffix string) *Group {
+		g, err := New(fmt.Sprintf("test-%d-stale-%s", os.Getpid(), suffix), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Close() })
+		return g
+	}
+	backdate := func(g *Group) {
+		old := time.Now().Add(-2 * staleAfter)
+		for _, c := range Controllers {
+			if err := os.Chtimes(g.Dir(c), old, old); err != nil {
+				t.Skipf("cannot backdate a cgroup folder here: %v", err)
+			}
+		}
+	}
+	left, busy, fresh := group("left"), group("busy"), group("fresh")
+	sleeper := inGroup(t, busy, "sleep", os.Args[0])
+	out, err := sleeper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	if _, err := out.Read(make([]byte, 6)); err != nil {
+		t.Fatal(err)
+	}
+	backdate(left)
+	backdate(busy)
+
+	group("next")
+	for _, c := range Controllers {
+		if _, err := os.Stat(left.Dir(c)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale empty group %s: stat error %v, want it removed", left.Dir(c), err)
+		}
+		for _, g := range []*Group{busy, fresh} {
+			if _, err := os.Stat(g.Dir(c)); err != nil {
+				t.Errorf("group %s was removed (%v); it is in use or new", g.Dir(c), err)
+			}
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	m, err := probe.ReadMeminfo()
 	if err != nil {
