@@ -278,11 +278,14 @@ func (a *agent) loop(cmds <-chan Command) error {
 		now := a.now()
 		a.openMore(now)
 		if !more {
-			if _, err := epollWait(a.ctlfd, a.events[:1], a.wait(now, nextStatus)); err != nil && err != unix.EINTR {
+			woken, err := epollWait(a.ctlfd, a.events[:1], a.wait(now, nextStatus))
+			if err != nil && err != unix.EINTR {
 				return fmt.Errorf("agent: epoll_wait: %w", err)
 			}
-			var b [8]byte
-			unix.Read(a.evfd, b[:])
+			if woken > 0 { // a command came: reset the eventfd
+				var b [8]byte
+				unix.Read(a.evfd, b[:])
+			}
 		}
 		a.wallOffset = time.Now().UnixNano() - a.now()
 		n, err := epollWait(a.epfd, a.events, 0)
@@ -617,11 +620,9 @@ func (a *agent) read(slot int32, c *conn) {
 	// while timestamping is being switched on), and a wall-clock step
 	// skews one; then the read time stands, which errs on the server's
 	// side.
-	arrived := a.now()
+	arrived, stamped := a.now(), false
 	if t := stamp - a.wallOffset; stamp > 0 && t <= arrived && t >= c.base+int64(c.rseq)*int64(a.cfg.Interval) {
-		arrived = t
-	} else {
-		a.unstamped++
+		arrived, stamped = t, true
 	}
 	size := int32(a.cfg.MsgSize)
 	for _, b := range a.rbuf[:n] {
@@ -637,6 +638,9 @@ func (a *agent) read(slot int32, c *conn) {
 		lat := arrived - (c.base + int64(c.rseq)*int64(a.cfg.Interval))
 		a.hist.RecordValue(max(lat/1000, 1))
 		a.echoed++
+		if !stamped {
+			a.unstamped++
+		}
 		if lat <= int64(a.cfg.Deadline) {
 			a.setOK(c, true)
 		} else if c.missed <= c.rseq {

@@ -234,4 +234,9 @@ func TestAgentTimesServerDelay(t *testing.T) {
 	if p.Max >= 200 {
 		t.Errorf("slowest echo %.1f ms, want under the 200 ms deadline", p.Max)
 	}
+	// A few echoes may go unstamped while the kernel switches timestamping
+	// on; most unstamped means the kernel stamps are not being used.
+	if st.Unstamped*2 > st.Echoed {
+		t.Errorf("%d of %d echoes timed at read, want most timed by their kernel stamp", st.Unstamped, st.Echoed)
+	}
 }
