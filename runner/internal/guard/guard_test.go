@@ -182,15 +182,10 @@ func TestForksRefusedAndCloseEmpties(t *testing.T) {
 // TestTreeInGroup checks probe's cgroup mode against a real group: the
 // group's process list and cpuacct, which keeps the CPU of processes that
 // exited.
-func TestTreeInGroup(t *testing.T) {
-	g := newGroup(t, Limits{Memory: 256 << 20, Pids: 64})
-	tree := probe.NewTree(probe.TreeConfig{
-		CgroupProcs: filepath.Join(g.Dir("memory"), "cgroup.procs"),
-		CPUAcct:     g.Dir("cpuacct"),
-	})
-	if err := inGroup(t, g, "spin", os.Args[0]).Run(); err != nil {
-		t.Fatal(err)
-	}
+// startSleeper starts a process in g that sleeps until the test ends, and
+// returns once it runs.
+func startSleeper(t *testing.T, g *Group) *exec.Cmd {
+	t.Helper()
 	sleeper := inGroup(t, g, "sleep", os.Args[0])
 	out, err := sleeper.StdoutPipe()
 	if err != nil {
@@ -203,6 +198,19 @@ func TestTreeInGroup(t *testing.T) {
 	if _, err := out.Read(make([]byte, 6)); err != nil {
 		t.Fatal(err)
 	}
+	return sleeper
+}
+
+func TestTreeInGroup(t *testing.T) {
+	g := newGroup(t, Limits{Memory: 256 << 20, Pids: 64})
+	tree := probe.NewTree(probe.TreeConfig{
+		CgroupProcs: filepath.Join(g.Dir("memory"), "cgroup.procs"),
+		CPUAcct:     g.Dir("cpuacct"),
+	})
+	if err := inGroup(t, g, "spin", os.Args[0]).Run(); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := startSleeper(t, g)
 	p, err := tree.Sample()
 	if err != nil {
 		t.Fatal(err)
@@ -242,18 +250,7 @@ func TestStaleGroupsRemoved(t *testing.T) {
 		}
 	}
 	left, busy, fresh := group("left"), group("busy"), group("fresh")
-	sleeper := inGroup(t, busy, "sleep", os.Args[0])
-	out, err := sleeper.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sleeper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
-	if _, err := out.Read(make([]byte, 6)); err != nil {
-		t.Fatal(err)
-	}
+	startSleeper(t, busy)
 	backdate(left)
 	backdate(busy)
 
