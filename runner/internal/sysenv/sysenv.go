@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/runner/internal/pin"
 	"c10klab/runner/internal/results"
 )
 
@@ -104,14 +105,9 @@ func readHost() (host, error) {
 		return h, fmt.Errorf("uname: %w", err)
 	}
 	h.kernel = unix.ByteSliceToString(u.Release[:])
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		return h, fmt.Errorf("sched_getaffinity: %w", err)
-	}
-	for cpu := range len(set) * 64 {
-		if set.IsSet(cpu) {
-			h.affinity = append(h.affinity, cpu)
-		}
+	var err error
+	if h.affinity, err = pin.Allowed(); err != nil {
+		return h, err
 	}
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &h.nofile); err != nil {
 		return h, fmt.Errorf("getrlimit RLIMIT_NOFILE: %w", err)
