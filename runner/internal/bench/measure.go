@@ -51,6 +51,9 @@ type measurement struct {
 	reportsAtStepStart map[string]int64
 	events             []results.Event
 	last               results.Sample
+	// stepLagMs is the swarm's worst lag behind its send schedule in any
+	// second of the current step.
+	stepLagMs float64
 }
 
 // connectTimeout is how long an agent waits for a connect to complete: past
@@ -293,6 +296,7 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 	m.mu.Lock()
 	m.reportsAtStepStart = maps.Clone(m.reportCounts)
 	m.mu.Unlock()
+	m.stepLagMs = 0
 	// The ramp ends when every offered connection is open, or once the
 	// rate allowed time to open them and none is still connecting.
 	minRamp := time.Duration(float64(offered-prevOpen)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
@@ -356,6 +360,7 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 func (m *measurement) sample(index, offered int) *hdr.Histogram {
 	s, h := m.snapshot(index, offered)
 	m.last = s
+	m.stepLagMs = max(m.stepLagMs, s.Swarm.LagMaxMs)
 	m.record(results.Record{Type: results.TypeSample, Sample: &s})
 	return h
 }
@@ -403,7 +408,7 @@ func (m *measurement) evaluate(index, offered int, start time.Time, before resul
 		Model:          end.Model,
 		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
 		Counters:       probe.CounterDeltas(before.System.Counters, end.System.Counters),
-		LagMaxMs:       end.Swarm.LagMaxMs,
+		LagMaxMs:       m.stepLagMs,
 	}
 	m.mu.Lock()
 	st.ServerReports = probe.CounterDeltas(m.reportsAtStepStart, m.reportCounts)

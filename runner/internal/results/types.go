@@ -180,7 +180,7 @@ type Step struct {
 	// UserMem is the model's PSS above its idle baseline.
 	UserMem  int64            `json:"user_mem"`
 	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
-	LagMaxMs float64          `json:"lag_max_ms"`
+	LagMaxMs float64          `json:"lag_max_ms"`         // the swarm's worst lag behind its send schedule in any second of the step
 	// Untrusted, when set, says why this step measured the swarm rather
 	// than the model.
 	Untrusted string `json:"untrusted,omitempty"`
