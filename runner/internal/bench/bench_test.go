@@ -143,6 +143,21 @@ func TestModelsSustainEveryOfferedConnection(t *testing.T) {
 			if st.Echoes < int64(st.Offered) || st.Latency.Count == 0 {
 				t.Errorf("%s step %d: %d echoes, latency count %d", m, st.Index, st.Echoes, st.Latency.Count)
 			}
+			// Echoes are timed by their kernel receive stamps; a few may
+			// miss one while the kernel switches timestamping on.
+			if st.Unstamped*100 > st.Echoes {
+				t.Errorf("%s step %d: %d of %d echoes timed at read, not by their kernel stamp", m, st.Index, st.Unstamped, st.Echoes)
+			}
+			// The step's lag is its worst second's.
+			worst := 0.0
+			for _, smp := range l.Samples(m) {
+				if smp.Step == st.Index {
+					worst = max(worst, smp.Swarm.LagMaxMs)
+				}
+			}
+			if st.LagMaxMs != worst {
+				t.Errorf("%s step %d: lag %v ms, want its worst second's %v ms", m, st.Index, st.LagMaxMs, worst)
+			}
 		}
 		s := l.Summaries[m]
 		if s.Capacity != 300 || s.Stop != results.StopTarget {
