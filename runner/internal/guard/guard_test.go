@@ -225,6 +225,17 @@ func TestTreeInGroup(t *testing.T) {
 	if err != nil || len(pids) != 1 || pids[0] != sleeper.Process.Pid {
 		t.Errorf("PIDs() = %v, %v; want [%d]", pids, err, sleeper.Process.Pid)
 	}
+	// In every controller's group, cpu included: the model is one
+	// scheduling entity.
+	own, err := ownCgroups(fmt.Sprintf("/proc/%d/cgroup", sleeper.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Controllers {
+		if filepath.Base(own[c]) != g.Name() {
+			t.Errorf("sleeper's %s cgroup is %q, want the group %s", c, own[c], g.Name())
+		}
+	}
 }
 
 // A group a killed runner left behind (empty, made over an hour ago) is
