@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/pin"
 	"c10klab/runner/internal/results"
@@ -65,7 +66,9 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	}
 	modelCPUs, swarmCPUs := opt.ModelCPUs, opt.SwarmCPUs
 	if opt.Pin && (modelCPUs == nil || swarmCPUs == nil) {
-		m, s, err := pin.Split()
+		// The guard's cpu cgroup makes the model one scheduling entity,
+		// which is what lets the swarm share its CPU safely.
+		m, s, err := pin.Split(opt.Guard && guard.Supported() == nil)
 		if err != nil {
 			return "", err
 		}

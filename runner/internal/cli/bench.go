@@ -57,7 +57,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Procs, "procs", 0, "model instances sharing the port; 0: as many as the open-files limit needs")
 	fs.BoolVar(&opt.Pin, "pin", opt.Pin, "pin the model to one CPU; the swarm may use every CPU (see --swarm-cpus)")
 	modelCPUs := fs.String("model-cpus", "", "with --pin: CPUs for the model, e.g. 0 or 0,1 (default: the first CPU; \"none\": unpinned)")
-	swarmCPUs := fs.String("swarm-cpus", "", "with --pin: CPUs for the swarm agents (default: all, the model's included, so the clients never queue on one CPU; \"none\": unpinned)")
+	swarmCPUs := fs.String("swarm-cpus", "", "with --pin: CPUs for the swarm agents (default: all, the model's included, so the clients never queue on one CPU; without the guard's cgroups, the model's excepted; \"none\": unpinned)")
 	port := fs.Int("port", int(opt.Addr.Port()), "TCP port the model listens on (127.0.0.1)")
 	fs.IntVar(&opt.Backlog, "backlog", opt.Backlog, "listen backlog passed to the models (C10K_BACKLOG); 0: each model's own default (4096, or its preset's, e.g. 5 for forked:seed)")
 	fs.DurationVar(&opt.ReadyTimeout, "ready-timeout", opt.ReadyTimeout, "how long a model may take to echo after it starts")

@@ -39,9 +39,10 @@ func Start(cmd *exec.Cmd, cpus []int) error {
 }
 
 // Split chooses the CPUs of a run: the model gets the first CPU this process
-// may use; the swarm may use all of them, the model's included. With a single
-// CPU both get it and the caller should say that pinning could not separate
-// them.
+// may use; the swarm may use all of them, the model's included, when
+// shareModelCPU says the model runs as one scheduling entity (its own cpu
+// cgroup), else the others. With a single CPU both get it and the caller
+// should say that pinning could not separate them.
 //
 // The swarm is not confined to the CPUs the model does not use because on a
 // 2-CPU machine that leaves it one CPU, shared by its three agents, by the
@@ -51,15 +52,21 @@ func Start(cmd *exec.Cmd, cpus []int) error {
 // runs with the swarm on CPU 1 alone, 1.2-3.9 ms in 6 of 7 runs with the
 // swarm free to use both. The model's CPU time is counted per process either
 // way, and a run marks a step untrusted when the swarm saturates its share.
-func Split() (model, swarm []int, err error) {
+// Sharing needs the model to be one scheduling entity: otherwise an agent on
+// its CPU competes with each of the model's processes or threads and can be
+// starved (seen with the forked model: an agent 1.3 s behind its schedule).
+func Split(shareModelCPU bool) (model, swarm []int, err error) {
 	cpus, err := Allowed()
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(cpus) < 2 {
+	switch {
+	case len(cpus) < 2:
 		return cpus, cpus, nil
+	case shareModelCPU:
+		return cpus[:1], cpus, nil
 	}
-	return cpus[:1], cpus, nil
+	return cpus[:1], cpus[1:], nil
 }
 
 // Allowed lists the CPUs this process may run on.
