@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,9 +10,10 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
 
 	"c10klab/runner/conformance"
-	"c10klab/runner/internal/diagnose"
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/probe"
@@ -21,9 +21,12 @@ import (
 	"c10klab/runner/internal/swarm"
 )
 
-// measurement is one model's part of a run.
+// measurement is one model's part of a run: its lifecycle (start, guard,
+// swarm, teardown) here, the step controller in step.go, and the judging
+// in package analysis, which the run and `c10klab plot` share.
 type measurement struct {
 	opt        *Options
+	runRec     *results.Run // run.json: the inputs of the analysis
 	spec       model.Spec
 	label, bin string
 	dir        string
@@ -50,7 +53,12 @@ type measurement struct {
 	reportCounts       map[string]int64
 	reportsAtStepStart map[string]int64
 	events             []results.Event
-	last               results.Sample
+	// records is every record written, for the analysis at the end: the
+	// same records `c10klab plot` reads back from the timeline. Reports
+	// arrive from other goroutines, hence recMu.
+	recMu   sync.Mutex
+	records []results.Record
+	last    results.Sample
 	// stepLagMs is the swarm's worst lag behind its send schedule in any
 	// second of the current step.
 	stepLagMs float64
@@ -64,6 +72,9 @@ const connectTimeout = 5 * time.Second
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func (m *measurement) record(r results.Record) {
+	m.recMu.Lock()
+	defer m.recMu.Unlock()
+	m.records = append(m.records, r)
 	if err := m.tl.Append(r); err != nil {
 		// Disk trouble must not kill the measurement of a running model;
 		// the event goes to the observer at least.
@@ -75,7 +86,10 @@ func (m *measurement) record(r results.Record) {
 }
 
 func (m *measurement) event(kind, format string, args ...any) {
-	e := results.Event{Time: time.Now(), Kind: kind, Msg: fmt.Sprintf(format, args...)}
+	m.recordEvent(results.Event{Time: time.Now(), Kind: kind, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (m *measurement) recordEvent(e results.Event) {
 	m.events = append(m.events, e)
 	m.record(results.Record{Type: results.TypeEvent, Event: &e})
 }
@@ -98,10 +112,14 @@ func (m *measurement) run(ctx context.Context) (*results.Summary, error) {
 
 	cause := m.measure(ctx)
 	m.teardown()
-	m.mu.Lock()
-	reports := m.reports
-	m.mu.Unlock()
-	sum := summarize(m.label, m.instances(), m.steps, reports, m.events, cause, m.opt, m.env, len(m.modelCPUs))
+	e := results.Event{Time: time.Now(), Kind: results.EventEnded, Msg: "measurement ended: " + cause.stop,
+		Stop: cause.stop, Detail: cause.detail}
+	m.record(results.Record{Type: results.TypeEvent, Event: &e})
+	m.tl.Sync()
+	m.recMu.Lock()
+	records := slices.Clone(m.records)
+	m.recMu.Unlock()
+	sum := analysis.Summarize(m.runRec, m.label, records)
 	return &sum, cause.err
 }
 
@@ -187,6 +205,9 @@ func (m *measurement) guardTripped() string {
 
 func (m *measurement) teardown() {
 	if m.sw != nil {
+		// The model's reports from here on answer the swarm's own closing,
+		// not load: the analysis leaves them out.
+		m.event(results.EventTeardown, "the swarm closes its connections")
 		m.sw.Stop()
 	}
 	if m.running != nil {
@@ -232,7 +253,8 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		m.event(results.EventExited, "%v", err)
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
-	m.event(results.EventStarted, "%d instance(s), pids %v, pinned to CPUs %v", m.instances(), m.running.PIDs(), m.modelCPUs)
+	m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventStarted, Instances: m.instances(),
+		Msg: fmt.Sprintf("%d instance(s), pids %v, pinned to CPUs %v", m.instances(), m.running.PIDs(), m.modelCPUs)})
 	if err := m.running.WaitReady(ctx, m.opt.ReadyTimeout); err != nil {
 		if ctx.Err() != nil {
 			m.event(results.EventInterrupted, "interrupted while waiting for the model")
@@ -267,6 +289,9 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	// The baseline the first step's deltas start from: the model idle, the
 	// agents started, nothing offered yet.
 	m.last, _ = m.snapshot(-1, 0)
+	// Recorded: the model's idle descriptors and memory are evidence for
+	// the diagnosis (how many sockets it holds later).
+	m.record(results.Record{Type: results.TypeSample, Sample: &m.last})
 
 	for i, offered := range m.opt.Steps {
 		st, cause := m.step(ctx, i, offered)
@@ -280,79 +305,6 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		}
 	}
 	return stopCause{stop: results.StopTarget}
-}
-
-// step raises the offered connections to offered, waits until they are
-// open (or have failed), holds them for opt.Hold and evaluates. It returns
-// the step (nil if it never got to evaluate) and, when the run of this
-// model must end, why.
-func (m *measurement) step(ctx context.Context, index, offered int) (*results.Step, *stopCause) {
-	if err := m.sw.SetTarget(offered); err != nil {
-		return nil, &stopCause{stop: results.StopError, err: err}
-	}
-	start := time.Now()
-	prevOpen := m.last.Swarm.Open
-	startSample := m.last
-	m.mu.Lock()
-	m.reportsAtStepStart = maps.Clone(m.reportCounts)
-	m.mu.Unlock()
-	m.stepLagMs = 0
-	// The ramp ends when every offered connection is open, or once the
-	// rate allowed time to open them and none is still connecting.
-	minRamp := time.Duration(float64(offered-prevOpen)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
-	// A model that accepts slowly (a thread or a process per connection)
-	// gets until maxRamp to serve what the clients opened; the hold then
-	// starts whatever it reached.
-	maxRamp := minRamp + connectTimeout + 2*m.opt.Interval
-	// held is the sample at which the hold began; nil while ramping.
-	var held *results.Sample
-	hold := swarm.NewHist()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			m.event(results.EventInterrupted, "interrupted at step %d (%d offered)", index, offered)
-			return m.evaluate(index, offered, start, startSample, held, hold, true), &stopCause{stop: results.StopInterrupted}
-		case e := <-m.running.Exited():
-			m.sample(index, offered)
-			m.event(results.EventExited, "%s", e)
-			st := m.evaluate(index, offered, start, startSample, held, hold, true)
-			if trip := m.guardTripped(); trip != "" {
-				return st, &stopCause{stop: results.StopGuard, detail: trip + "; " + e.String()}
-			}
-			return st, &stopCause{stop: results.StopExited, detail: e.String()}
-		case err := <-m.sw.Died():
-			m.event(results.EventAgentDied, "%v", err)
-			return nil, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
-		case <-tick.C:
-		}
-		h := m.sample(index, offered)
-		if trip := m.guardTripped(); trip != "" {
-			return m.evaluate(index, offered, start, startSample, held, hold, true), &stopCause{stop: results.StopGuard, detail: trip}
-		}
-		now := time.Now()
-		if held == nil {
-			sw := m.last.Swarm
-			served := float64(sw.Sustained) >= m.opt.SustainRatio*float64(offered) && sw.Open >= offered
-			if served || now.Sub(start) >= maxRamp {
-				s := m.last
-				held = &s
-			}
-			continue
-		}
-		hold.Merge(h)
-		if now.Sub(held.Time) >= m.opt.Hold {
-			st := m.evaluate(index, offered, start, startSample, held, hold, false)
-			if !st.OK {
-				if st.Untrusted != "" {
-					return st, &stopCause{stop: results.StopSwarm, detail: st.Untrusted}
-				}
-				return st, &stopCause{stop: results.StopNotSustained}
-			}
-			return st, nil
-		}
-	}
 }
 
 // sample takes one second's sample, records it and returns the latency
@@ -387,74 +339,23 @@ func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogr
 	return s, h
 }
 
-// evaluate turns the samples of a step into its Step record.
-// Failures count over the whole step; CPU and echoes over the hold only,
-// so the cost per echo is the steady state's, without the accepts of the
-// ramp.
-func (m *measurement) evaluate(index, offered int, start time.Time, before results.Sample, held *results.Sample, hold *hdr.Histogram, cut bool) *results.Step {
-	end := m.last
-	steady := before
-	if held != nil {
-		steady = *held
+// recordExit records a model instance that exited by itself, with the
+// evidence that tells a crash from a kill by the memory guard or the
+// kernel's OOM killer: the cgroup's counters under the guard, else the
+// machine's OOM kills since the model started.
+func (m *measurement) recordExit(e model.Exit) {
+	x := &results.Exit{PID: e.PID, Code: e.Code, OOMKills: -1, Stderr: e.Stderr}
+	if e.Signaled {
+		x.Signal = unix.SignalName(e.Signal)
 	}
-	st := &results.Step{
-		Index: index, Offered: offered, Start: start, End: end.Time,
-		Open: end.Swarm.Open, Sustained: end.Swarm.Sustained,
-		Failures:       probe.CounterDeltas(before.Swarm.Failures, end.Swarm.Failures),
-		ClientFailures: probe.CounterDeltas(before.Swarm.ClientFailures, end.Swarm.ClientFailures),
-		Latency:        swarm.Percentiles(hold),
-		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
-		Unstamped:      end.Swarm.Unstamped - steady.Swarm.Unstamped,
-		Model:          end.Model,
-		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
-		Counters:       probe.CounterDeltas(before.System.Counters, end.System.Counters),
-		LagMaxMs:       m.stepLagMs,
-	}
-	m.mu.Lock()
-	st.ServerReports = probe.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
-	m.mu.Unlock()
-	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
-	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
-	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
-	st.UserMem = end.Model.PSS - m.basePSS
-	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
-	st.Cut = cut
-	st.OK = !cut && float64(st.Sustained) >= m.opt.SustainRatio*float64(offered)
-	st.Untrusted = m.untrusted(st)
-	return st
-}
-
-// untrusted says why a step measured the swarm rather than the model, or "".
-func (m *measurement) untrusted(st *results.Step) string {
-	if len(st.ClientFailures) > 0 {
-		return fmt.Sprintf("the swarm ran out of its own resources: %s", diagnose.FormatCounts(st.ClientFailures))
-	}
-	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); lag > m.opt.Deadline/4 {
-		return fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
-	}
-	if st.HoldSeconds > 0 {
-		busy := st.AgentsCPU / st.HoldSeconds
-		if share := swarmShare(m.swarmCPUs, m.modelCPUs, cpu(st.Model)/st.HoldSeconds); share > 0 && busy > 0.9*share {
-			return fmt.Sprintf("the swarm's CPUs were saturated (its agents used %.2f of the %.2f CPUs the model left them)", busy, share)
+	if m.cgroup != nil {
+		if u, err := m.cgroup.Usage(); err == nil {
+			x.OOMKills, x.MemoryAtLimit = u.OOMKills, u.MemoryFailcnt > 0
+		}
+	} else if before, ok := m.baseSys.Counters[probe.OOMKillCounter]; ok {
+		if after, ok := m.last.System.Counters[probe.OOMKillCounter]; ok {
+			x.OOMKills = after - before
 		}
 	}
-	return ""
+	m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventExited, Msg: e.String(), Exit: x})
 }
-
-// swarmShare is how many CPUs the swarm had to itself during a step: its
-// CPUs, less the model's use of those it shares with the model (an unpinned
-// model shares them all). 0 when the swarm is unpinned: not known.
-func swarmShare(swarm, model []int, modelBusy float64) float64 {
-	if len(swarm) == 0 {
-		return 0
-	}
-	shared := 0
-	for _, c := range swarm {
-		if len(model) == 0 || slices.Contains(model, c) {
-			shared++
-		}
-	}
-	return float64(len(swarm)) - min(modelBusy, float64(shared))
-}
-
-func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }

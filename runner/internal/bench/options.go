@@ -53,6 +53,11 @@ type Options struct {
 	PidsLimit   int   // guard process/thread limit; 0: default
 	// Conformance runs the quick conformance check before measuring.
 	Conformance bool
+	// SettleMax bounds each step's settle; 0: the connect timeout plus two
+	// intervals.
+	SettleMax time.Duration
+	// Repeat measures each model this many times (0 or 1: once).
+	Repeat int
 
 	// Observe, when set, receives every record as it is written, labelled
 	// with its model: the terminal's progress is one more consumer.
@@ -110,5 +115,7 @@ func (o *Options) config(labels []string, modelCPUs, swarmCPUs []int, perProcess
 		Interval: o.Interval, Deadline: o.Deadline, MsgSize: o.MsgSize,
 		Procs: o.Procs, Pin: o.Pin, ModelCPUs: modelCPUs, SwarmCPUs: swarmCPUs,
 		SustainRatio: o.SustainRatio, Addr: o.Addr.String(), ConnsPerAgent: perProcess,
+		Backlog: o.Backlog, ModelNoFile: o.ModelNoFile, AgentNoFile: o.AgentNoFile, ModelEnv: o.ModelEnv,
+		Guard: o.Guard, MemLimit: o.MemLimit, PidsLimit: o.PidsLimit, Repeat: o.Repeat, SettleMax: o.SettleMax,
 	}
 }

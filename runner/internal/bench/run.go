@@ -90,6 +90,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		ID: id, Started: time.Now(), Command: opt.Command,
 		Config: opt.config(labels, modelCPUs, swarmCPUs, perProcess),
 		Env:    env, Versions: versions(opt.ModuleRoot), Models: labels,
+		Format: results.FormatAnalysis,
 	}
 	if err := results.WriteRun(dir, run); err != nil {
 		return dir, err
@@ -105,7 +106,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	var failed []string
 	for i, spec := range opt.Specs {
 		m := &measurement{
-			opt: &opt, spec: spec, label: labels[i], bin: bins[i], dir: dir,
+			opt: &opt, runRec: run, spec: spec, label: labels[i], bin: bins[i], dir: dir,
 			env: env, perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs,
 		}
 		sum, err := m.run(ctx)

@@ -5,8 +5,8 @@ import (
 	"io"
 	"sync"
 
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/diagnose"
-	"c10klab/runner/internal/report/derive"
 	"c10klab/runner/internal/results"
 )
 
@@ -34,7 +34,7 @@ func (p *progress) observe(label string, r results.Record) {
 			verdict += " (untrusted: " + st.Untrusted + ")"
 		}
 		fmt.Fprintf(p.w, "[%s] step %d: offered %6d  open %6d  sustained %6d  failures %-5d p99 %7.2f ms  %s\n",
-			label, st.Index, st.Offered, st.Open, st.Sustained, derive.Total(st.Failures)+derive.Total(st.ClientFailures), st.Latency.P99, verdict)
+			label, st.Index, st.Offered, st.Open, st.Sustained, analysis.Total(st.Failures)+analysis.Total(st.ClientFailures), st.Latency.P99, verdict)
 		if len(st.Failures) > 0 {
 			fmt.Fprintf(p.w, "[%s]         failures: %s\n", label, diagnose.FormatCounts(st.Failures))
 		}

@@ -9,6 +9,7 @@ import (
 
 	"c10klab/runner/internal/bench"
 	"c10klab/runner/internal/guard"
+	"c10klab/runner/internal/render"
 	"c10klab/runner/internal/report"
 	"c10klab/runner/internal/results"
 	"c10klab/runner/internal/sysenv"
@@ -17,7 +18,7 @@ import (
 // finish renders a run's charts, CSVs and REPORT.md and prints its summary
 // table.
 func finish(dir string, stdout io.Writer) error {
-	renderErr := report.Render(dir)
+	renderErr := render.Render(dir)
 	l, err := results.Load(dir)
 	if err != nil {
 		return errors.Join(renderErr, err)

@@ -1,7 +1,10 @@
-// Package diagnose explains, in one sentence backed by figures, the first
-// failure a model met: which side failed, with which errno or kernel
-// counter, at how many connections, and which limit or mechanism explains
-// it. It reads only recorded data, so a saved run can be explained again.
+// Package diagnose explains, in one sentence backed by figures, what
+// stopped a model: the side in words (server, clients, swarm, machine
+// limit, runner), the mechanism, at how many connections, and the evidence
+// for it. It works from what was recorded (steps, samples, the model's own
+// reports, the exit and the guard's counters), so it explains a model it
+// knows nothing about, and a saved run can be explained again. The cause
+// comes as a results.Cause; the sentence is its rendering.
 package diagnose
 
 import (
@@ -13,153 +16,433 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-// Input is what a model's run recorded.
+// Input is what a model's run recorded, with its steps already judged.
 type Input struct {
-	Model        string
-	Instances    int
-	Steps        []results.Step
-	Reports      []results.ServerReport
-	Events       []results.Event
-	Stop         string // results.Stop*
-	StopDetail   string
-	Env          results.Environment
-	SustainRatio float64
-	ModelCPUs    int // CPUs the model was pinned to; 0: not pinned (all of them)
-	ModelNoFile  int // the model's open-files limit when the run lowered it; 0: the environment's
+	Model      string
+	Instances  int
+	Steps      []results.Step
+	Samples    []results.Sample
+	Reports    []results.ServerReport // up to the teardown
+	Events     []results.Event
+	Stop       string // results.Stop*
+	StopDetail string
+	Exit       *results.Exit  // the model's own exit, if it exited
+	Guard      *results.Event // the guard's trip, if it tripped
+	Config     results.Config
+	Env        results.Environment
+	Capacity   int // the capacity the analysis found
 }
 
 // Result is the diagnosis.
 type Result struct {
-	Side     string // "server", "clients", "swarm", "none"
+	Cause    results.Cause
 	Sentence string
-	Limit    string // the limit or mechanism named, "" if none
 	Warnings []string
 }
 
-// Diagnose explains the first failure in in.
+// Diagnose explains what stopped the model in in.
 func Diagnose(in Input) Result {
-	first := firstFailing(in.Steps)
-	at := 0
-	if first != nil {
-		at = lastGood(in.Steps, first.Index)
-	}
+	first := firstFailing(in)
+	at := in.Capacity
 	switch in.Stop {
 	case results.StopError:
-		return Result{Side: "server", Sentence: fmt.Sprintf("%s could not be measured: %s", in.Model, in.StopDetail)}
+		return say(results.Cause{Side: results.SideServer, Mechanism: results.MechNotMeasurable},
+			"%s could not be measured: %s", in.Model, in.StopDetail)
+	case results.StopResults:
+		return say(results.Cause{Side: results.SideRunner, Mechanism: results.MechDiskFull, At: at},
+			"runner: the results could no longer be written (%s), so measuring %s stopped at %s connections sustained; not a finding about the model", in.StopDetail, in.Model, n(at))
+	case results.StopInterrupted:
+		c := results.Cause{Side: results.SideRunner, Mechanism: results.MechInterrupted, At: at}
+		s := fmt.Sprintf("interrupted by the user after %s connections were sustained", n(at))
+		if cut := lastStep(in.Steps); cut != nil && cut.Cut {
+			s += fmt.Sprintf(", during step %d (%s offered); that step is not counted against the model", cut.Index, n(cut.Offered))
+		}
+		return say(c, "%s", s)
+	case results.StopSwarm:
+		return swarmLimit(in, at)
 	case results.StopExited:
 		return exited(in, at)
 	case results.StopGuard:
-		s := fmt.Sprintf("server: stopped by the resource guard at %s connections: %s", n(at), in.StopDetail)
-		limit := "memory guard"
-		if strings.Contains(in.StopDetail, "pids limit") {
-			// The guard's pids limit sits below the kernel's own, to keep
-			// the machine usable: name the kernel limit it stands in for.
-			limit = "threads/processes"
-			s += "; the guard's pids limit (by default set below the kernel's, so the machine stays usable) stands in for the kernel's own — " + threadLimits(in.Env)
-		}
-		return Result{Side: "server", Sentence: s, Limit: limit}
-	case results.StopSwarm:
-		return Result{Side: "swarm", Sentence: fmt.Sprintf("swarm: the clients, not the model, were the limit at %s offered: %s", n(offered(first)), in.StopDetail)}
+		return guarded(in, at)
+	case "":
+		return say(results.Cause{Side: results.SideRunner, Mechanism: results.MechInterrupted, At: at},
+			"no end was recorded: the runner stopped while measuring %s, after %s connections were sustained", in.Model, n(at))
 	}
 	if first == nil {
 		top := 0
-		if len(in.Steps) > 0 {
-			top = in.Steps[len(in.Steps)-1].Sustained
+		if st := lastStep(in.Steps); st != nil {
+			top = st.Sustained
 		}
-		s := fmt.Sprintf("no failure: %s sustained all %s connections offered", in.Model, n(top))
-		if in.Stop == results.StopInterrupted {
-			s += " before the run was interrupted"
-		} else {
-			s += " (target reached; offer more with --steps to find its limit)"
+		s := fmt.Sprintf("no failure: %s sustained all %s connections offered (target reached; offer more with --steps to find its limit)", in.Model, n(top))
+		if k, from := earlyFailures(in.Steps); k > 0 {
+			s += fmt.Sprintf("; %d message(s) failed along the way, from %s offered on, below what fails a step", k, n(from))
 		}
-		if k, at := earlyFailures(in.Steps); k > 0 {
-			s += fmt.Sprintf("; %d message(s) failed along the way, from %s offered on, below the %.0f%% that fails a step", k, n(at), 100*(1-in.SustainRatio))
-		}
-		return Result{Side: "none", Sentence: s}
+		return say(results.Cause{Side: results.SideNone, Mechanism: results.MechNone, At: top}, "%s", s)
 	}
-	if r := serverReported(in, first, at); r != nil {
-		return *r
+	if r, ok := serverReported(in, first, at); ok {
+		return r
 	}
-	return clientView(in, first, at)
+	return fromEvidence(in, first, at)
 }
 
-// firstFailing is the first step that did not sustain what it offered.
-// Failures on a step that still sustained are noise at that load; the step
-// that failed is what the diagnosis explains.
-func firstFailing(steps []results.Step) *results.Step {
-	for i := range steps {
-		if !steps[i].OK {
-			return &steps[i]
+func say(c results.Cause, format string, args ...any) Result {
+	side := c.Side
+	if side == results.SideNone {
+		return Result{Cause: c, Sentence: fmt.Sprintf(format, args...)}
+	}
+	return Result{Cause: c, Sentence: side + ": " + fmt.Sprintf(format, args...)}
+}
+
+// firstFailing is the first step that failed the model: complete, trusted
+// and not sustained. Failures on a step that was still sustained are noise
+// at that load.
+func firstFailing(in Input) *results.Step {
+	for i := range in.Steps {
+		st := &in.Steps[i]
+		if st.OK || st.Untrusted != "" {
+			continue
 		}
+		if st.Cut && in.Stop != results.StopExited && in.Stop != results.StopGuard {
+			continue
+		}
+		return st
 	}
 	return nil
 }
 
+func lastStep(steps []results.Step) *results.Step {
+	if len(steps) == 0 {
+		return nil
+	}
+	return &steps[len(steps)-1]
+}
+
 // earlyFailures sums the failures of steps that were still sustained.
 func earlyFailures(steps []results.Step) (int64, int) {
-	var n int64
-	first := -1
+	var k int64
+	from := -1
 	for _, st := range steps {
 		if !st.OK {
 			break
 		}
 		for _, v := range st.Failures {
-			n += v
+			k += v
 		}
-		if n > 0 && first < 0 {
-			first = st.Offered
+		if k > 0 && from < 0 {
+			from = st.Offered
 		}
 	}
-	return n, first
+	return k, from
 }
 
-// lastGood is the most connections sustained before step index failed.
-func lastGood(steps []results.Step, index int) int {
+func swarmLimit(in Input, at int) Result {
+	var st *results.Step
+	for i := range in.Steps {
+		if in.Steps[i].Untrusted != "" {
+			st = &in.Steps[i]
+			break
+		}
+	}
+	c := results.Cause{Side: results.SideSwarm, Mechanism: results.MechSwarm, At: at}
+	why, off := in.StopDetail, 0
+	if st != nil {
+		why, off = st.Untrusted, st.Offered
+		if st.UntrustedBy != "" {
+			c.Mechanism = st.UntrustedBy
+		}
+	}
+	for _, e := range in.Events {
+		if e.Kind == results.EventAgentDied {
+			c.Mechanism, why = results.MechAgentDied, e.Msg
+			break
+		}
+	}
+	c.Evidence = append(c.Evidence, why)
+	return say(c, "the clients, not the model, were the limit at %s offered (%s); the model sustained at least %s connections — a client limit, not the model's",
+		n(off), why, n(at))
+}
+
+func exited(in Input, at int) Result {
+	x := in.Exit
+	c := results.Cause{Side: results.SideServer, Mechanism: results.MechCrash, At: at}
+	if x == nil {
+		return say(c, "the model exited by itself at about %s connections: %s", n(at), in.StopDetail)
+	}
+	peak := peakSample(in.Samples)
+	switch {
+	case x.Signal == "SIGKILL" && x.OOMKills > 0:
+		c.Mechanism = results.MechOOM
+		c.Evidence = []string{fmt.Sprintf("%d OOM kill(s) counted", x.OOMKills)}
+		return say(c, "the kernel's OOM killer ended the model at about %s connections (%d OOM kill(s) counted; the model's PSS peaked at %s)", n(at), x.OOMKills, bytes(peak.Model.PSS))
+	case x.MemoryAtLimit:
+		c.Mechanism = results.MechGuardMemory
+		return say(c, "the model died (%s) at about %s connections with its cgroup's memory at the guard's limit", exitHow(x), n(at))
+	case x.Signal == "SIGKILL" || x.Signal == "SIGTERM" || x.Signal == "SIGINT":
+		c.Mechanism = results.MechKilled
+		oom := "no OOM kill counted"
+		if x.OOMKills < 0 {
+			oom = "OOM kills not known"
+		}
+		c.Evidence = []string{oom}
+		return say(c, "the model was killed by %s from outside c10klab at about %s connections, not for memory: %s, its memory was %s", x.Signal, n(at), oom, bytes(peak.Model.PSS))
+	case strings.Contains(x.Stderr, "failed to create new OS thread"):
+		// The Go runtime says so only in its crash text: the thread count
+		// at the end is the measured part.
+		c.Mechanism = results.MechThreadCreate
+		c.Limit = int64(peak.Model.Threads)
+		return say(c, "the Go runtime could not create an OS thread with %s threads running at about %s connections and aborted (%s) — %s",
+			n(peak.Model.Threads), n(at), exitHow(x), threadLimits(in.Env))
+	}
+	s := fmt.Sprintf("the model exited by itself (%s) at about %s connections", exitHow(x), n(at))
+	if x.Stderr != "" {
+		s += "; stderr: " + x.Stderr
+	}
+	return say(c, "%s", s)
+}
+
+func exitHow(x *results.Exit) string {
+	if x.Signal != "" {
+		return "signal " + x.Signal
+	}
+	return fmt.Sprintf("exit status %d", x.Code)
+}
+
+func guarded(in Input, at int) Result {
+	c := results.Cause{Side: results.SideMachine, Mechanism: results.MechGuardMemory, At: at}
+	if in.Guard != nil && in.Guard.Mechanism != "" {
+		c.Mechanism = in.Guard.Mechanism
+	}
+	s := fmt.Sprintf("stopped by the resource guard at %s connections: %s", n(at), in.StopDetail)
+	if c.Mechanism == results.MechGuardPids {
+		// The guard's pids limit sits below the kernel's own, to keep the
+		// machine usable: name the kernel limit it stands in for.
+		peak := peakSample(in.Samples)
+		s += fmt.Sprintf("; %s tasks (%s processes, %s threads) at the peak; the guard's pids limit stands in for the kernel's own — %s",
+			n(peak.Model.Threads), n(peak.Model.Procs), n(peak.Model.Threads), threadLimits(in.Env))
+	}
+	return say(c, "%s", s)
+}
+
+// serverReported explains a failure from the model's own reports.
+func serverReported(in Input, first *results.Step, at int) (Result, bool) {
+	agg := map[string]*results.ServerReport{}
+	var keys []string
+	for i := range in.Reports {
+		r := in.Reports[i]
+		if r.Kind == "read" || r.Kind == "write" || (!first.End.IsZero() && r.Time.After(first.End)) {
+			continue // consequences, seen from the server; the client view says more
+		}
+		k := r.Kind + ":" + r.Errno
+		if a, ok := agg[k]; ok {
+			a.Count += r.Count
+			continue
+		}
+		cp := r
+		agg[k] = &cp
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return Result{}, false
+	}
+	r := agg[keys[0]] // the first kind reported
+	conns := int(r.Conns) * max(in.Instances, 1)
+	switch {
+	case r.Kind == "accept" && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
+		lim := limitValue(in.Env, "open files (soft)")
+		if in.Config.ModelNoFile > 0 {
+			lim = strconv.Itoa(in.Config.ModelNoFile)
+		}
+		s := fmt.Sprintf("accept() failed with %s (×%d) at %s connections — open-files limit %s per process", r.Errno, r.Count, n(conns), lim)
+		if in.Instances > 1 {
+			s += fmt.Sprintf(", %d instances", in.Instances)
+		}
+		v, _ := strconv.ParseInt(lim, 10, 64)
+		return say(results.Cause{Side: results.SideServer, Mechanism: results.MechOpenFiles, At: conns, Limit: v}, "%s", s), true
+	case r.Kind == "fork_cap":
+		c := results.Cause{Side: results.SideServer, Mechanism: results.MechForkCap, At: at, Limit: r.Conns}
+		s := fmt.Sprintf("the model stops accepting at its cap of %d children (%d server processes) from %s connections on; clients saw %s",
+			r.Conns, first.Model.Procs, n(at), failureSummary(first))
+		if q := queueOverflow(first); q != "" {
+			c.Evidence = append(c.Evidence, q)
+			s += "; " + q + ": connections past the cap wait in a listen queue the model does not drain"
+		}
+		return say(c, "%s", s), true
+	case r.Kind == "fork" || r.Kind == "thread":
+		mech := map[string]string{"fork": results.MechProcCreate, "thread": results.MechThreadCreate}[r.Kind]
+		what := map[string]string{"fork": "create a process", "thread": "create a thread"}[r.Kind]
+		return say(results.Cause{Side: results.SideMachine, Mechanism: mech, At: conns},
+			"the model could not %s (%s ×%d) at %s connections — %s", what, r.Errno, r.Count, n(conns), threadLimits(in.Env)), true
+	}
+	return say(results.Cause{Side: results.SideServer, Mechanism: r.Kind, At: conns},
+		"%s failed with %s (×%d) at %s connections; clients saw %s", r.Kind, r.Errno, r.Count, n(conns), failureSummary(first)), true
+}
+
+// fromEvidence explains a failed step the model said nothing about, from
+// what the clients, the model's process tree and the kernel recorded.
+func fromEvidence(in Input, first *results.Step, at int) Result {
+	if len(first.ClientFailures) > 0 && len(first.Failures) == 0 {
+		return say(results.Cause{Side: results.SideSwarm, Mechanism: results.MechSwarm, At: first.Offered},
+			"the clients ran out of their own resources at %s offered (%s) — a client limit, not the model's",
+			n(first.Offered), FormatCounts(first.ClientFailures))
+	}
+	f := first.Failures
+	total := sum(f)
+	idle := idleFDs(in.Samples)
+	held := max(first.Model.FDs-idle, 0) // sockets the model's processes hold
+	c := results.Cause{Side: results.SideServer, At: at}
+	var s string
+	switch {
+	case f["mismatch"] > 0 && f["mismatch"]*2 >= total:
+		c.Mechanism = results.MechCorrupt
+		s = fmt.Sprintf("the model echoed wrong bytes (mismatch ×%d) at %s offered", f["mismatch"], n(first.Offered))
+	case f["read:EOF"] > 0 && f["read:EOF"]*2 >= total:
+		// The model closes connections. If it holds a steady number while
+		// more are offered, that number is a cap on live connections.
+		live := liveCap(in, first)
+		c.Mechanism, c.Limit = results.MechConnCap, int64(live)
+		s = fmt.Sprintf("the server closes connections right after accepting them once %s are live (a cap of %s): read:EOF ×%d at %s offered, %s sustained",
+			n(live), n(live), f["read:EOF"], n(first.Offered), n(first.Sustained))
+		if live == 0 {
+			c.Mechanism = "closes connections"
+			s = fmt.Sprintf("the server closes every connection: read:EOF ×%d at %s offered", f["read:EOF"], n(first.Offered))
+		}
+	case f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"] > 0 && (f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"])*2 >= total:
+		c.Mechanism = results.MechResets
+		s = fmt.Sprintf("the server resets connections: %s at %s offered", FormatCounts(f), n(first.Offered))
+		if v := first.Counters["Tcp.EstabResets"]; v > 0 {
+			s += fmt.Sprintf("; the kernel counted %d resets of established connections", v)
+		}
+	case f["connect:ETIMEDOUT"] > 0 && f["connect:ETIMEDOUT"]*2 >= total || (first.Open > 0 && held < first.Open/2 && total > 0):
+		c.Mechanism = results.MechNotAccepting
+		s = fmt.Sprintf("the model stopped accepting: it holds %s sockets while the clients had %s open at %s offered (%s); the kernel completed the rest into the listen queue",
+			n(held), n(first.Open), n(first.Offered), failureSummary(first))
+		if q := queueOverflow(first); q != "" {
+			c.Mechanism = results.MechListenQueue
+			s += "; " + q
+		}
+	case first.Why == results.WhyNoEcho || silentHolding(in, first, held):
+		c.Mechanism = results.MechSilent
+		t, ok := lastEcho(in.Samples)
+		s = fmt.Sprintf("the model holds %s sockets but stopped echoing", n(held))
+		if ok {
+			s += fmt.Sprintf(" at %.0f s", t)
+		}
+		s += fmt.Sprintf(": %s at %s offered, %s sustained", failureSummary(first), n(first.Offered), n(first.Sustained))
+	default:
+		c.Mechanism = results.MechSlow
+		s = fmt.Sprintf("%s at %s offered, %s sustained through the window", failureSummary(first), n(first.Offered), n(first.Sustained))
+		if first.Latency.Count > 0 {
+			s += fmt.Sprintf("; the window's echoes took p50 %s, p99 %s", ms(first.Latency.P50), ms(first.Latency.P99))
+		}
+	}
+	if perConn := perConnection(first, held); perConn != "" {
+		c.Evidence = append(c.Evidence, perConn)
+		s += "; " + perConn
+	}
+	if !first.Settled && first.Window {
+		e := fmt.Sprintf("the model had not served every open connection %.0f s after the ramp", first.SettleSeconds)
+		c.Evidence = append(c.Evidence, e)
+		s += "; " + e
+	}
+	if cs := cpuSaturation(in, first); cs != "" {
+		if c.Mechanism == results.MechSlow {
+			c.Mechanism = results.MechCPU
+		}
+		c.Evidence = append(c.Evidence, cs)
+		s += "; " + cs
+	}
+	return say(c, "%s", s)
+}
+
+// liveCap is the number of connections the model keeps when it closes the
+// rest: the most sustained in any step, else those of the failing step.
+func liveCap(in Input, first *results.Step) int {
 	best := 0
-	for _, st := range steps {
-		if st.Index <= index {
+	for _, st := range in.Steps {
+		if st.Index <= first.Index {
 			best = max(best, st.Sustained)
 		}
 	}
 	return best
 }
 
-func offered(st *results.Step) int {
-	if st == nil {
-		return 0
+// silentHolding: the model holds (nearly) every open connection, the
+// clients' failures are missed deadlines, and the echoes stopped.
+func silentHolding(in Input, first *results.Step, held int) bool {
+	f := first.Failures
+	if f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 {
+		return false
 	}
-	return st.Offered
+	_, stopped := lastEcho(in.Samples)
+	return stopped
 }
 
-func exited(in Input, at int) Result {
-	d := in.StopDetail
+// lastEcho is the elapsed second of the last sample in which the swarm
+// still received echoes, when they stopped for good before the end.
+func lastEcho(samples []results.Sample) (float64, bool) {
+	for i := len(samples) - 1; i > 0; i-- {
+		if samples[i].Swarm.Echoed > samples[i-1].Swarm.Echoed {
+			return samples[i].Elapsed, i < len(samples)-2
+		}
+	}
+	return 0, false
+}
+
+// idleFDs is the model's descriptors before any connection: the first
+// sample's, taken before the first step.
+func idleFDs(samples []results.Sample) int {
+	for _, s := range samples {
+		if s.Swarm.Open == 0 {
+			return s.Model.FDs
+		}
+		break
+	}
+	return 0
+}
+
+// perConnection says when the model runs a process or a thread per
+// connection, with the counts that show it.
+func perConnection(st *results.Step, held int) string {
+	conns := max(held, st.Sustained)
+	if conns < 20 {
+		return ""
+	}
 	switch {
-	case strings.Contains(d, "failed to create new OS thread"):
-		return Result{Side: "server", Limit: "threads",
-			Sentence: fmt.Sprintf("server: the Go runtime could not create an OS thread at about %s connections and aborted the process (%s) — %s", n(at), errnoIn(d), threadLimits(in.Env))}
-	case strings.Contains(d, "thread limit") || strings.Contains(d, "-thread limit"):
-		return Result{Side: "server", Limit: "Go thread cap",
-			Sentence: fmt.Sprintf("server: the process exceeded Go's thread cap (runtime/debug.SetMaxThreads) at about %s connections and aborted", n(at))}
-	case strings.Contains(d, "signal: killed"):
-		return Result{Side: "server", Limit: "memory",
-			Sentence: fmt.Sprintf("server: the model was killed (SIGKILL) at about %s connections — most likely the kernel's OOM killer or the memory guard: %s", n(at), d)}
+	case st.Model.Procs >= conns*8/10:
+		return fmt.Sprintf("a process per connection: %s processes for %s connections", n(st.Model.Procs), n(conns))
+	case st.Model.Threads >= conns*8/10:
+		return fmt.Sprintf("a thread per connection: %s threads for %s connections", n(st.Model.Threads), n(conns))
 	}
-	return Result{Side: "server", Sentence: fmt.Sprintf("server: the model exited by itself at about %s connections: %s", n(at), d)}
+	return ""
 }
 
-func errnoIn(s string) string {
-	if i := strings.Index(s, "errno="); i >= 0 {
-		j := i + len("errno=")
-		k := j
-		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
-			k++
+func peakSample(samples []results.Sample) results.Sample {
+	var p results.Sample
+	for _, s := range samples {
+		if s.Model.Threads >= p.Model.Threads {
+			p.Model.Threads = s.Model.Threads
 		}
-		if e, err := strconv.Atoi(s[j:k]); err == nil && e == 11 {
-			return "errno 11, EAGAIN"
-		}
-		return "errno " + s[j:k]
+		p.Model.Procs = max(p.Model.Procs, s.Model.Procs)
+		p.Model.PSS = max(p.Model.PSS, s.Model.PSS)
 	}
-	return "see stderr"
+	return p
+}
+
+// cpuSaturation says when the model used (nearly) all the CPU it had
+// during the step's window.
+func cpuSaturation(in Input, st *results.Step) string {
+	if st.HoldSeconds <= 0 {
+		return ""
+	}
+	cpus := len(in.Config.ModelCPUs)
+	if cpus <= 0 {
+		cpus = max(in.Env.CPUs, 1)
+	}
+	busy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	if busy < 0.9*float64(cpus) {
+		return ""
+	}
+	return fmt.Sprintf("the model's CPU was saturated (%.0f%% of %d CPU)", 100*busy, cpus)
 }
 
 func threadLimits(env results.Environment) string {
@@ -176,101 +459,6 @@ func threadLimits(env results.Environment) string {
 	return "thread limits here: " + strings.Join(parts, ", ")
 }
 
-// serverReported explains a failure from the model's own reports.
-func serverReported(in Input, first *results.Step, at int) *Result {
-	agg := map[string]*results.ServerReport{}
-	var keys []string
-	for i := range in.Reports {
-		r := in.Reports[i]
-		if r.Kind == "read" || r.Kind == "write" {
-			continue // consequences, seen from the server; the client view says more
-		}
-		k := r.Kind + ":" + r.Errno
-		if a, ok := agg[k]; ok {
-			a.Count += r.Count
-			continue
-		}
-		cp := r
-		agg[k] = &cp
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	r := agg[keys[0]] // the first kind reported
-	conns := int(r.Conns) * max(in.Instances, 1)
-	switch {
-	case r.Kind == "accept" && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
-		lim := limitValue(in.Env, "open files (soft)")
-		if in.ModelNoFile > 0 {
-			lim = strconv.Itoa(in.ModelNoFile)
-		}
-		s := fmt.Sprintf("server: accept() failed with %s (×%d) at %s connections — open-files limit %s per process", r.Errno, r.Count, n(conns), lim)
-		if in.Instances > 1 {
-			s += fmt.Sprintf(", %d instances", in.Instances)
-		}
-		return &Result{Side: "server", Limit: "open files", Sentence: s}
-	case r.Kind == "fork_cap":
-		s := fmt.Sprintf("clients: %s from %s connections on; the model stopped accepting at its cap of %d children (%d server processes)", failureSummary(first), n(at), r.Conns, first.Model.Procs)
-		s += queueOverflow(first)
-		return &Result{Side: "server", Limit: "fork cap", Sentence: s}
-	case r.Kind == "fork" || r.Kind == "thread":
-		what := map[string]string{"fork": "create a process", "thread": "create a thread"}[r.Kind]
-		return &Result{Side: "server", Limit: r.Kind,
-			Sentence: fmt.Sprintf("server: could not %s (%s ×%d) at %s connections — %s", what, r.Errno, r.Count, n(conns), threadLimits(in.Env))}
-	}
-	return &Result{Side: "server", Sentence: fmt.Sprintf("server: %s failed with %s (×%d) at %s connections; clients saw %s", r.Kind, r.Errno, r.Count, n(conns), failureSummary(first))}
-}
-
-// clientView explains a failure from the swarm's classified failures and
-// the kernel's counters.
-func clientView(in Input, first *results.Step, at int) Result {
-	if len(first.ClientFailures) > 0 && len(first.Failures) == 0 {
-		return Result{Side: "swarm", Sentence: fmt.Sprintf("swarm: the clients ran out of their own resources at %s offered (%s) — a client limit, not the model's",
-			n(first.Offered), FormatCounts(first.ClientFailures))}
-	}
-	s := fmt.Sprintf("clients: %s at %s offered, %s sustained", failureSummary(first), n(first.Offered), n(first.Sustained))
-	if unserved := first.Open - first.Sustained; first.Failures["deadline"] > 0 && unserved > 0 {
-		s += fmt.Sprintf("; %s connections were open but got no echo in time: the kernel completed them into the listen queue and the model did not serve them (it stopped accepting or fell behind)", n(unserved))
-	}
-	s += queueOverflow(first)
-	if first.Failures["deadline"] > 0 && first.Latency.Count > 0 {
-		s += fmt.Sprintf("; echoes that came back took p50 %s, p99 %s", ms(first.Latency.P50), ms(first.Latency.P99))
-	}
-	s += cpuSaturation(in, first)
-	if v := first.Counters["Tcp.EstabResets"]; v > 0 {
-		s += fmt.Sprintf("; the kernel counted %d resets of established connections", v)
-	}
-	if first.Untrusted != "" {
-		s += "; but this step is not trustworthy: " + first.Untrusted
-	}
-	return Result{Side: "clients", Sentence: s}
-}
-
-// cpuSaturation says when the model used (nearly) all the CPU it had
-// during the step's hold.
-func cpuSaturation(in Input, st *results.Step) string {
-	if st.HoldSeconds <= 0 {
-		return ""
-	}
-	cpus := in.ModelCPUs
-	if cpus <= 0 {
-		cpus = max(in.Env.CPUs, 1)
-	}
-	busy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
-	if busy < 0.9*float64(cpus) {
-		return ""
-	}
-	return fmt.Sprintf("; the model's CPU was saturated (%.0f%% of %d CPU)", 100*busy, cpus)
-}
-
-func ms(v float64) string {
-	if v >= 1000 {
-		return fmt.Sprintf("%.2f s", v/1000)
-	}
-	return fmt.Sprintf("%.1f ms", v)
-}
-
 func queueOverflow(st *results.Step) string {
 	if st == nil {
 		return ""
@@ -282,10 +470,7 @@ func queueOverflow(st *results.Step) string {
 	if v := st.Counters["TcpExt.TCPReqQFullDrop"]; v > 0 {
 		parts = append(parts, fmt.Sprintf("%d SYNs were dropped with the SYN queue full", v))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "; " + strings.Join(parts, ", ")
+	return strings.Join(parts, ", ")
 }
 
 func failureSummary(st *results.Step) string {
@@ -307,6 +492,14 @@ func limitValue(env results.Environment, name string) string {
 	return "?"
 }
 
+func sum(m map[string]int64) int64 {
+	var t int64
+	for _, v := range m {
+		t += v
+	}
+	return t
+}
+
 // FormatCounts renders counters as "connect:ETIMEDOUT ×120, read:EOF ×3",
 // largest first.
 func FormatCounts(m map[string]int64) string {
@@ -325,6 +518,23 @@ func FormatCounts(m map[string]int64) string {
 		parts[i] = fmt.Sprintf("%s ×%d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+func ms(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2f s", v/1000)
+	}
+	return fmt.Sprintf("%.1f ms", v)
+}
+
+func bytes(v int64) string {
+	switch {
+	case v >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(v)/(1<<30))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", v>>10)
 }
 
 // n formats a count with thousands separators: 19,990.

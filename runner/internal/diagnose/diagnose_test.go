@@ -12,97 +12,157 @@ func TestDiagnose(t *testing.T) {
 		{Name: "open files (soft)", Value: "20000"},
 		{Name: "kernel.pid_max", Value: "32768"},
 	}}
+	cfg := results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}}
 	ok := func(offered int) results.Step {
-		return results.Step{Offered: offered, Open: offered, Sustained: offered, OK: true}
+		return results.Step{Offered: offered, Open: offered, Sustained: offered, OK: true, Window: true}
 	}
+	failed := func(st results.Step) results.Step { st.Window = true; return st }
+	idle := results.Sample{Model: results.Proc{FDs: 8}}
 	tests := []struct {
 		name string
 		in   Input
 		side string
+		mech string
 		want []string
 	}{
 		{
 			name: "target reached",
 			in:   Input{Model: "epoll", Steps: []results.Step{ok(100), ok(200)}, Stop: results.StopTarget},
-			side: "none",
+			side: results.SideNone, mech: results.MechNone,
 			want: []string{"no failure", "200 connections", "target reached"},
 		},
 		{
 			name: "accept EMFILE",
 			in: Input{Model: "epoll", Instances: 1, Env: env, Stop: results.StopNotSustained,
-				Steps: []results.Step{ok(19000), {Index: 1, Offered: 25000, Open: 24085, Sustained: 19988,
-					Failures: map[string]int64{"deadline": 900}}},
+				Steps: []results.Step{ok(19000), failed(results.Step{Index: 1, Offered: 25000, Open: 24085, Sustained: 19988,
+					Failures: map[string]int64{"deadline": 900}})},
 				Reports: []results.ServerReport{{Kind: "accept", Errno: "EMFILE", Count: 105, Conns: 19988}}},
-			side: "server",
-			want: []string{"accept() failed with EMFILE", "19,988 connections", "open-files limit 20000"},
+			side: results.SideServer, mech: results.MechOpenFiles,
+			want: []string{"server: accept() failed with EMFILE", "19,988 connections", "open-files limit 20000"},
 		},
 		{
 			name: "fork cap and listen queue",
-			in: Input{Model: "forked-seed", Stop: results.StopNotSustained, SustainRatio: 0.95,
-				Steps: []results.Step{ok(20), {Index: 1, Offered: 100, Open: 100, Sustained: 40,
+			in: Input{Model: "forked-seed", Stop: results.StopNotSustained, Capacity: 40,
+				Steps: []results.Step{ok(20), failed(results.Step{Index: 1, Offered: 100, Open: 100, Sustained: 40,
 					Model:    results.Proc{Procs: 41},
 					Failures: map[string]int64{"deadline": 657},
-					Counters: map[string]int64{"TcpExt.ListenOverflows": 501}}},
+					Counters: map[string]int64{"TcpExt.ListenOverflows": 501}})},
 				Reports: []results.ServerReport{{Kind: "fork_cap", Count: 1, Conns: 40}}},
-			side: "server",
-			want: []string{"cap of 40 children", "41 server processes", "overflowed 501 times"},
+			side: results.SideServer, mech: results.MechForkCap,
+			want: []string{"server:", "cap of 40 children", "41 server processes", "overflowed 501 times"},
 		},
 		{
 			name: "thread creation aborts the model",
-			in: Input{Model: "threaded", Env: env, Stop: results.StopExited,
-				StopDetail: "instance 0 (pid 7) exited: exit status 2; stderr: runtime: failed to create new OS thread (have 32700 already; errno=11)",
-				Steps:      []results.Step{ok(20000), {Index: 1, Offered: 40000, Sustained: 30000}}},
-			side: "server",
-			want: []string{"could not create an OS thread", "EAGAIN", "kernel.pid_max 32768"},
+			in: Input{Model: "threaded", Env: env, Stop: results.StopExited, Capacity: 20000,
+				Exit:    &results.Exit{Code: 2, OOMKills: 0, Stderr: "runtime: failed to create new OS thread (have 32700 already; errno=11)"},
+				Samples: []results.Sample{{Model: results.Proc{Threads: 32701}}},
+				Steps:   []results.Step{ok(20000), {Index: 1, Offered: 40000, Sustained: 30000, Cut: true}}},
+			side: results.SideServer, mech: results.MechThreadCreate,
+			want: []string{"could not create an OS thread", "32,701 threads", "kernel.pid_max 32768"},
+		},
+		{
+			name: "killed by hand is not the OOM killer",
+			in: Input{Model: "epoll", Stop: results.StopExited, Capacity: 500,
+				Exit:  &results.Exit{Code: -1, Signal: "SIGKILL", OOMKills: 0},
+				Steps: []results.Step{ok(500), {Index: 1, Offered: 1000, Cut: true}}},
+			side: results.SideServer, mech: results.MechKilled,
+			want: []string{"killed by SIGKILL from outside", "no OOM kill counted"},
+		},
+		{
+			name: "the OOM killer, by its counter",
+			in: Input{Model: "forked", Stop: results.StopExited, Capacity: 500,
+				Exit:  &results.Exit{Code: -1, Signal: "SIGKILL", OOMKills: 1},
+				Steps: []results.Step{ok(500), {Index: 1, Offered: 1000, Cut: true}}},
+			side: results.SideServer, mech: results.MechOOM,
+			want: []string{"OOM killer", "1 OOM kill(s) counted"},
 		},
 		{
 			name: "clients out of descriptors are the swarm's failure",
 			in: Input{Model: "epoll", Stop: results.StopNotSustained,
-				Steps: []results.Step{{Offered: 1000, Open: 500, Sustained: 500,
-					ClientFailures: map[string]int64{"socket:EMFILE": 500}}}},
-			side: "swarm",
+				Steps: []results.Step{failed(results.Step{Offered: 1000, Open: 500, Sustained: 500,
+					ClientFailures: map[string]int64{"socket:EMFILE": 500}})}},
+			side: results.SideSwarm, mech: results.MechSwarm,
 			want: []string{"clients ran out of their own resources", "socket:EMFILE", "not the model's"},
 		},
 		{
-			name: "resets seen by the clients",
+			name: "the server resets",
 			in: Input{Model: "rst", Stop: results.StopNotSustained,
-				Steps: []results.Step{{Offered: 300, Open: 0, Sustained: 0,
+				Steps: []results.Step{failed(results.Step{Offered: 300, Open: 0, Sustained: 0,
 					Failures: map[string]int64{"read:ECONNRESET": 300},
-					Counters: map[string]int64{"Tcp.EstabResets": 300}}}},
-			side: "clients",
-			want: []string{"read:ECONNRESET ×300", "300 resets"},
+					Counters: map[string]int64{"Tcp.EstabResets": 300}})}},
+			side: results.SideServer, mech: results.MechResets,
+			want: []string{"server: the server resets connections", "read:ECONNRESET ×300", "300 resets"},
+		},
+		{
+			name: "a cap of live connections",
+			in: Input{Model: "capk", Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Steps: []results.Step{ok(1000), ok(2000), failed(results.Step{Index: 2, Offered: 2500, Open: 2000, Sustained: 2000,
+					Model: results.Proc{FDs: 2008}, Failures: map[string]int64{"read:EOF": 500}})}},
+			side: results.SideServer, mech: results.MechConnCap,
+			want: []string{"closes connections right after accepting them once 2,000 are live", "a cap of 2,000", "read:EOF ×500"},
+		},
+		{
+			name: "holds its sockets, stopped echoing",
+			in: Input{Model: "silent", Stop: results.StopNotSustained,
+				Samples: []results.Sample{idle,
+					{Elapsed: 3, Swarm: results.Swarm{Open: 300, Echoed: 900}, Model: results.Proc{FDs: 308}},
+					{Elapsed: 4, Swarm: results.Swarm{Open: 300, Echoed: 1200}, Model: results.Proc{FDs: 308}},
+					{Elapsed: 5, Swarm: results.Swarm{Open: 300, Echoed: 1200}, Model: results.Proc{FDs: 308}},
+					{Elapsed: 6, Swarm: results.Swarm{Open: 300, Echoed: 1200}, Model: results.Proc{FDs: 308}},
+					{Elapsed: 7, Swarm: results.Swarm{Open: 300, Echoed: 1200}, Model: results.Proc{FDs: 308}}},
+				Steps: []results.Step{failed(results.Step{Offered: 300, Open: 300, Sustained: 0, Why: results.WhyNoEcho,
+					Model: results.Proc{FDs: 308}, Failures: map[string]int64{"deadline": 900}})}},
+			side: results.SideServer, mech: results.MechSilent,
+			want: []string{"holds 300 sockets but stopped echoing at 4 s", "deadline ×900"},
+		},
+		{
+			name: "never accepts past its backlog",
+			in: Input{Model: "noaccept", Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Steps: []results.Step{failed(results.Step{Offered: 300, Open: 129, Sustained: 0, Model: results.Proc{FDs: 8},
+					Failures: map[string]int64{"connect:ETIMEDOUT": 171, "deadline": 129},
+					Counters: map[string]int64{"TcpExt.ListenOverflows": 400}})}},
+			side: results.SideServer, mech: results.MechListenQueue,
+			want: []string{"stopped accepting", "holds 0 sockets while the clients had 129 open", "overflowed 400 times"},
 		},
 		{
 			name: "CPU saturated",
-			in: Input{Model: "threaded", Stop: results.StopNotSustained, ModelCPUs: 1,
-				Steps: []results.Step{{Offered: 15000, Open: 15000, Sustained: 10000, HoldSeconds: 5,
-					Model:    results.Proc{CPUUser: 1, CPUSys: 3.9},
-					Failures: map[string]int64{"deadline": 9000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 3300}}}},
-			side: "clients",
+			in: Input{Model: "threaded", Stop: results.StopNotSustained,
+				Steps: []results.Step{failed(results.Step{Offered: 15000, Open: 15000, Sustained: 15000, HoldSeconds: 5, Why: results.WhyLatency,
+					Model:    results.Proc{CPUUser: 1, CPUSys: 3.9, FDs: 15000},
+					Failures: map[string]int64{"deadline": 9000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 3300}})}},
+			side: results.SideServer, mech: results.MechCPU,
 			want: []string{"saturated (98% of 1 CPU)", "p99 3.30 s"},
 		},
 		{
 			name: "memory guard",
 			in: Input{Model: "forked", Stop: results.StopGuard, StopDetail: "memory limit 2048 MiB: 1 process(es) OOM-killed",
+				Guard: &results.Event{Kind: results.EventGuard, Mechanism: results.MechGuardMemory},
 				Steps: []results.Step{ok(1000)}},
-			side: "server",
+			side: results.SideMachine, mech: results.MechGuardMemory,
 			want: []string{"resource guard", "OOM-killed"},
+		},
+		{
+			name: "interrupted",
+			in: Input{Model: "epoll", Stop: results.StopInterrupted, Capacity: 1000,
+				Steps: []results.Step{ok(1000), {Index: 1, Offered: 5000, Cut: true}}},
+			side: results.SideRunner, mech: results.MechInterrupted,
+			want: []string{"interrupted by the user", "not counted against the model"},
 		},
 		{
 			name: "never ready",
 			in:   Input{Model: "noaccept", Stop: results.StopError, StopDetail: "model never became ready: the model does not accept() or does not echo"},
-			side: "server",
+			side: results.SideServer, mech: results.MechNotMeasurable,
 			want: []string{"could not be measured", "does not accept()"},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.in.SustainRatio == 0 {
-				tc.in.SustainRatio = 0.95
+			if tc.in.Config.SustainRatio == 0 {
+				tc.in.Config = cfg
 			}
 			got := Diagnose(tc.in)
-			if got.Side != tc.side {
-				t.Errorf("side %q, want %q (%s)", got.Side, tc.side, got.Sentence)
+			if got.Cause.Side != tc.side || got.Cause.Mechanism != tc.mech {
+				t.Errorf("cause %q / %q, want %q / %q (%s)", got.Cause.Side, got.Cause.Mechanism, tc.side, tc.mech, got.Sentence)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(got.Sentence, w) {

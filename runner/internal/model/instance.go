@@ -67,6 +67,7 @@ type Exit struct {
 	Instance int
 	PID      int
 	Status   string // "exit status 2", "signal: killed"
+	Code     int    // exit status, -1 when killed by a signal
 	Signaled bool
 	Signal   syscall.Signal
 	Stderr   string
@@ -176,6 +177,7 @@ func (inst *instance) exit() Exit {
 	e := Exit{Instance: inst.index, PID: inst.cmd.Process.Pid, Stderr: inst.stderr.String()}
 	if inst.state != nil {
 		e.Status = inst.state.String()
+		e.Code = inst.state.ExitCode()
 		if ws, ok := inst.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			e.Signaled, e.Signal = true, ws.Signal()
 		}

@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
 
@@ -59,8 +59,8 @@ func swatch(c color.Color, dashes []vg.Length) *plotter.Line {
 
 // endEvent is the event that ended a model abnormally, if any.
 func endEvent(l *results.Loaded, model string) *results.Event {
-	for _, e := range derive.Events(l, model) {
-		if derive.IsEnd(e.Kind) {
+	for _, e := range analysis.Events(l, model) {
+		if analysis.IsEnd(e.Kind) {
 			return &e
 		}
 	}
@@ -139,7 +139,7 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 			last := xys[len(xys)-1]
 			text := endLabel(e.Kind)
 			if off := offeredAt(l, m, e); off > 0 {
-				text += " at " + derive.Count(float64(off)) + " offered"
+				text += " at " + analysis.Count(float64(off)) + " offered"
 			}
 			lab, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{last}, Labels: []string{text}})
 			if err == nil {
@@ -184,7 +184,7 @@ func failureBars(l *results.Loaded, model string) []failureBar {
 	steps := l.Steps(model)
 	var bars []failureBar
 	for _, s := range steps {
-		bars = append(bars, failureBar{label: derive.Count(float64(s.Offered)), fails: s.Failures, clients: s.ClientFailures})
+		bars = append(bars, failureBar{label: analysis.Count(float64(s.Offered)), fails: s.Failures, clients: s.ClientFailures})
 	}
 	samples := l.Samples(model)
 	if len(samples) == 0 {
@@ -202,7 +202,7 @@ func failureBars(l *results.Loaded, model string) []failureBar {
 		}
 	}
 	bars = append(bars, failureBar{
-		label:   derive.Count(float64(last.Offered)) + " (unfinished)",
+		label:   analysis.Count(float64(last.Offered)) + " (unfinished)",
 		fails:   sub(last.Swarm.Failures, base.Swarm.Failures),
 		clients: sub(last.Swarm.ClientFailures, base.Swarm.ClientFailures),
 	})
@@ -227,7 +227,7 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 	for _, b := range bars {
 		all, allClient = append(all, b.fails), append(allClient, b.clients)
 	}
-	server, client := derive.Keys(all...), derive.Keys(allClient...)
+	server, client := analysis.Keys(all...), analysis.Keys(allClient...)
 	width := vg.Points(math.Min(40, 420/float64(max(len(bars), 1))))
 	var below *plotter.BarChart
 	stack := func(class string, values plotter.Values, c color.Color, clientSide bool) {
@@ -266,7 +266,7 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 	var top float64
 	first := -1
 	for i, b := range bars {
-		t := float64(derive.Total(b.fails) + derive.Total(b.clients))
+		t := float64(analysis.Total(b.fails) + analysis.Total(b.clients))
 		top = max(top, t)
 		if t > 0 && first < 0 {
 			first = i
@@ -289,7 +289,7 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 	p.Y.Min, p.Y.Max = 0, math.Max(top*1.25, 1)
 	if first >= 0 {
 		label := "first failure"
-		if derive.Total(bars[first].fails) == 0 {
+		if analysis.Total(bars[first].fails) == 0 {
 			label += " (client-side only)"
 		}
 		p.Add(newVLine(float64(first)-0.5, label, markerRed))
@@ -309,12 +309,12 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 // perStep draws one line per model of f(step) against offered connections;
 // steps for which f has no value (nothing sustained, nothing echoed) are
 // left out rather than drawn as zero.
-func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []string, styles map[string]modelStyle, f func(results.Step) (float64, bool), logY bool) (lo, hi float64) {
+func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []string, styles map[string]modelStyle, f func(model string, s results.Step) (float64, bool), logY bool) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, m := range models {
 		var xys plotter.XYs
 		for _, s := range l.Steps(m) {
-			v, ok := f(s)
+			v, ok := f(m, s)
 			if !ok || math.IsNaN(v) || math.IsInf(v, 0) || (logY && v <= 0) {
 				continue
 			}
@@ -352,7 +352,7 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 		if i == 0 {
 			lg = leg
 		}
-		a, b := perStep(p, lg, l, models, styles, func(s results.Step) (float64, bool) {
+		a, b := perStep(p, lg, l, models, styles, func(m string, s results.Step) (float64, bool) {
 			return q.f(s.Latency), s.Latency.Count > 0
 		}, true)
 		lo, hi = math.Min(lo, a), math.Max(hi, b)
@@ -382,12 +382,12 @@ func memoryFigure(l *results.Loaded, models []string, styles map[string]modelSty
 	// loop a few hundred bytes; on a linear axis the small ones were a flat
 	// line at zero. A value ≤ 0 (memory returned below the idle size) has
 	// no place on it and is left out.
-	lu, hu := perStep(user, leg, l, models, styles, func(s results.Step) (float64, bool) {
-		v, ok := derive.UserMemPerConn(s)
+	lu, hu := perStep(user, leg, l, models, styles, func(m string, s results.Step) (float64, bool) {
+		v, ok := analysis.UserMemPerConn(s)
 		return v / kib, ok
 	}, true)
-	lk, hk := perStep(kernel, nil, l, models, styles, func(s results.Step) (float64, bool) {
-		v, ok := derive.KernelMemPerConn(s)
+	lk, hk := perStep(kernel, nil, l, models, styles, func(m string, s results.Step) (float64, bool) {
+		v, ok := analysis.KernelMemPerConn(s, l.Samples(m))
 		return v / kib, ok
 	}, true)
 	lo, hi := math.Min(lu, lk), math.Max(hu, hk)
@@ -409,8 +409,8 @@ func memoryFigure(l *results.Loaded, models []string, styles map[string]modelSty
 func cpuFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
 	p := newPlot("", "offered connections", "model CPU (user + system), ms per 1,000 echoes")
 	leg := newLegend()
-	_, hi := perStep(p, leg, l, models, styles, func(s results.Step) (float64, bool) {
-		v, ok := derive.CPUPer1kEchoes(s)
+	_, hi := perStep(p, leg, l, models, styles, func(m string, s results.Step) (float64, bool) {
+		v, ok := analysis.CPUPer1kEchoes(s)
 		return v * 1000, ok
 	}, false)
 	if math.IsInf(hi, 0) {
@@ -473,8 +473,8 @@ func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
 			return math.Max(float64(get(s)-prev), 0) / dt, true
 		}
 	}
-	series(fails, legs[1], "blamed on the model", lineStyle(markerRed, 2, false), rate(func(s results.Sample) int64 { return derive.Total(s.Swarm.Failures) }))
-	series(fails, legs[1], "client-side (swarm)", lineStyle(grey, 2, true), rate(func(s results.Sample) int64 { return derive.Total(s.Swarm.ClientFailures) }))
+	series(fails, legs[1], "blamed on the model", lineStyle(markerRed, 2, false), rate(func(s results.Sample) int64 { return analysis.Total(s.Swarm.Failures) }))
+	series(fails, legs[1], "client-side (swarm)", lineStyle(grey, 2, true), rate(func(s results.Sample) int64 { return analysis.Total(s.Swarm.ClientFailures) }))
 
 	// A sample taken after the model died has no process to measure; a
 	// zero there is "no process", not "no memory", so it is left out.
@@ -494,9 +494,9 @@ func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
 		conns.Add(note("no samples recorded"))
 	}
 	// Mark what ended the model in every panel, labelled once, on top.
-	origin, ok := derive.Origin(l, model)
-	for _, e := range derive.Events(l, model) {
-		if !ok || !derive.IsEnd(e.Kind) {
+	origin, ok := analysis.Origin(l, model)
+	for _, e := range analysis.Events(l, model) {
+		if !ok || !analysis.IsEnd(e.Kind) {
 			continue
 		}
 		x := e.Time.Sub(origin).Seconds()

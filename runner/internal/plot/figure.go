@@ -18,7 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/analysis"
 )
 
 // figure is one chart file: a title, a grid of panels and, for each row of
@@ -171,7 +171,7 @@ func (humanTicks) Ticks(min, max float64) []gplot.Tick {
 
 func tickLabel(v float64) string {
 	if v >= 1000 || v <= -1000 {
-		return derive.Count(v)
+		return analysis.Count(v)
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }

@@ -2,7 +2,7 @@
 // results, so any run can be drawn again later. Every chart is written as
 // PNG and SVG; a model keeps the same colour in every chart of a run.
 //
-// Files (model names pass through derive.FileName):
+// Files (model names pass through analysis.FileName):
 //
 //	sustained.{png,svg}          sustained vs offered connections, all models
 //	failures-<model>.{png,svg}   failures by class per step, one per model
@@ -18,21 +18,22 @@ import (
 
 	"gonum.org/v1/plot/vg/draw"
 
-	"c10klab/runner/internal/report/derive"
 	"c10klab/runner/internal/results"
 )
 
-// Chart file names, without extension.
+// Chart names: the run folder's, see package results.
 const (
-	SustainedChart = "sustained"
-	LatencyChart   = "latency"
-	MemoryChart    = "memory"
-	CPUChart       = "cpu"
+	SustainedChart = results.SustainedChart
+	LatencyChart   = results.LatencyChart
+	MemoryChart    = results.MemoryChart
+	CPUChart       = results.CPUChart
 )
 
-// FailuresChart and TimelineChart name a model's charts, without extension.
-func FailuresChart(model string) string { return "failures-" + derive.FileName(model) }
-func TimelineChart(model string) string { return "timeline-" + derive.FileName(model) }
+// FailuresChart and TimelineChart name a model's charts.
+var (
+	FailuresChart = results.FailuresChart
+	TimelineChart = results.TimelineChart
+)
 
 // Render draws every chart of the run into outDir and returns the files
 // written (PNG then SVG for each chart). A chart that cannot be drawn is

@@ -65,7 +65,28 @@ func ReadSystem() (results.System, error) {
 			}
 		}
 	}
+	// The machine's OOM kills: the evidence that tells a model the kernel
+	// killed for memory from one killed by hand. Absent on old kernels.
+	if v, err := readVmstat("/proc/vmstat", "oom_kill"); err == nil {
+		s.Counters[OOMKillCounter] = v
+	}
 	return s, nil
+}
+
+// OOMKillCounter is the key of /proc/vmstat's oom_kill in System.Counters.
+const OOMKillCounter = "vmstat.oom_kill"
+
+func readVmstat(path, key string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == key {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no %s", path, key)
 }
 
 // ReadMeminfo returns /proc/meminfo in bytes ("kB" values scaled; the few

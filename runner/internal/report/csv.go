@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
 
@@ -17,8 +17,8 @@ import (
 const SummaryCSV = "summary.csv"
 
 // TimelineCSV and StepsCSV name a model's CSV files.
-func TimelineCSV(model string) string { return "timeline-" + derive.FileName(model) + ".csv" }
-func StepsCSV(model string) string    { return "steps-" + derive.FileName(model) + ".csv" }
+func TimelineCSV(model string) string { return "timeline-" + analysis.FileName(model) + ".csv" }
+func StepsCSV(model string) string    { return "steps-" + analysis.FileName(model) + ".csv" }
 
 // WriteCSV exports the run for spreadsheets and scripts: summary.csv (one
 // row per model), and per model timeline-<model>.csv (one row per sample)
@@ -39,7 +39,7 @@ func WriteCSV(l *results.Loaded, outDir string) ([]string, error) {
 		}
 		written = append(written, path)
 		path = filepath.Join(outDir, StepsCSV(m))
-		if err := writeCSV(path, stepRows(l.Steps(m))); err != nil {
+		if err := writeCSV(path, stepRows(l.Steps(m), l.Samples(m))); err != nil {
 			return written, err
 		}
 		written = append(written, path)
@@ -121,7 +121,7 @@ func sampleRows(samples []results.Sample) [][]string {
 	for _, s := range samples {
 		fm, cm, km = append(fm, s.Swarm.Failures), append(cm, s.Swarm.ClientFailures), append(km, s.System.Counters)
 	}
-	fails, clients, counters := mapCols{"failures:", derive.Keys(fm...)}, mapCols{"client_failures:", derive.Keys(cm...)}, mapCols{"counter:", derive.Keys(km...)}
+	fails, clients, counters := mapCols{"failures:", analysis.Keys(fm...)}, mapCols{"client_failures:", analysis.Keys(cm...)}, mapCols{"counter:", analysis.Keys(km...)}
 	head := []string{"time", "elapsed_s", "step", "offered", "open", "connecting", "sustained", "sent", "echoed",
 		"failures_total", "client_failures_total", "lag_max_ms"}
 	head = append(head, latCols("latency_")...)
@@ -134,7 +134,7 @@ func sampleRows(samples []results.Sample) [][]string {
 		w := s.Swarm
 		r := []string{s.Time.UTC().Format(time.RFC3339Nano), ftoa(s.Elapsed), itoa(s.Step), itoa(s.Offered), itoa(w.Open),
 			itoa(w.Connecting), itoa(w.Sustained), i64(w.Sent), i64(w.Echoed),
-			i64(derive.Total(w.Failures)), i64(derive.Total(w.ClientFailures)), ftoa(w.LagMaxMs)}
+			i64(analysis.Total(w.Failures)), i64(analysis.Total(w.ClientFailures)), ftoa(w.LagMaxMs)}
 		r = append(r, latVals(w.Latency)...)
 		r = append(r, procVals(s.Model)...)
 		r = append(r, procVals(s.Agents)...)
@@ -146,12 +146,12 @@ func sampleRows(samples []results.Sample) [][]string {
 	return out
 }
 
-func stepRows(steps []results.Step) [][]string {
+func stepRows(steps []results.Step, samples []results.Sample) [][]string {
 	var fm, cm, km []map[string]int64
 	for _, s := range steps {
 		fm, cm, km = append(fm, s.Failures), append(cm, s.ClientFailures), append(km, s.Counters)
 	}
-	fails, clients, counters := mapCols{"failures:", derive.Keys(fm...)}, mapCols{"client_failures:", derive.Keys(cm...)}, mapCols{"counter:", derive.Keys(km...)}
+	fails, clients, counters := mapCols{"failures:", analysis.Keys(fm...)}, mapCols{"client_failures:", analysis.Keys(cm...)}, mapCols{"counter:", analysis.Keys(km...)}
 	head := []string{"index", "offered", "start", "end", "open", "sustained", "ok", "untrusted", "failures_total", "client_failures_total"}
 	head = append(head, latCols("latency_")...)
 	head = append(head, "echoes")
@@ -162,12 +162,12 @@ func stepRows(steps []results.Step) [][]string {
 	for _, s := range steps {
 		r := []string{itoa(s.Index), itoa(s.Offered), s.Start.UTC().Format(time.RFC3339Nano), s.End.UTC().Format(time.RFC3339Nano),
 			itoa(s.Open), itoa(s.Sustained), strconv.FormatBool(s.OK), s.Untrusted,
-			i64(derive.Total(s.Failures)), i64(derive.Total(s.ClientFailures))}
+			i64(analysis.Total(s.Failures)), i64(analysis.Total(s.ClientFailures))}
 		r = append(r, latVals(s.Latency)...)
 		r = append(r, i64(s.Echoes))
 		r = append(r, procVals(s.Model)...)
 		r = append(r, ftoa(s.AgentsCPU), i64(s.KernelMem), i64(s.UserMem),
-			optional(derive.UserMemPerConn(s)), optional(derive.KernelMemPerConn(s)), optional(derive.CPUPer1kEchoes(s)), ftoa(s.LagMaxMs))
+			optional(analysis.UserMemPerConn(s)), optional(analysis.KernelMemPerConn(s, samples)), optional(analysis.CPUPer1kEchoes(s)), ftoa(s.LagMaxMs))
 		r = append(append(append(r, fails.values(s.Failures)...), clients.values(s.ClientFailures)...), counters.values(s.Counters)...)
 		out = append(out, r)
 	}

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"c10klab/runner/internal/plot"
-	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
 
@@ -40,8 +39,8 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 	}
 
 	b.WriteString("\n## Summary\n\n")
-	b.WriteString("| model | capacity | at offered | first failed at | stopped by | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes | peak procs / threads |\n")
-	b.WriteString("|---|--:|--:|--:|---|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| model | capacity | at offered | settle | first failed at | stopped by | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes | peak procs / threads |\n")
+	b.WriteString("|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|\n")
 	anyDerived := false
 	for _, r := range rs {
 		name := r.Model
@@ -51,18 +50,27 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		}
 		failed := "—"
 		if r.FailedOffered > 0 {
-			failed = derive.Count(float64(r.FailedOffered))
+			failed = analysis.Count(float64(r.FailedOffered))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name),
-			derive.Count(float64(r.Capacity)), derive.Count(float64(r.CapacityOffered)), failed, cellMD(r.Stop),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name),
+			capacityCell(r.Summary), analysis.Count(float64(r.CapacityOffered)), settleCell(r), failed, cellMD(r.Stop),
 			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary),
 			r.PeakProcs, r.PeakThreads)
 	}
 	if anyDerived {
 		b.WriteString("\n\\* no summary was written for this model: the model or the run ended abnormally while it was measured; its figures are derived from its saved steps.\n")
 	}
-	b.WriteString("\nCapacity is the most connections sustained at the end of a step (open, and the latest message echoed intact within the deadline). ")
-	b.WriteString("User memory is the model's PSS above its idle baseline; kernel memory is sockstat TCP memory plus unreclaimable slab above the baseline, which on loopback includes the client ends of the connections. Both are divided by the sustained connections.\n")
+	b.WriteString("\nA step ramps (opens its new connections), settles (until the model serves every open connection on time; **settle** is how long that took in the capacity step, to the one-second sampling) and is then judged over an evaluation window: a connection is **sustained** when it stayed open through the window and every echo due in it came back intact within the deadline. ")
+	b.WriteString("A step is sustained when at least the sustain ratio of its offered connections were and the window's p99 is within the deadline. ")
+	b.WriteString("**Capacity** is the most connections sustained in such a step that the swarm could be trusted in; **≥ N** means the swarm, not the model, was the limit. ")
+	b.WriteString("User memory is the model's PSS above its idle baseline; kernel memory is sockstat TCP memory plus unreclaimable slab above the baseline, which on loopback includes the client ends of the connections. Both are divided by the sustained connections. ")
+	b.WriteString("These are system-wide counters: a kernel figure is shown only when its rise is above 1 MiB and four times the counters' swing during the window (else —).\n")
+	for _, r := range rs {
+		if r.source == analysis.Stored {
+			b.WriteString("\nThis folder predates the inputs the analysis needs (run.json format < 2): its summaries and diagnoses are shown as written and cannot be recomputed; its steps were judged by their last instant.\n")
+			break
+		}
+	}
 
 	b.WriteString("\n## Diagnosis\n\n")
 	for _, r := range rs {
@@ -84,10 +92,10 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 
 	b.WriteString("\n## Charts\n\n")
 	for _, c := range []struct{ name, alt string }{
-		{plot.SustainedChart, "Sustained vs offered connections"},
-		{plot.LatencyChart, "Latency percentiles vs offered connections"},
-		{plot.MemoryChart, "Memory per connection"},
-		{plot.CPUChart, "CPU per 1,000 echoes"},
+		{results.SustainedChart, "Sustained vs offered connections"},
+		{results.LatencyChart, "Latency percentiles vs offered connections"},
+		{results.MemoryChart, "Memory per connection"},
+		{results.CPUChart, "CPU per 1,000 echoes"},
 	} {
 		embed(&b, links, c.name, c.alt)
 	}
@@ -127,13 +135,13 @@ func collectWarnings(l *results.Loaded, rs []row) []string {
 	for _, m := range l.Models() {
 		for _, s := range l.Steps(m) {
 			if s.Untrusted != "" {
-				out = append(out, fmt.Sprintf("%s: step %d (%s offered) is untrusted, the swarm was the limit: %s", m, s.Index, derive.Count(float64(s.Offered)), s.Untrusted))
+				out = append(out, fmt.Sprintf("%s: step %d (%s offered) is untrusted, the swarm was the limit: %s", m, s.Index, analysis.Count(float64(s.Offered)), s.Untrusted))
 			}
 			// A few unstamped echoes happen while the kernel switches
 			// timestamping on; more mean the latency is partly the swarm's.
 			if s.Echoes > 0 && s.Unstamped*100 > s.Echoes {
 				out = append(out, fmt.Sprintf("%s: step %d (%s offered): %s of %s echoes were timed when read, not on arrival (no kernel receive stamp), so their latency includes the swarm's own delay",
-					m, s.Index, derive.Count(float64(s.Offered)), derive.Count(float64(s.Unstamped)), derive.Count(float64(s.Echoes))))
+					m, s.Index, analysis.Count(float64(s.Offered)), analysis.Count(float64(s.Unstamped)), analysis.Count(float64(s.Echoes))))
 			}
 		}
 	}
@@ -149,55 +157,69 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 	if len(steps) == 0 {
 		b.WriteString("No step was completed.\n\n")
 	} else {
-		b.WriteString("| step | offered | open | sustained | ok | failures | client-side failures | p99 | echoes | note |\n")
-		b.WriteString("|--:|--:|--:|--:|---|--:|--:|--:|--:|---|\n")
+		b.WriteString("| step | offered | ramp | settle | open | sustained | ok | failures | client-side failures | p99 (window) | p99 (ramp) | echoes | note |\n")
+		b.WriteString("|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|---|\n")
 		for _, s := range steps {
 			ok := "yes"
 			if !s.OK {
 				ok = "**no**"
+				if s.Why != "" {
+					ok += ": " + s.Why
+				}
+			}
+			ramp, settle, rampP99 := fmt.Sprintf("%.0f s", s.RampSeconds), fmt.Sprintf("%.0f s", s.SettleSeconds), p99Cell(s.RampLatency)
+			if !s.Settled {
+				settle = "> " + settle
+			}
+			if !s.Window && s.RampSeconds == 0 {
+				ramp, settle, rampP99 = "—", "—", "—" // an older folder: no ramp, settle or window recorded
 			}
 			note := ""
 			if s.Untrusted != "" {
 				note = "untrusted"
 			}
-			p99 := "—"
-			if s.Latency.Count > 0 {
-				p99 = derive.Millis(s.Latency.P99)
-			}
-			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Index,
-				derive.Count(float64(s.Offered)), derive.Count(float64(s.Open)), derive.Count(float64(s.Sustained)), ok,
-				failureCell(s.Failures), failureCell(s.ClientFailures), p99, derive.Count(float64(s.Echoes)), note)
+			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Index,
+				analysis.Count(float64(s.Offered)), ramp, settle, analysis.Count(float64(s.Open)), analysis.Count(float64(s.Sustained)), ok,
+				failureCell(s.Failures), failureCell(s.ClientFailures), p99Cell(s.Latency), rampP99, analysis.Count(float64(s.Echoes)), note)
 		}
 		b.WriteString("\n")
 	}
-	origin, hasOrigin := derive.Origin(l, r.Model)
+	origin, hasOrigin := analysis.Origin(l, r.Model)
 	at := func(t time.Time) string {
 		if !hasOrigin {
 			return stamp(t)
 		}
 		return fmt.Sprintf("%.1f s", t.Sub(origin).Seconds())
 	}
-	if reps := derive.Reports(l, r.Model); len(reps) > 0 {
+	if reps := analysis.Reports(l, r.Model); len(reps) > 0 {
 		b.WriteString("Failures the model reported itself:\n\n| at | instance | kind | errno | count | connections held | message |\n|--:|--:|---|---|--:|--:|---|\n")
 		for _, rep := range reps {
 			fmt.Fprintf(b, "| %s | %d | %s | %s | %d | %s | %s |\n", at(rep.Time), rep.Instance, cellMD(rep.Kind), cellMD(rep.Errno),
-				rep.Count, derive.Count(float64(rep.Conns)), cellMD(rep.Msg))
+				rep.Count, analysis.Count(float64(rep.Conns)), cellMD(rep.Msg))
 		}
 		b.WriteString("\n")
 	}
-	if evs := derive.Events(l, r.Model); len(evs) > 0 {
+	if evs := analysis.Events(l, r.Model); len(evs) > 0 {
 		b.WriteString("Events:\n\n| at | event | message |\n|--:|---|---|\n")
 		for _, e := range evs {
 			kind := cellMD(e.Kind)
-			if derive.IsEnd(e.Kind) {
+			if analysis.IsEnd(e.Kind) {
 				kind = "**" + kind + "**"
 			}
 			fmt.Fprintf(b, "| %s | %s | %s |\n", at(e.Time), kind, cellMD(e.Msg))
 		}
 		b.WriteString("\n")
 	}
-	embed(b, links, plot.FailuresChart(r.Model), "Failures by class: "+r.Model)
-	embed(b, links, plot.TimelineChart(r.Model), "Timeline: "+r.Model)
+	embed(b, links, results.FailuresChart(r.Model), "Failures by class: "+r.Model)
+	embed(b, links, results.TimelineChart(r.Model), "Timeline: "+r.Model)
+}
+
+// p99Cell is "no echo" when nothing came back: never a 0.00 ms.
+func p99Cell(p results.Percentiles) string {
+	if p.Count == 0 {
+		return "no echo"
+	}
+	return analysis.Millis(p.P99)
 }
 
 func failureCell(m map[string]int64) string {
@@ -205,8 +227,8 @@ func failureCell(m map[string]int64) string {
 		return "0"
 	}
 	var parts []string
-	for _, k := range derive.Keys(m) {
-		parts = append(parts, fmt.Sprintf("%s %s", k, derive.Count(float64(m[k]))))
+	for _, k := range analysis.Keys(m) {
+		parts = append(parts, fmt.Sprintf("%s %s", k, analysis.Count(float64(m[k]))))
 	}
 	return cellMD(strings.Join(parts, ", "))
 }
@@ -214,7 +236,7 @@ func failureCell(m map[string]int64) string {
 func envSection(b *bytes.Buffer, env results.Environment) {
 	b.WriteString("\n## Machine and limits\n\n")
 	fmt.Fprintf(b, "- kernel: %s\n- CPUs: %d\n- memory: %s total, %s available at start\n- page size: %s\n- running as root: %v\n",
-		env.Kernel, env.CPUs, derive.Bytes(float64(env.MemTotal)), derive.Bytes(float64(env.MemAvailable)), derive.Bytes(float64(env.PageSize)), env.Root)
+		env.Kernel, env.CPUs, analysis.Bytes(float64(env.MemTotal)), analysis.Bytes(float64(env.MemAvailable)), analysis.Bytes(float64(env.PageSize)), env.Root)
 	if len(env.Limits) == 0 {
 		return
 	}
@@ -222,7 +244,7 @@ func envSection(b *bytes.Buffer, env results.Environment) {
 	for _, lim := range env.Limits {
 		conns := "—"
 		if lim.Conns > 0 {
-			conns = derive.Count(float64(lim.Conns))
+			conns = analysis.Count(float64(lim.Conns))
 		}
 		raise := ""
 		if lim.Raise != "" {
@@ -239,7 +261,7 @@ func configSection(b *bytes.Buffer, c results.Config) {
 	}
 	steps := make([]string, len(c.Steps))
 	for i, s := range c.Steps {
-		steps[i] = derive.Count(float64(s))
+		steps[i] = analysis.Count(float64(s))
 	}
 	b.WriteString("\n## Settings\n\n| setting | value |\n|---|---|\n")
 	for _, kv := range [][2]string{

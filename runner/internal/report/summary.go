@@ -1,24 +1,51 @@
 package report
 
 import (
-	"c10klab/runner/internal/report/derive"
+	"fmt"
+
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
 
-// row is one model's line in every summary: the runner's summary, or one
-// rebuilt from the steps when the run died before writing it.
+// row is one model's line in every summary, as the analysis computes it
+// from the folder's records.
 type row struct {
 	results.Summary
-	derived bool // no summary file: rebuilt from the steps
+	source  analysis.Source
+	derived bool // the run ended while this model was measured
+	old     bool // the folder predates the analysis inputs (no settle, no window)
 }
 
 func rows(l *results.Loaded) []row {
 	var out []row
 	for _, m := range l.Models() {
-		s, derived := derive.Summary(l, m)
-		out = append(out, row{Summary: s, derived: derived})
+		s, src := analysis.Summary(l, m)
+		out = append(out, row{Summary: s, source: src, derived: src == analysis.Partial, old: l.Run.Format < results.FormatAnalysis})
 	}
 	return out
+}
+
+// capacityCell is the capacity as a person should read it: "≥ 40k" when
+// the swarm, not the model, was the limit.
+func capacityCell(s results.Summary) string {
+	c := analysis.Count(float64(s.Capacity))
+	switch {
+	case s.AtLeast:
+		return "≥ " + c
+	case s.Capacity == 0 && len(s.Untrusted) > 0:
+		return "— (untrusted)" // no step could be trusted: no capacity known
+	}
+	return c
+}
+
+// settleCell is how long the capacity step took to serve every new
+// connection after its ramp; "—" with no capacity step, or from a folder
+// older than the settle.
+func settleCell(r row) string {
+	if r.Capacity == 0 || r.old {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f s", r.SettleSeconds)
 }
 
 // metric is one column of the summary that can be compared across runs.
@@ -29,11 +56,17 @@ type metric struct {
 }
 
 var metrics = []metric{
-	{"capacity (connections)", func(s results.Summary) (float64, bool) { return float64(s.Capacity), true }, derive.Count},
-	{"p99 at capacity", func(s results.Summary) (float64, bool) { return s.Latency.P99, s.Latency.Count > 0 }, derive.Millis},
-	{"user memory per connection", func(s results.Summary) (float64, bool) { return s.UserMemPerConn, s.Capacity > 0 }, derive.Bytes},
-	{"kernel memory per connection", func(s results.Summary) (float64, bool) { return s.KernelMemPerConn, s.Capacity > 0 }, derive.Bytes},
-	{"CPU per 1,000 echoes", func(s results.Summary) (float64, bool) { return s.CPUPer1kEchoes, s.CPUPer1kEchoes > 0 }, derive.Seconds},
+	{"capacity (connections)", func(s results.Summary) (float64, bool) { return float64(s.Capacity), true }, analysis.Count},
+	// A figure below its resolution is no figure: no p99 without an echo,
+	// no memory that did not rise measurably above idle.
+	{"p99 at capacity", func(s results.Summary) (float64, bool) { return s.Latency.P99, s.Latency.Count > 0 }, analysis.Millis},
+	{"user memory per connection", func(s results.Summary) (float64, bool) {
+		return s.UserMemPerConn, s.Capacity > 0 && s.UserMemPerConn > 0
+	}, analysis.Bytes},
+	{"kernel memory per connection", func(s results.Summary) (float64, bool) {
+		return s.KernelMemPerConn, s.Capacity > 0 && s.KernelMemPerConn > 0 && (s.KernelMemResolved || s.Cause == nil)
+	}, analysis.Bytes},
+	{"CPU per 1,000 echoes", func(s results.Summary) (float64, bool) { return s.CPUPer1kEchoes, s.CPUPer1kEchoes > 0 }, analysis.Seconds},
 }
 
 func cell(m metric, s results.Summary) string {

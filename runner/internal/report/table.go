@@ -7,15 +7,15 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"c10klab/runner/internal/report/derive"
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
 
 // Table writes the run's summary for a terminal: one aligned line per
 // model, numbers in human units, right-aligned so they can be compared.
 func Table(w io.Writer, l *results.Loaded) error {
-	t := textTable{right: []bool{false, true, true, false, true, true, true, true}}
-	t.add("model", "capacity", "offered", "stopped by", "p99", "user/conn", "kernel/conn", "CPU/1k echoes")
+	t := textTable{right: []bool{false, true, true, true, false, true, true, true, true}}
+	t.add("model", "capacity", "offered", "settle", "stopped by", "p99", "user/conn", "kernel/conn", "CPU/1k echoes")
 	anyDerived := false
 	for _, r := range rows(l) {
 		name := r.Model
@@ -23,7 +23,7 @@ func Table(w io.Writer, l *results.Loaded) error {
 			name += " *"
 			anyDerived = true
 		}
-		t.add(name, derive.Count(float64(r.Capacity)), derive.Count(float64(r.CapacityOffered)), r.Stop,
+		t.add(name, capacityCell(r.Summary), analysis.Count(float64(r.CapacityOffered)), settleCell(r), r.Stop,
 			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary))
 	}
 	if _, err := fmt.Fprintf(w, "run %s\n\n", l.Run.ID); err != nil {

@@ -56,8 +56,9 @@ func writeJSON(path string, v any) error {
 // write(2) to a file opened O_APPEND, so whatever was appended survives a
 // crash of the runner.
 type Timeline struct {
-	mu sync.Mutex // records come from the sampling loop and the model's report readers
-	f  *os.File
+	mu  sync.Mutex // records come from the sampling loop and the model's report readers
+	f   *os.File
+	err error // the first failed write: every record after it is lost
 }
 
 // CreateTimeline opens (creating or truncating) a model's timeline.
@@ -77,10 +78,22 @@ func (t *Timeline) Append(r Record) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
 	if _, err := t.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("append to %s: %w", t.f.Name(), err)
+		t.err = fmt.Errorf("append to %s: %w", t.f.Name(), err)
+		return t.err
 	}
 	return nil
+}
+
+// Err returns the first write that failed, nil while every record was
+// kept: the measurement stops when nothing it measures can be saved.
+func (t *Timeline) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
 }
 
 // Sync flushes the file to disk; called at step ends.

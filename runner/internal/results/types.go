@@ -17,7 +17,15 @@ type Run struct {
 	Versions map[string]string `json:"versions"`
 	Models   []string          `json:"models"` // in the order measured
 	Outcome  string            `json:"outcome,omitempty"`
+	// Format is the version of the folder's layout. From FormatAnalysis on,
+	// run.json and the timelines hold every input of the analysis, so the
+	// verdicts, summaries and diagnoses can be computed again from the
+	// files alone; older folders keep the summaries they were written with.
+	Format int `json:"format,omitempty"`
 }
+
+// FormatAnalysis is the first layout whose folders can be analysed again.
+const FormatAnalysis = 2
 
 // Config is the run's settings.
 type Config struct {
@@ -35,6 +43,16 @@ type Config struct {
 	SustainRatio  float64       `json:"sustain_ratio"`
 	Addr          string        `json:"addr"`
 	ConnsPerAgent int           `json:"conns_per_agent"`
+	// What the models were started with, for the diagnosis.
+	Backlog     int           `json:"backlog"`                // C10K_BACKLOG asked for (0: each model's default)
+	ModelNoFile int           `json:"model_nofile,omitempty"` // open-files limit the run set on each instance (0: the environment's)
+	AgentNoFile int           `json:"agent_nofile,omitempty"` // the same for each agent
+	ModelEnv    []string      `json:"model_env,omitempty"`    // extra KEY=VALUE given to every model
+	Guard       bool          `json:"guard"`                  // the resource guard watched the models
+	MemLimit    int64         `json:"mem_limit,omitempty"`    // guard memory limit asked for, bytes (0: default)
+	PidsLimit   int           `json:"pids_limit,omitempty"`   // guard tasks limit asked for (0: default)
+	Repeat      int           `json:"repeat,omitempty"`       // each model measured this many times (0, 1: once)
+	SettleMax   time.Duration `json:"settle_max,omitempty"`   // bound on a step's settle
 }
 
 // Environment is the machine and every limit that can cap a result.
@@ -163,9 +181,28 @@ type Step struct {
 	// ServerReports counts the model's own reports during this step by
 	// "kind:ERRNO" (e.g. "accept:EMFILE").
 	ServerReports map[string]int64 `json:"server_reports,omitempty"`
-	Latency       Percentiles      `json:"latency"` // over the hold
-	// Echoes, the model's CPU and AgentsCPU are counted over the hold, the
-	// steady state after the ramp, which lasted HoldSeconds.
+	// Latency is the evaluation window's: echoes that came back in it.
+	Latency Percentiles `json:"latency"`
+	// RampLatency is the echoes of the ramp and the settle, kept apart.
+	RampLatency Percentiles `json:"ramp_latency,omitzero"`
+	// RampSeconds is how long opening the new connections took, and
+	// SettleSeconds how long after that until the model served every open
+	// connection on time (resolution: the one-second sampling). Settled is
+	// false when the settle hit its bound and the window began anyway.
+	RampSeconds   float64 `json:"ramp_seconds"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	Settled       bool    `json:"settled"`
+	// WindowStart is when the evaluation window began (zero: none did).
+	WindowStart time.Time `json:"window_start,omitzero"`
+	// Why says, for a step that is not OK, what failed it: see Why*.
+	Why string `json:"why,omitempty"`
+	// Window is true when Sustained counts connections served through the
+	// whole evaluation window (every echo due in it back intact and on
+	// time); older folders counted the connections on time at the end.
+	Window bool `json:"window,omitempty"`
+	// Echoes, the model's CPU and AgentsCPU are counted over the
+	// evaluation window, the steady state after the settle, which lasted
+	// HoldSeconds.
 	Echoes int64 `json:"echoes"`
 	// Unstamped of those Echoes were timed when an agent read them, not
 	// when they arrived, for want of a kernel receive stamp: their latency
@@ -182,8 +219,9 @@ type Step struct {
 	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
 	LagMaxMs float64          `json:"lag_max_ms"`         // the swarm's worst lag behind its send schedule in any second of the step
 	// Untrusted, when set, says why this step measured the swarm rather
-	// than the model.
-	Untrusted string `json:"untrusted,omitempty"`
+	// than the model; UntrustedBy is that cause's mechanism (Mech*).
+	Untrusted   string `json:"untrusted,omitempty"`
+	UntrustedBy string `json:"untrusted_by,omitempty"`
 }
 
 // ServerReport is a failure the model reported itself (JSON lines on its
@@ -204,7 +242,42 @@ type Event struct {
 	Time time.Time `json:"time"`
 	Kind string    `json:"kind"` // see the Event* constants
 	Msg  string    `json:"msg"`
+	// Instances, on EventStarted: how many instances of the model started.
+	Instances int `json:"instances,omitempty"`
+	// Mechanism, on EventGuard and EventEnded: the cause as one of Mech*.
+	Mechanism string `json:"mechanism,omitempty"`
+	// Stop and Detail, on EventEnded: why measuring the model ended
+	// (results.Stop*) and what said so.
+	Stop   string `json:"stop,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// Exit, on EventExited: how the model's process ended, with the
+	// evidence that tells a crash from a kill by the guard or the kernel.
+	Exit *Exit `json:"exit,omitempty"`
 }
+
+// Exit is how a model's process ended and what the guard and the kernel
+// counted meanwhile.
+type Exit struct {
+	PID    int    `json:"pid"`
+	Code   int    `json:"code"`             // exit status; -1 when killed by a signal
+	Signal string `json:"signal,omitempty"` // "SIGKILL", "SIGSEGV"...
+	// OOMKills is how many processes the kernel's OOM killer ended during
+	// the model's run (the cgroup's count under the guard, else the
+	// machine's /proc/vmstat oom_kill), -1 when unknown.
+	OOMKills int64 `json:"oom_kills"`
+	// MemoryAtLimit: the cgroup's memory use reached its limit (failcnt).
+	MemoryAtLimit bool   `json:"memory_at_limit,omitempty"`
+	Stderr        string `json:"stderr,omitempty"` // the tail of the model's stderr
+}
+
+// Why a step was not sustained.
+const (
+	WhyCut      = "cut short"
+	WhyTooFew   = "too few sustained"
+	WhyLatency  = "p99 past the deadline"
+	WhyNoEcho   = "no echo in the window"
+	WhyNoWindow = "no evaluation window"
+)
 
 // Event kinds.
 const (
@@ -217,14 +290,30 @@ const (
 	EventAgentDied   = "agent_died"
 	EventConformance = "conformance"
 	EventStopped     = "model_stopped"
+	EventTeardown    = "teardown" // the swarm closes its connections: what follows is not the model's doing
+	EventEnded       = "measure_end"
+	EventBaseline    = "baseline" // the system's idle readings, for the resolution of memory figures
 )
 
 // Summary is <model>.summary.json.
 type Summary struct {
 	Model     string `json:"model"`
 	Instances int    `json:"instances"`
-	// Capacity is the most connections sustained at the end of a step.
+	// Capacity is the most connections sustained through a trusted step's
+	// evaluation window.
 	Capacity int `json:"capacity"`
+	// AtLeast: the swarm, not the model, ended the measurement, so the
+	// model's capacity is at least Capacity (the most sustained in any
+	// step, trusted or not): the swarm's limit.
+	AtLeast bool `json:"at_least,omitempty"`
+	// SettleSeconds is how long the capacity step took, after its ramp,
+	// until every open connection was served on time.
+	SettleSeconds float64 `json:"settle_seconds"`
+	// Cause is the diagnosis in structured form: side, mechanism, figures.
+	Cause *Cause `json:"cause,omitempty"`
+	// KernelMemResolved is false when the kernel memory figure was below
+	// the resolution of the system-wide counters it comes from.
+	KernelMemResolved bool `json:"kernel_mem_resolved"`
 	// CapacityOffered is the offered count of that step.
 	CapacityOffered int `json:"capacity_offered"`
 	// FailedOffered is the offered count of the first step that was not
@@ -244,6 +333,57 @@ type Summary struct {
 	Warnings         []string    `json:"warnings,omitempty"`
 }
 
+// Cause is what stopped a model, as evidence rather than prose.
+type Cause struct {
+	Side      string `json:"side"`      // see Side*
+	Mechanism string `json:"mechanism"` // see Mech*
+	At        int    `json:"at"`        // connections when it began
+	// Limit is the figure of the limit named (a cap of live connections,
+	// an open-files limit, a thread limit), 0 when none.
+	Limit int64 `json:"limit,omitempty"`
+	// Evidence lists the measured facts behind it, each one short.
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Sides.
+const (
+	SideServer  = "server"
+	SideClients = "clients"
+	SideSwarm   = "swarm"
+	SideMachine = "machine limit"
+	SideRunner  = "runner"
+	SideNone    = "none"
+)
+
+// Mechanisms.
+const (
+	MechNone          = "none"
+	MechOpenFiles     = "open-files limit"
+	MechForkCap       = "cap on children"
+	MechProcCreate    = "process creation failed"
+	MechThreadCreate  = "thread creation failed"
+	MechConnCap       = "cap on live connections"
+	MechSilent        = "stopped echoing"
+	MechListenQueue   = "listen queue overflow"
+	MechNotAccepting  = "stopped accepting"
+	MechCPU           = "CPU saturation"
+	MechGuardMemory   = "memory guard"
+	MechGuardPids     = "pids guard"
+	MechOOM           = "OOM killer"
+	MechKilled        = "killed by a signal"
+	MechCrash         = "crashed"
+	MechResets        = "resets"
+	MechCorrupt       = "wrong bytes echoed"
+	MechSlow          = "latency past the deadline"
+	MechSwarm         = "swarm resources"
+	MechSwarmLag      = "swarm behind schedule"
+	MechSwarmCPU      = "swarm CPU"
+	MechInterrupted   = "interrupted"
+	MechNotMeasurable = "could not be measured"
+	MechAgentDied     = "agent died"
+	MechDiskFull      = "results not writable"
+)
+
 // Why measuring a model ended.
 const (
 	StopTarget       = "target reached"
@@ -253,4 +393,5 @@ const (
 	StopInterrupted  = "interrupted"
 	StopSwarm        = "swarm limit"
 	StopError        = "error"
+	StopResults      = "results not writable"
 )

@@ -86,6 +86,11 @@ type conn struct {
 	roff   int32  // bytes of rseq received so far
 	missed uint32 // messages counted as past deadline, up to this seq (exclusive)
 	base   int64  // ns (agent clock) at which message 0 was scheduled
+	// clean is when this connection last opened or missed a deadline
+	// (agent clock): it is sustained through a window that starts later.
+	clean int64
+	// lastOK is when an echo last came back intact and on time.
+	lastOK int64
 }
 
 type timerKind uint8
@@ -154,6 +159,8 @@ type agent struct {
 	failures, clientFailures    map[string]int64
 	lagMax                      int64
 	unstamped                   int64 // echoes timed at read time: no plausible kernel stamp
+	window                      int   // the evaluation window in progress (0: none yet)
+	windowStart                 int64
 	hist                        *hdr.Histogram
 	clientBlocked               int64 // ns until which opening pauses after a client resource failure
 
@@ -242,9 +249,9 @@ func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
 	go func() {
 		sc := bufio.NewScanner(commands)
 		for sc.Scan() {
-			var c Command
-			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-				readErr <- fmt.Errorf("agent: bad command %q: %w", sc.Text(), err)
+			c, err := ParseCommand(sc.Bytes())
+			if err != nil {
+				readErr <- fmt.Errorf("agent: %w", err)
 				break
 			}
 			cmds <- c
@@ -304,7 +311,7 @@ func (a *agent) loop(cmds <-chan Command) error {
 				if !ok {
 					return nil
 				}
-				a.setTarget(c.Target, a.now())
+				a.command(c, a.now())
 			default:
 				done = true
 			}
@@ -340,6 +347,39 @@ func (a *agent) nextTick(now int64) int64 {
 // target is set, so a refusing server is not hammered within a step.
 func (a *agent) wantsToOpen() bool {
 	return a.nextOpen < len(a.conns) && a.open+a.connecting < a.target && a.connecting < a.cfg.MaxInFlight
+}
+
+func (a *agent) command(c Command, now int64) {
+	switch {
+	case c.Window > 0:
+		a.window, a.windowStart = c.Window, now
+	case c.Evaluate > 0:
+		a.emitStatus(nil, c.Evaluate)
+	default:
+		a.setTarget(c.Target, now)
+	}
+}
+
+// windowSustained counts the connections sustained through the window in
+// progress: open since before it began, no deadline missed since, at least
+// one echo back on time in it, and none overdue now.
+func (a *agent) windowSustained(now int64) int {
+	if a.window == 0 {
+		return 0
+	}
+	interval, deadline := int64(a.cfg.Interval), int64(a.cfg.Deadline)
+	n := 0
+	for i := range a.conns {
+		c := &a.conns[i]
+		if c.state != stateOpen || !c.ok || c.clean > a.windowStart || c.lastOK < a.windowStart {
+			continue
+		}
+		if c.rseq < c.seq && now-(c.base+int64(c.rseq)*interval) > deadline {
+			continue // the message in flight is past its deadline already
+		}
+		n++
+	}
+	return n
 }
 
 func (a *agent) setTarget(n int, now int64) {
@@ -517,6 +557,7 @@ func (a *agent) connected(slot int32, c *conn) {
 	a.opened++
 	c.gen++ // retire the connect timer
 	c.seq, c.rseq, c.roff, c.missed = 0, 0, 0, 0
+	c.clean, c.lastOK = a.now(), 0
 	// Phases are spread evenly over the interval by the golden ratio, which
 	// stays even for any number of connections opened so far, and rounded
 	// down onto the agent's tick grid: the agent wakes once per tick to
@@ -576,6 +617,7 @@ func (a *agent) send(slot int32, c *conn, sched, now int64) {
 	if c.seq > 0 && c.rseq < c.seq && c.missed < c.seq {
 		a.fail("deadline", nil)
 		c.missed = c.seq
+		c.clean = now
 		a.setOK(c, false)
 	}
 	for i := range a.wbuf {
@@ -642,10 +684,12 @@ func (a *agent) read(slot int32, c *conn) {
 			a.unstamped++
 		}
 		if lat <= int64(a.cfg.Deadline) {
+			c.lastOK = arrived
 			a.setOK(c, true)
 		} else if c.missed <= c.rseq {
 			a.fail("deadline", nil)
 			c.missed = c.rseq + 1
+			c.clean = arrived
 			a.setOK(c, false)
 		}
 		c.rseq++
@@ -693,13 +737,23 @@ func (a *agent) closeAll() {
 	}
 }
 
-func (a *agent) emit(stopErr error) {
+func (a *agent) emit(stopErr error) { a.emitStatus(stopErr, 0) }
+
+// emitStatus sends a status; evaluated, when positive, ends that window
+// and counts what it sustained.
+func (a *agent) emitStatus(stopErr error, evaluated int) {
 	st := Status{
 		Agent: a.cfg.Index, Time: time.Now(), Target: a.target,
 		Open: a.open, Connecting: a.connecting, Sustained: a.sustained,
 		Opened: a.opened, Sent: a.sent, Echoed: a.echoed,
 		Failures: a.failures, ClientFailures: a.clientFailures,
 		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped,
+	}
+	if evaluated > 0 {
+		st.Evaluated = evaluated
+		if evaluated == a.window {
+			st.WindowSustained = a.windowSustained(a.now())
+		}
 	}
 	if stopErr != nil {
 		st.Err = stopErr.Error()

@@ -16,12 +16,36 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-// Command is one line the runner sends an agent.
+// Command is one line the runner sends an agent. A line with Window or
+// Evaluate set is about the evaluation window and leaves the target alone.
 type Command struct {
 	// Target is how many connections the agent should hold. Raising it
 	// opens more at the agent's rate; every new target also re-opens
 	// connections that failed since the last one.
 	Target int `json:"target"`
+	// Window, when positive, starts evaluation window number Window now.
+	Window int `json:"window,omitempty"`
+	// Evaluate, when positive, ends window number Evaluate: the agent
+	// sends a status at once whose WindowSustained counts it.
+	Evaluate int `json:"evaluate,omitempty"`
+}
+
+// MaxTarget bounds the connections one agent is asked to hold: far above
+// any open-files limit, low enough that the slot table (about 48 bytes a
+// slot) cannot exhaust memory.
+const MaxTarget = 1 << 22
+
+// Check refuses a command no agent can carry out.
+func (c Command) Check() error {
+	switch {
+	case c.Target < 0 || c.Target > MaxTarget:
+		return fmt.Errorf("target %d outside 0..%d", c.Target, MaxTarget)
+	case c.Window < 0 || c.Evaluate < 0:
+		return fmt.Errorf("window %d / evaluate %d: must not be negative", c.Window, c.Evaluate)
+	case c.Window > 0 && c.Evaluate > 0:
+		return fmt.Errorf("one command cannot start window %d and end window %d", c.Window, c.Evaluate)
+	}
+	return nil
 }
 
 // Status is one line an agent sends about once a second. Counters are
@@ -44,9 +68,15 @@ type Status struct {
 	LagMaxMs       float64          `json:"lag_max_ms"`
 	// Unstamped counts echoes timed when read rather than when they
 	// arrived, for want of a plausible kernel receive stamp; cumulative.
-	Unstamped int64  `json:"unstamped,omitempty"`
-	Hist      []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
-	Err       string `json:"err,omitempty"`  // the agent stopped because of this
+	Unstamped int64 `json:"unstamped,omitempty"`
+	// Evaluated is the window this status ends (0: an ordinary status);
+	// WindowSustained counts the connections open through all of that
+	// window whose every echo due in it came back intact and on time,
+	// and which echoed at least once in it.
+	Evaluated       int    `json:"evaluated,omitempty"`
+	WindowSustained int    `json:"window_sustained,omitempty"`
+	Hist            []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
+	Err             string `json:"err,omitempty"`  // the agent stopped because of this
 }
 
 // Latency histograms record microseconds from 1 µs to 60 s at 3 significant

@@ -35,6 +35,11 @@ type Swarm struct {
 	mu      sync.Mutex
 	latest  []Status
 	pending *hdr.Histogram // echoes reported since the last Collect
+	// lagMs is each agent's worst lag since the last Collect: an agent can
+	// send two statuses between Collects (an evaluation's among them).
+	lagMs   []float64
+	evals   []Status      // each agent's latest evaluation status
+	evalled chan struct{} // a signal per evaluation status received
 	stopped bool
 }
 
@@ -52,7 +57,8 @@ func Start(cfg Config) (*Swarm, error) {
 	if cfg.Agents < 1 {
 		return nil, fmt.Errorf("swarm: need at least one agent, got %d", cfg.Agents)
 	}
-	s := &Swarm{died: make(chan error, cfg.Agents), latest: make([]Status, cfg.Agents), pending: NewHist()}
+	s := &Swarm{died: make(chan error, cfg.Agents), latest: make([]Status, cfg.Agents), pending: NewHist(),
+		lagMs: make([]float64, cfg.Agents), evals: make([]Status, cfg.Agents), evalled: make(chan struct{}, cfg.Agents)}
 	rate := max(cfg.TotalRate/cfg.Agents, 1)
 	for i := 0; i < cfg.Agents; i++ {
 		ac := cfg.Agent
@@ -107,6 +113,14 @@ func (s *Swarm) readStatus(a *agentProc, stdout io.Reader) {
 		last = st
 		s.mu.Lock()
 		s.latest[a.index] = st
+		s.lagMs[a.index] = max(s.lagMs[a.index], st.LagMaxMs)
+		if st.Evaluated > 0 {
+			s.evals[a.index] = st
+			select {
+			case s.evalled <- struct{}{}:
+			default:
+			}
+		}
 		if len(st.Hist) > 0 {
 			if h, err := decodeHist(st.Hist); err == nil {
 				s.pending.Merge(h)
@@ -159,13 +173,65 @@ func (s *Swarm) SetTarget(total int) error {
 	return nil
 }
 
+// StartWindow starts evaluation window n (positive, increasing) on every
+// agent.
+func (s *Swarm) StartWindow(n int) error { return s.broadcast(Command{Window: n}) }
+
+// Evaluation is what the agents said at the end of a window.
+type Evaluation struct {
+	Sustained int     // connections sustained through the window, all agents
+	LagMaxMs  float64 // the agents' worst lag behind schedule in their last second
+}
+
+// Evaluate ends window n and returns how many connections the whole swarm
+// sustained through it. It waits at most wait for every agent's answer.
+// The answers' lag counts: an agent that fell behind just before it
+// counted has sent late what it then finds overdue.
+func (s *Swarm) Evaluate(n int, wait time.Duration) (Evaluation, error) {
+	if err := s.broadcast(Command{Evaluate: n}); err != nil {
+		return Evaluation{}, err
+	}
+	timeout := time.After(wait)
+	for {
+		s.mu.Lock()
+		var ev Evaluation
+		missing := -1
+		for i, st := range s.evals {
+			if st.Evaluated != n {
+				missing = i
+				break
+			}
+			ev.Sustained += st.WindowSustained
+			ev.LagMaxMs = max(ev.LagMaxMs, st.LagMaxMs)
+		}
+		s.mu.Unlock()
+		if missing < 0 {
+			return ev, nil
+		}
+		select {
+		case <-s.evalled:
+		case <-timeout:
+			return Evaluation{}, fmt.Errorf("swarm: agent %d did not report window %d within %v", missing, n, wait)
+		}
+	}
+}
+
+func (s *Swarm) broadcast(c Command) error {
+	for i, a := range s.agents {
+		if err := a.enc.Encode(c); err != nil {
+			return fmt.Errorf("swarm: send %+v to agent %d: %w", c, i, err)
+		}
+	}
+	return nil
+}
+
 // Collect sums the agents' latest statuses and returns, beside the sum, the
 // latency histogram of the echoes reported since the previous Collect.
 func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sum := results.Swarm{Failures: map[string]int64{}, ClientFailures: map[string]int64{}}
-	for _, st := range s.latest {
+	for i, st := range s.latest {
 		sum.Open += st.Open
 		sum.Connecting += st.Connecting
 		sum.Sustained += st.Sustained
@@ -174,7 +240,8 @@ func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 		sum.Unstamped += st.Unstamped
 		addCounts(sum.Failures, st.Failures)
 		addCounts(sum.ClientFailures, st.ClientFailures)
-		sum.LagMaxMs = max(sum.LagMaxMs, st.LagMaxMs)
+		sum.LagMaxMs = max(sum.LagMaxMs, s.lagMs[i])
+		s.lagMs[i] = 0
 	}
 	h := s.pending
 	s.pending = NewHist()

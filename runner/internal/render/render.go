@@ -1,4 +1,8 @@
-package report
+// Package render writes a run folder's outputs from its saved files: the
+// charts (package plot) and REPORT.md and the CSV exports (package
+// report), two siblings that each read the analysis and know nothing of
+// each other.
+package render
 
 import (
 	"errors"
@@ -7,6 +11,7 @@ import (
 	"path/filepath"
 
 	"c10klab/runner/internal/plot"
+	"c10klab/runner/internal/report"
 	"c10klab/runner/internal/results"
 )
 
@@ -19,10 +24,10 @@ func Render(dir string) error {
 		return fmt.Errorf("render report: %w", err)
 	}
 	charts, plotErr := plot.Render(l, dir)
-	_, csvErr := WriteCSV(l, dir)
-	md, err := Markdown(l, charts)
+	_, csvErr := report.WriteCSV(l, dir)
+	md, err := report.Markdown(l, charts)
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, ReportFile), md, 0o644)
+		err = os.WriteFile(filepath.Join(dir, report.ReportFile), md, 0o644)
 	}
 	if err := errors.Join(plotErr, csvErr, err); err != nil {
 		return fmt.Errorf("render report %s: %w", dir, err)

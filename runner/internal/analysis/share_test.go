@@ -1,4 +1,4 @@
-package bench
+package analysis
 
 import "testing"
 
@@ -16,8 +16,8 @@ func TestSwarmShare(t *testing.T) {
 		{"swarm unpinned: unknown", nil, []int{0}, 0.5, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := swarmShare(tc.swarm, tc.model, tc.modelBusy); got != tc.want {
-				t.Errorf("swarmShare(%v, %v, %v) = %v, want %v", tc.swarm, tc.model, tc.modelBusy, got, tc.want)
+			if got := SwarmShare(tc.swarm, tc.model, tc.modelBusy); got != tc.want {
+				t.Errorf("SwarmShare(%v, %v, %v) = %v, want %v", tc.swarm, tc.model, tc.modelBusy, got, tc.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package derive
+package analysis
 
 import (
 	"testing"
@@ -28,7 +28,7 @@ func TestRatiosWithoutDivisionByZero(t *testing.T) {
 	if _, ok := UserMemPerConn(s); ok {
 		t.Error("user memory per connection with nothing sustained")
 	}
-	if _, ok := KernelMemPerConn(s); ok {
+	if _, ok := KernelMemPerConn(s, nil); ok {
 		t.Error("kernel memory per connection with nothing sustained")
 	}
 	if _, ok := CPUPer1kEchoes(s); ok {

@@ -1,0 +1,79 @@
+package analysis
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"c10klab/runner/internal/diagnose"
+	"c10klab/runner/internal/results"
+)
+
+// Judge gives a step its verdict from its own figures and the run's
+// settings: OK, or Why not; and whether it measured the model at all or
+// the swarm (Untrusted). The step controller calls it to decide whether to
+// go on, and the analysis of a saved folder calls it again, so a verdict
+// can always be recomputed from the files.
+//
+// A step is OK only when it ran its whole evaluation window, enough
+// connections were sustained through it, and the window's p99 is within
+// the deadline: no step is sustained whose own latency says otherwise.
+func Judge(st *results.Step, cfg results.Config) {
+	if st.Untrusted == "" {
+		st.UntrustedBy, st.Untrusted = untrusted(st, cfg)
+	}
+	deadlineMs := float64(cfg.Deadline) / float64(time.Millisecond)
+	switch {
+	case st.Cut:
+		st.Why = results.WhyCut
+	case !st.Window:
+		st.Why = results.WhyNoWindow
+	case st.Latency.Count == 0:
+		st.Why = results.WhyNoEcho
+	case float64(st.Sustained) < cfg.SustainRatio*float64(st.Offered):
+		st.Why = results.WhyTooFew
+	case cfg.Deadline > 0 && st.Latency.P99 > deadlineMs:
+		st.Why = results.WhyLatency
+	default:
+		st.Why = ""
+	}
+	st.OK = st.Why == ""
+}
+
+// Trusted reports whether a step measured the model: the swarm kept its
+// schedule, had its own resources and CPU to spare.
+func Trusted(st results.Step) bool { return st.Untrusted == "" }
+
+// untrusted says why a step measured the swarm rather than the model.
+func untrusted(st *results.Step, cfg results.Config) (mech, why string) {
+	if len(st.ClientFailures) > 0 {
+		return results.MechSwarm, fmt.Sprintf("the swarm ran out of its own resources: %s", diagnose.FormatCounts(st.ClientFailures))
+	}
+	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); cfg.Deadline > 0 && lag > cfg.Deadline/4 {
+		return results.MechSwarmLag, fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
+	}
+	if st.HoldSeconds > 0 {
+		busy := st.AgentsCPU / st.HoldSeconds
+		modelBusy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+		if share := SwarmShare(cfg.SwarmCPUs, cfg.ModelCPUs, modelBusy); share > 0 && busy > 0.9*share {
+			return results.MechSwarmCPU, fmt.Sprintf("the swarm's CPUs were saturated (its agents used %.2f of the %.2f CPUs the model left them)", busy, share)
+		}
+	}
+	return "", ""
+}
+
+// SwarmShare is how many CPUs the swarm had to itself during a step: its
+// CPUs, less the model's use of those it shares with the model (an unpinned
+// model shares them all). 0 when the swarm is unpinned: not known.
+func SwarmShare(swarm, model []int, modelBusy float64) float64 {
+	if len(swarm) == 0 {
+		return 0
+	}
+	shared := 0
+	for _, c := range swarm {
+		if len(model) == 0 || slices.Contains(model, c) {
+			shared++
+		}
+	}
+	return float64(len(swarm)) - min(modelBusy, float64(shared))
+}

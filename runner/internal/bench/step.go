@@ -1,0 +1,217 @@
+package bench
+
+import (
+	"context"
+	"maps"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"c10klab/runner/internal/analysis"
+	"c10klab/runner/internal/probe"
+	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/swarm"
+)
+
+// phase is where a step is.
+type phase int
+
+const (
+	ramping  phase = iota // opening the step's new connections
+	settling              // waiting, bounded, until every open connection is served on time
+	judging               // the evaluation window
+)
+
+// stepRun is the state of one step while it runs.
+type stepRun struct {
+	index, offered int
+	start          time.Time
+	before         results.Sample // the last sample before the step
+	phase          phase
+	rampEnd        time.Time
+	settleEnd      time.Time
+	settled        bool
+	window         *results.Sample // the sample at which the window began
+	rampHist       *hdr.Histogram  // echoes of the ramp and the settle
+	windowHist     *hdr.Histogram  // echoes of the window
+}
+
+// settleMax bounds a step's settle: a model that accepts slowly (a thread
+// or a process per connection) gets this long to serve what the clients
+// opened before the window begins regardless.
+func (m *measurement) settleMax() time.Duration {
+	if m.opt.SettleMax > 0 {
+		return m.opt.SettleMax
+	}
+	return connectTimeout + 2*m.opt.Interval
+}
+
+// step raises the offered connections to offered and runs the step's three
+// parts: the ramp (the new connections open at the swarm's rate), the
+// settle (until the model serves every open connection on time, bounded),
+// and the evaluation window, in which a connection counts as sustained
+// only if every echo due in it came back intact and on time. It returns
+// the step (nil if it never got to the point of one) and, when the run of
+// this model must end, why.
+func (m *measurement) step(ctx context.Context, index, offered int) (*results.Step, *stopCause) {
+	if err := m.sw.SetTarget(offered); err != nil {
+		return nil, &stopCause{stop: results.StopError, err: err}
+	}
+	sr := &stepRun{index: index, offered: offered, start: time.Now(), before: m.last,
+		rampHist: swarm.NewHist(), windowHist: swarm.NewHist()}
+	m.mu.Lock()
+	m.reportsAtStepStart = maps.Clone(m.reportCounts)
+	m.mu.Unlock()
+	m.stepLagMs = 0
+	// The ramp ends when every offered connection is open, or once the
+	// rate allowed time to open them and none is still connecting, or at
+	// the connect timeout past that.
+	minRamp := time.Duration(float64(offered-sr.before.Swarm.Open)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
+	maxRamp := minRamp + connectTimeout
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.event(results.EventInterrupted, "interrupted at step %d (%d offered)", index, offered)
+			return m.cut(sr), &stopCause{stop: results.StopInterrupted}
+		case e := <-m.running.Exited():
+			m.sample(index, offered)
+			m.recordExit(e)
+			st := m.cut(sr)
+			if trip := m.guardTripped(); trip != "" {
+				return st, &stopCause{stop: results.StopGuard, detail: trip + "; " + e.String()}
+			}
+			return st, &stopCause{stop: results.StopExited, detail: e.String()}
+		case err := <-m.sw.Died():
+			m.sample(index, offered)
+			m.event(results.EventAgentDied, "%v", err)
+			st := m.cut(sr)
+			st.Untrusted = "a swarm agent died: " + err.Error()
+			return st, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
+		case <-tick.C:
+		}
+		h := m.sample(index, offered)
+		if err := m.tl.Err(); err != nil {
+			// Nothing measured from here on could be kept: stop driving
+			// load now rather than measure into the void.
+			return m.cut(sr), &stopCause{stop: results.StopError, detail: err.Error(), err: err}
+		}
+		if trip := m.guardTripped(); trip != "" {
+			return m.cut(sr), &stopCause{stop: results.StopGuard, detail: trip}
+		}
+		now, sw := m.last.Time, m.last.Swarm
+		switch sr.phase {
+		case ramping:
+			sr.rampHist.Merge(h)
+			elapsed := now.Sub(sr.start)
+			if sw.Open < offered && !(elapsed >= minRamp && sw.Connecting == 0) && elapsed < maxRamp {
+				continue
+			}
+			sr.rampEnd, sr.phase = now, settling
+			fallthrough
+		case settling:
+			if sr.phase == settling && sr.rampEnd != now {
+				sr.rampHist.Merge(h)
+			}
+			sr.settled = sw.Connecting == 0 && sw.Sustained >= sw.Open
+			if !sr.settled && now.Sub(sr.rampEnd) < m.settleMax() {
+				continue
+			}
+			sr.settleEnd, sr.phase = now, judging
+			if err := m.sw.StartWindow(index + 1); err != nil {
+				return m.cut(sr), &stopCause{stop: results.StopError, err: err}
+			}
+			s := m.last
+			sr.window = &s
+		case judging:
+			sr.windowHist.Merge(h)
+			if now.Sub(sr.window.Time) < m.opt.Hold {
+				continue
+			}
+			ev, err := m.sw.Evaluate(index+1, 3*time.Second)
+			if err != nil {
+				return m.cut(sr), &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
+			}
+			m.stepLagMs = max(m.stepLagMs, ev.LagMaxMs)
+			st := m.stepRecord(sr, false)
+			st.Sustained, st.Window = ev.Sustained, true
+			analysis.Judge(st, m.runRec.Config)
+			if !st.OK {
+				if st.Untrusted != "" {
+					return st, &stopCause{stop: results.StopSwarm, detail: st.Untrusted}
+				}
+				return st, &stopCause{stop: results.StopNotSustained, detail: st.Why}
+			}
+			return st, nil
+		}
+	}
+}
+
+// cut records a step that ended before its window did: the model exited,
+// the guard stopped it, an agent died or the run was interrupted. It is
+// kept for what it measured and never sets a capacity.
+func (m *measurement) cut(sr *stepRun) *results.Step {
+	st := m.stepRecord(sr, true)
+	st.Sustained = m.last.Swarm.Sustained
+	if sr.phase == judging && m.sw != nil {
+		// The agents can still say what the window held until now.
+		if ev, err := m.sw.Evaluate(sr.index+1, time.Second); err == nil {
+			st.Sustained, st.Window = ev.Sustained, true
+			st.LagMaxMs = max(st.LagMaxMs, ev.LagMaxMs)
+		}
+	}
+	analysis.Judge(st, m.runRec.Config)
+	return st
+}
+
+// stepRecord turns the samples of a step into its Step record. Failures
+// count over the whole step; latency, CPU and echoes over the window, so
+// the cost per echo is the steady state's, without the accepts of the
+// ramp; the ramp's and the settle's latency is kept apart.
+func (m *measurement) stepRecord(sr *stepRun, cut bool) *results.Step {
+	end := m.last
+	steady := sr.before
+	if sr.window != nil {
+		steady = *sr.window
+	} else {
+		// No window: the ramp's echoes are all there is.
+		sr.rampHist, sr.windowHist = swarm.NewHist(), sr.rampHist
+	}
+	st := &results.Step{
+		Index: sr.index, Offered: sr.offered, Start: sr.start, End: end.Time,
+		Open:           end.Swarm.Open,
+		Failures:       probe.CounterDeltas(sr.before.Swarm.Failures, end.Swarm.Failures),
+		ClientFailures: probe.CounterDeltas(sr.before.Swarm.ClientFailures, end.Swarm.ClientFailures),
+		Latency:        swarm.Percentiles(sr.windowHist),
+		RampLatency:    swarm.Percentiles(sr.rampHist),
+		Settled:        sr.settled,
+		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
+		Unstamped:      end.Swarm.Unstamped - steady.Swarm.Unstamped,
+		Model:          end.Model,
+		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
+		Counters:       probe.CounterDeltas(sr.before.System.Counters, end.System.Counters),
+		LagMaxMs:       m.stepLagMs,
+		Cut:            cut,
+	}
+	if !sr.rampEnd.IsZero() {
+		st.RampSeconds = sr.rampEnd.Sub(sr.start).Seconds()
+	}
+	if !sr.settleEnd.IsZero() {
+		st.SettleSeconds = sr.settleEnd.Sub(sr.rampEnd).Seconds()
+	}
+	if sr.window != nil {
+		st.WindowStart = sr.window.Time
+	}
+	m.mu.Lock()
+	st.ServerReports = probe.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
+	m.mu.Unlock()
+	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
+	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
+	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
+	st.UserMem = end.Model.PSS - m.basePSS
+	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
+	return st
+}
+
+func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }
