@@ -18,10 +18,13 @@ import (
 // A step is OK only when it ran its whole evaluation window, enough
 // connections were sustained through it, and the window's p99 is within
 // the deadline: no step is sustained whose own latency says otherwise.
+//
+// Only a failure can be the swarm's doing: a swarm behind its schedule, out
+// of descriptors or short of CPU makes echoes look later and connections
+// fewer, never the other way round. So a sustained step stands whatever
+// the swarm went through, and a failed one is untrusted when the swarm
+// could have caused it.
 func Judge(st *results.Step, cfg results.Config) {
-	if st.Untrusted == "" {
-		st.UntrustedBy, st.Untrusted = untrusted(st, cfg)
-	}
 	deadlineMs := float64(cfg.Deadline) / float64(time.Millisecond)
 	switch {
 	case st.Cut:
@@ -38,6 +41,12 @@ func Judge(st *results.Step, cfg results.Config) {
 		st.Why = ""
 	}
 	st.OK = st.Why == ""
+	switch {
+	case st.OK:
+		st.UntrustedBy, st.Untrusted = "", ""
+	case st.Untrusted == "": // an agent that died says so itself
+		st.UntrustedBy, st.Untrusted = untrusted(st, cfg)
+	}
 }
 
 // Trusted reports whether a step measured the model: the swarm kept its
@@ -49,7 +58,9 @@ func untrusted(st *results.Step, cfg results.Config) (mech, why string) {
 	if len(st.ClientFailures) > 0 {
 		return results.MechSwarm, fmt.Sprintf("the swarm ran out of its own resources: %s", diagnose.FormatCounts(st.ClientFailures))
 	}
-	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); cfg.Deadline > 0 && lag > cfg.Deadline/4 {
+	// A lag of half the deadline turns an echo the server returned in half
+	// the deadline into a miss: past that, a miss may be the swarm's.
+	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); cfg.Deadline > 0 && lag > cfg.Deadline/2 {
 		return results.MechSwarmLag, fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
 	}
 	if st.HoldSeconds > 0 {

@@ -47,15 +47,20 @@ func TestJudgeNeverSustainsWhatItsOwnFiguresDeny(t *testing.T) {
 
 func TestJudgeTrust(t *testing.T) {
 	cfg := results.Config{SustainRatio: 0.95, Deadline: time.Second, SwarmCPUs: []int{1}, ModelCPUs: []int{0}}
+	failed := results.Step{Offered: 1000, Sustained: 500, Window: true, Latency: results.Percentiles{Count: 10, P99: 1}}
+	with := func(f func(*results.Step)) results.Step { s := failed; f(&s); return s }
 	tests := []struct {
 		name string
 		st   results.Step
 		by   string
 	}{
-		{"trusted", results.Step{LagMaxMs: 10, HoldSeconds: 5, AgentsCPU: 1}, ""},
-		{"the swarm's own descriptors", results.Step{ClientFailures: map[string]int64{"socket:EMFILE": 3}}, results.MechSwarm},
-		{"the swarm behind schedule", results.Step{LagMaxMs: 254}, results.MechSwarmLag},
-		{"the swarm's CPU", results.Step{HoldSeconds: 5, AgentsCPU: 4.8}, results.MechSwarmCPU},
+		{"trusted", with(func(s *results.Step) { s.LagMaxMs, s.HoldSeconds, s.AgentsCPU = 10, 5, 1 }), ""},
+		{"the swarm's own descriptors", with(func(s *results.Step) { s.ClientFailures = map[string]int64{"socket:EMFILE": 3} }), results.MechSwarm},
+		{"the swarm behind schedule", with(func(s *results.Step) { s.LagMaxMs = 554 }), results.MechSwarmLag},
+		{"a lag it can absorb", with(func(s *results.Step) { s.LagMaxMs = 254 }), ""},
+		{"the swarm's CPU", with(func(s *results.Step) { s.HoldSeconds, s.AgentsCPU = 5, 4.8 }), results.MechSwarmCPU},
+		// A sustained step stands: a struggling swarm only makes a model look worse.
+		{"sustained despite the swarm", with(func(s *results.Step) { s.Sustained, s.LagMaxMs = 1000, 900 }), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,16 +84,24 @@ func TestSummarizeCapacityFromTrustedStepsOnly(t *testing.T) {
 	end := func(stop string) results.Record {
 		return results.Record{Type: results.TypeEvent, Event: &results.Event{Kind: results.EventEnded, Stop: stop}}
 	}
-	s := Summarize(run, "m", []results.Record{step(0, 1000, 1000, 1), step(1, 5000, 5000, 400), end(results.StopSwarm)})
+	s := Summarize(run, "m", []results.Record{step(0, 1000, 1000, 1), step(1, 5000, 3000, 600), end(results.StopSwarm)})
 	if s.Capacity != 1000 || !s.AtLeast {
 		t.Fatalf("capacity %d at least %v, want 1000 and at least (the 5000-step was untrusted)", s.Capacity, s.AtLeast)
 	}
 	if s.FailedOffered != 0 {
 		t.Fatalf("failed at %d: an untrusted step is not the model's failure", s.FailedOffered)
 	}
+	// A failed step whose 2,000 sustained connections were served on time
+	// sets the capacity; one whose p99 is past the deadline does not.
 	s = Summarize(run, "m", []results.Record{step(0, 1000, 1000, 1), step(1, 5000, 2000, 1), end(results.StopNotSustained)})
-	if s.Capacity != 1000 || s.AtLeast || s.FailedOffered != 5000 {
-		t.Fatalf("capacity %d at least %v failed at %d, want 1000, false, 5000", s.Capacity, s.AtLeast, s.FailedOffered)
+	if s.Capacity != 2000 || s.AtLeast || s.FailedOffered != 5000 {
+		t.Fatalf("capacity %d at least %v failed at %d, want 2000, false, 5000", s.Capacity, s.AtLeast, s.FailedOffered)
+	}
+	slow := step(1, 5000, 4000, 1)
+	slow.Step.Latency.P99 = 9191
+	s = Summarize(run, "m", []results.Record{step(0, 1000, 1000, 1), slow, end(results.StopNotSustained)})
+	if s.Capacity != 1000 || s.Latency.P99 > 1000 {
+		t.Fatalf("capacity %d at p99 %v ms, want 1000 within the deadline", s.Capacity, s.Latency.P99)
 	}
 }
 

@@ -92,7 +92,7 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 	s.Stop = stop
 	capStep := -1
 	for i, st := range m.Steps {
-		if st.OK && Trusted(st) && (capStep < 0 || st.Sustained > m.Steps[capStep].Sustained) {
+		if CountsForCapacity(st, run) && (capStep < 0 || st.Sustained > m.Steps[capStep].Sustained) {
 			capStep = i
 		}
 		s.PeakProcs = max(s.PeakProcs, st.Model.Procs)
@@ -136,6 +136,23 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 	cause := d.Cause
 	s.Cause = &cause
 	return s
+}
+
+// CountsForCapacity reports whether a step's sustained connections can be
+// a capacity: the swarm could be trusted, the window ran to its end, and
+// its p99 is within the deadline. A step that failed can still count: a
+// server that serves 40 connections on time and leaves the rest in its
+// listen queue has a capacity of 40. (An older folder's steps count when
+// they were sustained, as they were judged then.)
+func CountsForCapacity(st results.Step, run *results.Run) bool {
+	if !Trusted(st) || st.Cut {
+		return false
+	}
+	if run.Format < results.FormatAnalysis {
+		return st.OK
+	}
+	deadlineMs := float64(run.Config.Deadline) / float64(time.Millisecond)
+	return st.Window && st.Sustained > 0 && st.Latency.Count > 0 && (run.Config.Deadline <= 0 || st.Latency.P99 <= deadlineMs)
 }
 
 // ModelFailed reports whether a step that is not OK counts against the

@@ -63,7 +63,9 @@ func testOptions(t *testing.T, modelsDir string, specs ...string) Options {
 	opt.Addr = freePort(t)
 	opt.Steps = []int{100, 300}
 	opt.Hold = 2 * time.Second
-	opt.Interval, opt.Deadline = 250*time.Millisecond, 250*time.Millisecond
+	// A second, as by default: the swarm may fall a quarter of it behind
+	// before a step is untrusted, which a busy machine needs.
+	opt.Interval, opt.Deadline = time.Second, time.Second
 	opt.ReadyTimeout = 3 * time.Second
 	for _, s := range specs {
 		sp, err := model.ParseSpec(s)
@@ -200,8 +202,8 @@ func TestCappedModelReportedWithItsCapacity(t *testing.T) {
 	if last.Failures["deadline"] == 0 && last.Failures["connect:ETIMEDOUT"] == 0 {
 		t.Fatalf("failures %v: want deadline or connect timeouts on the server side", last.Failures)
 	}
-	if !strings.HasPrefix(s.Diagnosis, "clients:") || !strings.Contains(s.Diagnosis, "did not serve them") {
-		t.Errorf("diagnosis %q: want the clients' view of connections the model never served", s.Diagnosis)
+	if !strings.HasPrefix(s.Diagnosis, "server: the model stopped accepting") || !strings.Contains(s.Diagnosis, "listen queue") {
+		t.Errorf("diagnosis %q: want the connections the model never accepted, waiting in the listen queue", s.Diagnosis)
 	}
 }
 

@@ -33,7 +33,7 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			name: "listen backlog overflows", dir: realModels, model: "forked:seed",
 			setup: func(t *testing.T, o *Options) { o.Steps = []int{20, 100}; o.Conformance = false },
 			stop:  results.StopNotSustained,
-			want:  []string{"clients:", "cap of 40 children", "listen queue overflowed"},
+			want:  []string{"server:", "cap of 40 children", "listen queue overflowed"},
 		},
 		{
 			name: "open-files limit of the model", dir: realModels, model: "epoll",
@@ -69,7 +69,44 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			// refuse it.
 			setup: func(t *testing.T, o *Options) { o.Steps = []int{100}; o.Conformance = false },
 			stop:  results.StopNotSustained,
-			want:  []string{"clients:", "read:ECONNRESET"},
+			want:  []string{"server: the server resets connections", "read:ECONNRESET"},
+		},
+		{
+			// A cap of live connections: connections past it are closed
+			// right after they are accepted.
+			name: "cap of live connections", dir: testdataModels, model: "capk",
+			setup: func(t *testing.T, o *Options) {
+				o.ModelEnv = []string{"C10K_TEST_K=150"}
+				o.Steps = []int{100, 300}
+				o.Conformance = false
+			},
+			stop: results.StopNotSustained,
+			want: []string{"server: the server closes connections right after accepting them once 150 are live (a cap of 150)", "read:EOF"},
+		},
+		{
+			// Silent from 1.5 s on while holding every socket: the window
+			// of the first step sees no echo, or too few.
+			name: "goes silent while holding its sockets", dir: testdataModels, model: "silent",
+			setup: func(t *testing.T, o *Options) {
+				o.ModelEnv = []string{"C10K_TEST_SILENT_AFTER=1500ms"}
+				o.Steps = []int{200, 400}
+				o.Conformance = false
+			},
+			stop: results.StopNotSustained,
+			want: []string{"server: the model holds 200 sockets but stopped echoing", "echoes due in the window came back"},
+		},
+		{
+			// It accepts K and then never again: the rest wait in a listen
+			// queue of 16 that overflows.
+			name: "never accepts past its backlog", dir: testdataModels, model: "acceptk",
+			setup: func(t *testing.T, o *Options) {
+				o.ModelEnv = []string{"C10K_TEST_K=60"}
+				o.Steps = []int{40, 200}
+				o.Backlog = 16
+				o.Conformance = false
+			},
+			stop: results.StopNotSustained,
+			want: []string{"server: the model stopped accepting", "listen queue overflowed"},
 		},
 		{
 			name: "swarm agent starved of descriptors", dir: realModels, model: "epoll",
@@ -102,6 +139,12 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(s.Diagnosis, w) {
 					t.Errorf("diagnosis %q lacks %q", s.Diagnosis, w)
+				}
+			}
+			if t.Failed() {
+				for _, st := range l.Steps(label) {
+					t.Logf("step %d: offered %d open %d sustained %d echoes %d window %.1f s fds %d failures %v counters %v",
+						st.Index, st.Offered, st.Open, st.Sustained, st.Echoes, st.HoldSeconds, st.Model.FDs, st.Failures, st.Counters)
 				}
 			}
 		})

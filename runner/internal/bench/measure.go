@@ -291,7 +291,8 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	m.last, _ = m.snapshot(-1, 0)
 	// Recorded: the model's idle descriptors and memory are evidence for
 	// the diagnosis (how many sockets it holds later).
-	m.record(results.Record{Type: results.TypeSample, Sample: &m.last})
+	idle := m.last
+	m.record(results.Record{Type: results.TypeSample, Sample: &idle})
 
 	for i, offered := range m.opt.Steps {
 		st, cause := m.step(ctx, i, offered)

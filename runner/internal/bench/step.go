@@ -31,9 +31,10 @@ type stepRun struct {
 	rampEnd        time.Time
 	settleEnd      time.Time
 	settled        bool
-	window         *results.Sample // the sample at which the window began
-	rampHist       *hdr.Histogram  // echoes of the ramp and the settle
-	windowHist     *hdr.Histogram  // echoes of the window
+	window         *results.Sample  // the sample at which the window began
+	opened         swarm.Evaluation // the agents' counters as the window began
+	rampHist       *hdr.Histogram   // echoes of the ramp and the settle
+	windowHist     *hdr.Histogram   // echoes of the window
 }
 
 // settleMax bounds a step's settle: a model that accepts slowly (a thread
@@ -119,9 +120,12 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 				continue
 			}
 			sr.settleEnd, sr.phase = now, judging
-			if err := m.sw.StartWindow(index + 1); err != nil {
-				return m.cut(sr), &stopCause{stop: results.StopError, err: err}
+			opened, err := m.sw.StartWindow(index+1, 3*time.Second)
+			if err != nil {
+				return m.cut(sr), &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
 			}
+			sr.opened = opened
+			m.stepLagMs = max(m.stepLagMs, opened.LagMaxMs)
 			s := m.last
 			sr.window = &s
 		case judging:
@@ -136,6 +140,9 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 			m.stepLagMs = max(m.stepLagMs, ev.LagMaxMs)
 			st := m.stepRecord(sr, false)
 			st.Sustained, st.Window = ev.Sustained, true
+			// The agents' own counts at the window's two ends: the per-second
+			// statuses lag by up to a second.
+			st.Echoes = ev.Echoed - sr.opened.Echoed
 			analysis.Judge(st, m.runRec.Config)
 			if !st.OK {
 				if st.Untrusted != "" {

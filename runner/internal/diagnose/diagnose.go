@@ -287,8 +287,7 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 	}
 	f := first.Failures
 	total := sum(f)
-	idle := idleFDs(in.Samples)
-	held := max(first.Model.FDs-idle, 0) // sockets the model's processes hold
+	held := heldSockets(in, first)
 	c := results.Cause{Side: results.SideServer, At: at}
 	var s string
 	switch {
@@ -312,22 +311,23 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		if v := first.Counters["Tcp.EstabResets"]; v > 0 {
 			s += fmt.Sprintf("; the kernel counted %d resets of established connections", v)
 		}
-	case f["connect:ETIMEDOUT"] > 0 && f["connect:ETIMEDOUT"]*2 >= total || (first.Open > 0 && held < first.Open/2 && total > 0):
+	case unaccepted(first, held) || f["connect:ETIMEDOUT"]*2 >= total && f["connect:ETIMEDOUT"] > 0:
 		c.Mechanism = results.MechNotAccepting
-		s = fmt.Sprintf("the model stopped accepting: it holds %s sockets while the clients had %s open at %s offered (%s); the kernel completed the rest into the listen queue",
+		s = fmt.Sprintf("the model stopped accepting: it holds %s sockets while the clients had %s open at %s offered (%s); the kernel completed the rest into the listen queue, where they wait unserved",
 			n(held), n(first.Open), n(first.Offered), failureSummary(first))
 		if q := queueOverflow(first); q != "" {
 			c.Mechanism = results.MechListenQueue
 			s += "; " + q
 		}
-	case first.Why == results.WhyNoEcho || silentHolding(in, first, held):
+	case silentHolding(in, first, held):
 		c.Mechanism = results.MechSilent
-		t, ok := lastEcho(in.Samples)
 		s = fmt.Sprintf("the model holds %s sockets but stopped echoing", n(held))
-		if ok {
-			s += fmt.Sprintf(" at %.0f s", t)
+		if t, ok := lastEcho(in.Samples); ok {
+			s += fmt.Sprintf(" at about %.0f s", t)
 		}
-		s += fmt.Sprintf(": %s at %s offered, %s sustained", failureSummary(first), n(first.Offered), n(first.Sustained))
+		due := dueEchoes(in, first)
+		s += fmt.Sprintf(": %s of the %s echoes due in the window came back (%s) at %s offered, %s sustained",
+			n(int(first.Echoes)), n(int(due)), failureSummary(first), n(first.Offered), n(first.Sustained))
 	default:
 		c.Mechanism = results.MechSlow
 		s = fmt.Sprintf("%s at %s offered, %s sustained through the window", failureSummary(first), n(first.Offered), n(first.Sustained))
@@ -354,6 +354,13 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 	return say(c, "%s", s)
 }
 
+// unaccepted: the clients hold connections the model's processes do not,
+// which the kernel completed into the listen queue, and they failed.
+func unaccepted(st *results.Step, held int) bool {
+	waiting := st.Open - held
+	return sum(st.Failures) > 0 && waiting > max(2, st.Open/20)
+}
+
 // liveCap is the number of connections the model keeps when it closes the
 // rest: the most sustained in any step, else those of the failing step.
 func liveCap(in Input, first *results.Step) int {
@@ -367,18 +374,43 @@ func liveCap(in Input, first *results.Step) int {
 }
 
 // silentHolding: the model holds (nearly) every open connection, the
-// clients' failures are missed deadlines, and the echoes stopped.
+// clients' failures are missed deadlines, and most echoes due in the
+// window never came back — a slow model's come back, late.
 func silentHolding(in Input, first *results.Step, held int) bool {
 	f := first.Failures
 	if f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 {
 		return false
 	}
-	_, stopped := lastEcho(in.Samples)
-	return stopped
+	return float64(first.Echoes) < 0.6*dueEchoes(in, first)
+}
+
+// dueEchoes is how many echoes the open connections were due in the
+// step's window.
+func dueEchoes(in Input, st *results.Step) float64 {
+	if in.Config.Interval <= 0 {
+		return 0
+	}
+	return float64(st.Open) * st.HoldSeconds / in.Config.Interval.Seconds()
+}
+
+// heldSockets estimates the connections the model's processes hold in a
+// step: its descriptors above idle, divided by the descriptors it used
+// per connection in the last step it sustained (a model may hold a pipe
+// pair per connection for splice, or an epoll instance).
+func heldSockets(in Input, st *results.Step) int {
+	idle := idleFDs(in.Samples)
+	perConn := 1.0
+	for _, s := range in.Steps {
+		if s.Index < st.Index && s.OK && s.Sustained > 0 && s.Model.FDs > idle {
+			perConn = max(1, float64(s.Model.FDs-idle)/float64(s.Sustained))
+		}
+	}
+	return int(float64(max(st.Model.FDs-idle, 0)) / perConn)
 }
 
 // lastEcho is the elapsed second of the last sample in which the swarm
-// still received echoes, when they stopped for good before the end.
+// still received echoes, when two samples or more after it received none
+// (the agents report once a second, so one flat sample proves nothing).
 func lastEcho(samples []results.Sample) (float64, bool) {
 	for i := len(samples) - 1; i > 0; i-- {
 		if samples[i].Swarm.Echoed > samples[i-1].Swarm.Echoed {

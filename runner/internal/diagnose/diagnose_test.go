@@ -3,6 +3,7 @@ package diagnose
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"c10klab/runner/internal/results"
 )
@@ -12,7 +13,7 @@ func TestDiagnose(t *testing.T) {
 		{Name: "open files (soft)", Value: "20000"},
 		{Name: "kernel.pid_max", Value: "32768"},
 	}}
-	cfg := results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}}
+	cfg := results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, Interval: time.Second}
 	ok := func(offered int) results.Step {
 		return results.Step{Offered: offered, Open: offered, Sustained: offered, OK: true, Window: true}
 	}
@@ -110,10 +111,10 @@ func TestDiagnose(t *testing.T) {
 					{Elapsed: 5, Swarm: results.Swarm{Open: 300, Echoed: 1200}, Model: results.Proc{FDs: 308}},
 					{Elapsed: 6, Swarm: results.Swarm{Open: 300, Echoed: 1200}, Model: results.Proc{FDs: 308}},
 					{Elapsed: 7, Swarm: results.Swarm{Open: 300, Echoed: 1200}, Model: results.Proc{FDs: 308}}},
-				Steps: []results.Step{failed(results.Step{Offered: 300, Open: 300, Sustained: 0, Why: results.WhyNoEcho,
+				Steps: []results.Step{failed(results.Step{Offered: 300, Open: 300, Sustained: 0, Why: results.WhyTooFew, HoldSeconds: 5, Echoes: 300,
 					Model: results.Proc{FDs: 308}, Failures: map[string]int64{"deadline": 900}})}},
 			side: results.SideServer, mech: results.MechSilent,
-			want: []string{"holds 300 sockets but stopped echoing at 4 s", "deadline ×900"},
+			want: []string{"holds 300 sockets but stopped echoing at about 4 s", "300 of the 1,500 echoes due", "deadline ×900"},
 		},
 		{
 			name: "never accepts past its backlog",
@@ -126,9 +127,9 @@ func TestDiagnose(t *testing.T) {
 		},
 		{
 			name: "CPU saturated",
-			in: Input{Model: "threaded", Stop: results.StopNotSustained,
+			in: Input{Model: "threaded", Stop: results.StopNotSustained, Samples: []results.Sample{idle},
 				Steps: []results.Step{failed(results.Step{Offered: 15000, Open: 15000, Sustained: 15000, HoldSeconds: 5, Why: results.WhyLatency,
-					Model:    results.Proc{CPUUser: 1, CPUSys: 3.9, FDs: 15000},
+					Model: results.Proc{CPUUser: 1, CPUSys: 3.9, FDs: 15008}, Echoes: 70000,
 					Failures: map[string]int64{"deadline": 9000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 3300}})}},
 			side: results.SideServer, mech: results.MechCPU,
 			want: []string{"saturated (98% of 1 CPU)", "p99 3.30 s"},

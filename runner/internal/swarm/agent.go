@@ -353,8 +353,9 @@ func (a *agent) command(c Command, now int64) {
 	switch {
 	case c.Window > 0:
 		a.window, a.windowStart = c.Window, now
+		a.emitStatus(nil, 0, c.Window)
 	case c.Evaluate > 0:
-		a.emitStatus(nil, c.Evaluate)
+		a.emitStatus(nil, c.Evaluate, 0)
 	default:
 		a.setTarget(c.Target, now)
 	}
@@ -737,11 +738,11 @@ func (a *agent) closeAll() {
 	}
 }
 
-func (a *agent) emit(stopErr error) { a.emitStatus(stopErr, 0) }
+func (a *agent) emit(stopErr error) { a.emitStatus(stopErr, 0, 0) }
 
 // emitStatus sends a status; evaluated, when positive, ends that window
-// and counts what it sustained.
-func (a *agent) emitStatus(stopErr error, evaluated int) {
+// and counts what it sustained; opened says the window that starts now.
+func (a *agent) emitStatus(stopErr error, evaluated, opened int) {
 	st := Status{
 		Agent: a.cfg.Index, Time: time.Now(), Target: a.target,
 		Open: a.open, Connecting: a.connecting, Sustained: a.sustained,
@@ -749,6 +750,7 @@ func (a *agent) emitStatus(stopErr error, evaluated int) {
 		Failures: a.failures, ClientFailures: a.clientFailures,
 		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped,
 	}
+	st.WindowOpened = opened
 	if evaluated > 0 {
 		st.Evaluated = evaluated
 		if evaluated == a.window {

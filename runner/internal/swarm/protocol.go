@@ -73,7 +73,10 @@ type Status struct {
 	// WindowSustained counts the connections open through all of that
 	// window whose every echo due in it came back intact and on time,
 	// and which echoed at least once in it.
-	Evaluated       int    `json:"evaluated,omitempty"`
+	Evaluated int `json:"evaluated,omitempty"`
+	// Opened is the window this status starts, sent at once when it
+	// starts, so that the window's counts begin from fresh counters.
+	WindowOpened    int    `json:"window_opened,omitempty"`
 	WindowSustained int    `json:"window_sustained,omitempty"`
 	Hist            []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
 	Err             string `json:"err,omitempty"`  // the agent stopped because of this

@@ -38,8 +38,9 @@ type Swarm struct {
 	// lagMs is each agent's worst lag since the last Collect: an agent can
 	// send two statuses between Collects (an evaluation's among them).
 	lagMs   []float64
-	evals   []Status      // each agent's latest evaluation status
-	evalled chan struct{} // a signal per evaluation status received
+	evals   []Status      // each agent's latest status that ended a window
+	opens   []Status      // each agent's latest status that started one
+	evalled chan struct{} // a signal per such status received
 	stopped bool
 }
 
@@ -58,7 +59,8 @@ func Start(cfg Config) (*Swarm, error) {
 		return nil, fmt.Errorf("swarm: need at least one agent, got %d", cfg.Agents)
 	}
 	s := &Swarm{died: make(chan error, cfg.Agents), latest: make([]Status, cfg.Agents), pending: NewHist(),
-		lagMs: make([]float64, cfg.Agents), evals: make([]Status, cfg.Agents), evalled: make(chan struct{}, cfg.Agents)}
+		lagMs: make([]float64, cfg.Agents), evals: make([]Status, cfg.Agents), opens: make([]Status, cfg.Agents),
+		evalled: make(chan struct{}, cfg.Agents)}
 	rate := max(cfg.TotalRate/cfg.Agents, 1)
 	for i := 0; i < cfg.Agents; i++ {
 		ac := cfg.Agent
@@ -114,8 +116,12 @@ func (s *Swarm) readStatus(a *agentProc, stdout io.Reader) {
 		s.mu.Lock()
 		s.latest[a.index] = st
 		s.lagMs[a.index] = max(s.lagMs[a.index], st.LagMaxMs)
-		if st.Evaluated > 0 {
-			s.evals[a.index] = st
+		if st.Evaluated > 0 || st.WindowOpened > 0 {
+			if st.Evaluated > 0 {
+				s.evals[a.index] = st
+			} else {
+				s.opens[a.index] = st
+			}
 			select {
 			case s.evalled <- struct{}{}:
 			default:
@@ -173,14 +179,21 @@ func (s *Swarm) SetTarget(total int) error {
 	return nil
 }
 
-// StartWindow starts evaluation window n (positive, increasing) on every
-// agent.
-func (s *Swarm) StartWindow(n int) error { return s.broadcast(Command{Window: n}) }
-
-// Evaluation is what the agents said at the end of a window.
+// Evaluation is what the agents said at the start or the end of a window.
 type Evaluation struct {
-	Sustained int     // connections sustained through the window, all agents
+	Sustained int     // connections sustained through the window, all agents (at the end)
 	LagMaxMs  float64 // the agents' worst lag behind schedule in their last second
+	Echoed    int64   // echoes received so far, all agents: the window's are the difference
+	Sent      int64
+}
+
+// StartWindow starts evaluation window n (positive, increasing) on every
+// agent and returns their counters as it began. It waits at most wait.
+func (s *Swarm) StartWindow(n int, wait time.Duration) (Evaluation, error) {
+	if err := s.broadcast(Command{Window: n}); err != nil {
+		return Evaluation{}, err
+	}
+	return s.await(n, wait, func(i int) (Status, bool) { return s.opens[i], s.opens[i].WindowOpened == n })
 }
 
 // Evaluate ends window n and returns how many connections the whole swarm
@@ -191,18 +204,27 @@ func (s *Swarm) Evaluate(n int, wait time.Duration) (Evaluation, error) {
 	if err := s.broadcast(Command{Evaluate: n}); err != nil {
 		return Evaluation{}, err
 	}
+	return s.await(n, wait, func(i int) (Status, bool) { return s.evals[i], s.evals[i].Evaluated == n })
+}
+
+// await waits until every agent has answered window n, as got tells, and
+// sums the answers.
+func (s *Swarm) await(n int, wait time.Duration, got func(agent int) (Status, bool)) (Evaluation, error) {
 	timeout := time.After(wait)
 	for {
 		s.mu.Lock()
 		var ev Evaluation
 		missing := -1
-		for i, st := range s.evals {
-			if st.Evaluated != n {
+		for i := range s.agents {
+			st, ok := got(i)
+			if !ok {
 				missing = i
 				break
 			}
 			ev.Sustained += st.WindowSustained
 			ev.LagMaxMs = max(ev.LagMaxMs, st.LagMaxMs)
+			ev.Echoed += st.Echoed
+			ev.Sent += st.Sent
 		}
 		s.mu.Unlock()
 		if missing < 0 {
