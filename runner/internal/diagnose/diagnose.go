@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"c10klab/contract"
 	"c10klab/runner/internal/results"
 )
 
@@ -182,7 +183,7 @@ func serverReported(in Input, first *results.Step, at int) *Result {
 	var keys []string
 	for i := range in.Reports {
 		r := in.Reports[i]
-		if r.Kind == "read" || r.Kind == "write" {
+		if r.Kind == contract.KindRead || r.Kind == contract.KindWrite {
 			continue // consequences, seen from the server; the client view says more
 		}
 		k := r.Kind + ":" + r.Errno
@@ -200,7 +201,7 @@ func serverReported(in Input, first *results.Step, at int) *Result {
 	r := agg[keys[0]] // the first kind reported
 	conns := int(r.Conns) * max(in.Instances, 1)
 	switch {
-	case r.Kind == "accept" && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
+	case r.Kind == contract.KindAccept && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
 		lim := limitValue(in.Env, "open files (soft)")
 		if in.ModelNoFile > 0 {
 			lim = strconv.Itoa(in.ModelNoFile)
@@ -210,12 +211,12 @@ func serverReported(in Input, first *results.Step, at int) *Result {
 			s += fmt.Sprintf(", %d instances", in.Instances)
 		}
 		return &Result{Side: "server", Limit: "open files", Sentence: s}
-	case r.Kind == "fork_cap":
+	case r.Kind == contract.KindForkCap:
 		s := fmt.Sprintf("clients: %s from %s connections on; the model stopped accepting at its cap of %d children (%d server processes)", failureSummary(first), n(at), r.Conns, first.Model.Procs)
 		s += queueOverflow(first)
 		return &Result{Side: "server", Limit: "fork cap", Sentence: s}
-	case r.Kind == "fork" || r.Kind == "thread":
-		what := map[string]string{"fork": "create a process", "thread": "create a thread"}[r.Kind]
+	case r.Kind == contract.KindFork || r.Kind == contract.KindThread:
+		what := map[string]string{contract.KindFork: "create a process", contract.KindThread: "create a thread"}[r.Kind]
 		return &Result{Side: "server", Limit: r.Kind,
 			Sentence: fmt.Sprintf("server: could not %s (%s ×%d) at %s connections — %s", what, r.Errno, r.Count, n(conns), threadLimits(in.Env))}
 	}
