@@ -127,7 +127,7 @@ func (r *Running) start(cmd *exec.Cmd) error {
 	if r.cfg.NoFile > 0 {
 		// Set right after the start, before the model accepts anything
 		// (the runner waits for readiness next); exec and fork keep the
-		// limit.
+		// limit, and WaitReady sets it again on the whole family.
 		lim := unix.Rlimit{Cur: uint64(r.cfg.NoFile), Max: uint64(r.cfg.NoFile)}
 		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
 			return fmt.Errorf("set open-files limit %d: %w", r.cfg.NoFile, err)
@@ -261,6 +261,29 @@ func (r *Running) WaitReady(ctx context.Context, timeout time.Duration) error {
 	}
 	if err != nil {
 		return fmt.Errorf("model %s: %w", r.cfg.Name, err)
+	}
+	return r.limitFamilies()
+}
+
+// limitFamilies applies NoFile to every process of every instance's
+// family once it is ready: a `run` script that starts its server as a
+// child may have forked it before Start lowered the leader's limit.
+func (r *Running) limitFamilies() error {
+	if r.cfg.NoFile <= 0 {
+		return nil
+	}
+	lim := unix.Rlimit{Cur: uint64(r.cfg.NoFile), Max: uint64(r.cfg.NoFile)}
+	for _, in := range r.insts {
+		fam, err := launch.Family(in.proc.Pid())
+		if err != nil {
+			return fmt.Errorf("model %s: %w", r.cfg.Name, err)
+		}
+		for _, p := range fam {
+			err := unix.Prlimit(p.PID, unix.RLIMIT_NOFILE, &lim, nil)
+			if err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("model %s: set open-files limit %d of pid %d: %w", r.cfg.Name, r.cfg.NoFile, p.PID, err)
+			}
+		}
 	}
 	return nil
 }
