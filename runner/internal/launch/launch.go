@@ -168,10 +168,41 @@ func (p *Process) SignalGroup(sig syscall.Signal) error {
 	return nil
 }
 
-// Kill SIGKILLs the process group and waits for the leader.
+// killWait bounds how long Kill waits for the group's other members to
+// die: SIGKILL is delivered at once, but their exit takes a moment.
+const killWait = time.Second
+
+// Kill SIGKILLs the process group and waits for the leader, then (up to
+// killWait) for the rest of its family, so that a server a `run` script
+// started as its child no longer holds the port when Kill returns.
 func (p *Process) Kill() {
 	p.SignalGroup(syscall.SIGKILL)
 	<-p.done
+	deadline := time.Now().Add(killWait)
+	for {
+		fam, err := Family(p.Pid())
+		if err != nil || !anyLive(fam) || time.Now().After(deadline) {
+			return
+		}
+		// A member that left the group is not reached by the group's
+		// SIGKILL: Family found it through its parent.
+		for _, q := range fam {
+			if q.State != 'Z' && q.PGrp != p.Pid() {
+				syscall.Kill(q.PID, syscall.SIGKILL)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// anyLive reports whether a process of ps is not a zombie.
+func anyLive(ps []Proc) bool {
+	for _, q := range ps {
+		if q.State != 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop is how every model is stopped: SIGTERM to each process group, up to

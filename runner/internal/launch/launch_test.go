@@ -150,7 +150,7 @@ func TestNotReady(t *testing.T) {
 	}{
 		{"exits", launch.Config{Argv: []string{"/bin/sh", "-c", "exit 3"}}, 10 * time.Second,
 			"exited (exit status 3) before serving", true},
-		{"listens, never accepts", noExec("noaccept"), 2 * time.Second,
+		{"listens, never accepts", noExec("noaccept"), 5 * time.Second,
 			"the probe was not echoed", false},
 		{"never listens", launch.Config{Argv: []string{"/bin/sh", "-c", "sleep 30; exit 0"}}, 500 * time.Millisecond,
 			"listens on port", false},
@@ -210,8 +210,16 @@ func TestEnvironment(t *testing.T) {
 
 // Stop gives the budget, then kills a leader that ignores SIGTERM.
 func TestStopKillsAfterBudget(t *testing.T) {
-	p := start(t, launch.Config{Argv: []string{"/bin/sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`}})
-	time.Sleep(100 * time.Millisecond) // let the shell set its trap
+	var out syncBuffer
+	p := start(t, launch.Config{
+		Argv:   []string{"/bin/sh", "-c", `trap "" TERM; echo trapped; while :; do sleep 0.05; done`},
+		Stdout: &out,
+	})
+	for !strings.Contains(out.String(), "trapped") { // SIGTERM only once it is ignored
+		if p.Wait(10 * time.Millisecond) {
+			t.Fatalf("the shell exited: %s", p.Status())
+		}
+	}
 	begin := time.Now()
 	killed := launch.Stop(300*time.Millisecond, p)
 	took := time.Since(begin)
