@@ -4,17 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"c10klab/contract"
+	"c10klab/runner/internal/launch"
 )
 
 // Model is a model executable as the runner starts it.
@@ -32,14 +31,17 @@ type Model struct {
 // the context sets no earlier deadline.
 const StartTimeout = 10 * time.Second
 
-// Instance is one running model process, leader of its own process group.
+// StopBudget is how long the runner waits after SIGTERM before it kills a
+// model's process group: the contract's.
+const StopBudget = contract.StopBudget
+
+// Instance is one running model instance, started by the launcher the
+// runner uses: its leader heads a process group of its own.
 type Instance struct {
 	addr   netip.AddrPort
-	cmd    *exec.Cmd
+	proc   *launch.Process
 	stdout *capBuffer
 	stderr *capBuffer
-	done   chan struct{}
-	err    error // Wait's result, valid once done is closed
 }
 
 // FreeAddr returns a loopback address whose port was free a moment ago.
@@ -52,27 +54,24 @@ func FreeAddr() (netip.AddrPort, error) {
 	return ln.Addr().(*net.TCPAddr).AddrPort(), nil
 }
 
-// Start runs an instance on addr with extra environment env, in a process
-// group of its own as the runner does, and returns once a process of that
-// group listens on the port and the address echoes. On error nothing it
-// started is left running.
+// Start runs an instance on addr with extra environment env, as the
+// runner does (launch.Start), and returns once it is ready by the runner's
+// rule (launch.WaitReady): a process of its family listens on the port and
+// the address echoes. On error nothing it started is left running.
 func (m Model) Start(ctx context.Context, addr netip.AddrPort, env ...string) (*Instance, error) {
-	argv := append(append([]string{}, m.Wrap...), m.Bin)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(contractFree(os.Environ()), "C10K_ADDR="+addr.String())
-	cmd.Env = append(append(cmd.Env, m.Env...), env...)
-	in := &Instance{addr: addr, cmd: cmd, stdout: &capBuffer{}, stderr: &capBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = in.stdout, in.stderr
-	// Pdeathsig: a test binary killed mid-check takes the model with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	in := &Instance{addr: addr, stdout: &capBuffer{}, stderr: &capBuffer{}}
+	p, err := launch.Start(launch.Config{
+		Argv:     append(append([]string{}, m.Wrap...), m.Bin),
+		Contract: contract.Config{Addr: addr.String()},
+		Env:      append(append([]string{}, m.Env...), env...),
+		Stdout:   in.stdout,
+		Stderr:   in.stderr,
+	})
+	if err != nil {
 		return nil, fmt.Errorf("start model %s: %w", m.label(), err)
 	}
-	go func() {
-		in.err = cmd.Wait()
-		close(in.done)
-	}()
-	if err := in.waitReady(ctx); err != nil {
+	in.proc = p
+	if err := launch.WaitReady(ctx, addr, []*launch.Process{p}, StartTimeout); err != nil {
 		in.Kill()
 		return nil, fmt.Errorf("start model %s on %s: %w%s", m.label(), addr, err, in.stderrTail())
 	}
@@ -95,133 +94,49 @@ func (m Model) label() string {
 	return m.Bin
 }
 
-// contractFree drops the contract's variables from an inherited
-// environment: an instance gets exactly the ones the check sets.
-func contractFree(env []string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, "C10K_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func (in *Instance) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
-	defer cancel()
-	var last error
-	for {
-		if in.Exited() {
-			return fmt.Errorf("exited (%s) before serving", in.status())
-		}
-		listens, err := groupListens(in.Pid(), in.addr.Port())
-		switch {
-		case err != nil:
-			last = err
-		case !listens:
-			last = fmt.Errorf("no process of group %d listens on port %d", in.Pid(), in.addr.Port())
-		default:
-			probe, cancelProbe := context.WithTimeout(ctx, time.Second)
-			last = EchoOnce(probe, in.addr, []byte("ready?\n"))
-			cancelProbe()
-			if last == nil {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not ready: %w", last)
-		case <-in.done:
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // Addr is the address the instance listens on.
 func (in *Instance) Addr() netip.AddrPort { return in.addr }
 
-// Pid is the instance's process id, also its process group id.
-func (in *Instance) Pid() int { return in.cmd.Process.Pid }
+// Pid is the instance's leader process id, also its process group id.
+func (in *Instance) Pid() int { return in.proc.Pid() }
 
-// Done is closed once the process has exited and been reaped.
-func (in *Instance) Done() <-chan struct{} { return in.done }
+// Done is closed once the leader has exited and been reaped.
+func (in *Instance) Done() <-chan struct{} { return in.proc.Done() }
 
-// Exited reports whether the process has ended.
-func (in *Instance) Exited() bool {
-	select {
-	case <-in.done:
-		return true
-	default:
-		return false
-	}
-}
+// Exited reports whether the leader has ended.
+func (in *Instance) Exited() bool { return in.proc.Exited() }
 
-// Wait waits up to d for the process to exit and reports whether it did.
-func (in *Instance) Wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-in.done:
-		return true
-	case <-t.C:
-		return false
-	}
-}
+// Wait waits up to d for the leader to exit and reports whether it did.
+func (in *Instance) Wait(d time.Duration) bool { return in.proc.Wait(d) }
 
-// ExitErr is the process's exit error (nil for status 0); valid once it
-// exited.
-func (in *Instance) ExitErr() error {
-	<-in.done
-	return in.err
-}
+// ExitErr is the leader's exit error (nil for status 0); it waits for the
+// exit.
+func (in *Instance) ExitErr() error { return in.proc.Err() }
 
-func (in *Instance) status() string {
-	if in.cmd.ProcessState != nil {
-		return in.cmd.ProcessState.String()
-	}
-	return fmt.Sprint(in.err)
-}
+func (in *Instance) status() string { return in.proc.Status() }
 
 // Signal sends sig to the instance's leader process only.
-func (in *Instance) Signal(sig syscall.Signal) error {
-	if err := syscall.Kill(in.Pid(), sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal pid %d: %w", in.Pid(), err)
-	}
-	return nil
-}
+func (in *Instance) Signal(sig syscall.Signal) error { return in.proc.Signal(sig) }
 
 // signalGroup sends sig to the instance's process group.
-func (in *Instance) signalGroup(sig syscall.Signal) error {
-	if err := syscall.Kill(-in.Pid(), sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d: %w", in.Pid(), err)
-	}
-	return nil
-}
+func (in *Instance) signalGroup(sig syscall.Signal) error { return in.proc.SignalGroup(sig) }
 
-// Stop does what the runner does: SIGTERM to the process group, up to
-// StopBudget for the leader to exit, then SIGKILL to the group. It returns
-// how long the leader took and an error if it had to be killed.
+// Stop does what the runner does (launch.Stop): SIGTERM to the process
+// group, up to StopBudget for the leader to exit, then SIGKILL to the
+// group. It returns how long the leader took and an error if it had to be
+// killed.
 func (in *Instance) Stop() (time.Duration, error) {
 	start := time.Now()
-	if err := in.signalGroup(syscall.SIGTERM); err != nil {
-		in.Kill()
-		return 0, err
-	}
-	exited := in.Wait(StopBudget)
+	killed := launch.Stop(StopBudget, in.proc)
 	took := time.Since(start)
-	in.Kill() // children may outlive the leader
-	if !exited {
+	if len(killed) > 0 {
 		return took, fmt.Errorf("still running %v after SIGTERM", StopBudget)
 	}
 	return took, nil
 }
 
 // Kill SIGKILLs the instance's process group and waits for the leader.
-func (in *Instance) Kill() {
-	in.signalGroup(syscall.SIGKILL)
-	<-in.done
-}
+func (in *Instance) Kill() { in.proc.Kill() }
 
 // Stdout is what the instance wrote on stdout so far (up to a cap).
 func (in *Instance) Stdout() string { return in.stdout.String() }
@@ -241,15 +156,8 @@ func (in *Instance) stderrTail() string {
 	return "\nstderr:\n" + s
 }
 
-// Report is one failure report line of models/README.md.
-type Report struct {
-	Instance int    `json:"instance"`
-	Kind     string `json:"kind"`
-	Errno    string `json:"errno,omitempty"`
-	Count    int64  `json:"count"`
-	Conns    int64  `json:"conns"`
-	Msg      string `json:"msg,omitempty"`
-}
+// Report is one failure report line of the contract.
+type Report = contract.Report
 
 // Reports parses the failure reports the instance wrote so far; other
 // stdout lines are ignored, as the runner does.
@@ -258,8 +166,7 @@ func (in *Instance) Reports() []Report {
 	sc := bufio.NewScanner(strings.NewReader(in.Stdout()))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var r Report
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Kind != "" {
+		if r, ok := contract.ParseReport(sc.Bytes()); ok {
 			out = append(out, r)
 		}
 	}

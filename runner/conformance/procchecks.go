@@ -12,6 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"c10klab/contract"
+	"c10klab/runner/internal/launch"
 )
 
 // sigterm holds connections, sends SIGTERM to the model's process group as
@@ -29,7 +32,7 @@ func sigterm(ctx context.Context, m Model, o Options) error {
 		return fmt.Errorf("before SIGTERM: %w", err)
 	}
 	defer closeAll(conns)
-	before, err := family(in.Pid())
+	before, err := launch.Family(in.Pid())
 	if err != nil {
 		return err
 	}
@@ -58,7 +61,7 @@ func sigterm(ctx context.Context, m Model, o Options) error {
 		}
 		sleep(ctx, 10*time.Millisecond)
 	}
-	if err := in.ExitErr(); err != nil && !diedOf(in, syscall.SIGTERM) {
+	if err := in.ExitErr(); err != nil && !in.proc.DiedOf(syscall.SIGTERM) {
 		return fmt.Errorf("exited %v after SIGTERM with %s, want status 0 (or death by SIGTERM)%s",
 			took.Round(time.Millisecond), in.status(), in.stderrTail())
 	}
@@ -67,21 +70,21 @@ func sigterm(ctx context.Context, m Model, o Options) error {
 
 // survivors returns the processes of before still alive, and any process
 // the group started since.
-func survivors(pgid int, before []proc) ([]proc, error) {
-	var left []proc
+func survivors(pgid int, before []launch.Proc) ([]launch.Proc, error) {
+	var left []launch.Proc
 	known := map[int]bool{}
 	for _, p := range before {
-		known[p.pid] = true
-		if alive(p) {
+		known[p.PID] = true
+		if launch.Alive(p) {
 			left = append(left, p)
 		}
 	}
-	now, err := family(pgid)
+	now, err := launch.Family(pgid)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range now {
-		if !known[p.pid] && p.state != 'Z' {
+		if !known[p.PID] && p.State != 'Z' {
 			left = append(left, p)
 		}
 	}
@@ -90,23 +93,19 @@ func survivors(pgid int, before []proc) ([]proc, error) {
 
 // killAll SIGKILLs processes of a model's family that outlived it; the
 // start time guards against a pid reused meanwhile.
-func killAll(ps []proc) {
+func killAll(ps []launch.Proc) {
 	for _, p := range ps {
-		if alive(p) {
-			syscall.Kill(p.pid, syscall.SIGKILL)
+		if launch.Alive(p) {
+			syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 	}
 }
 
-func diedOf(in *Instance, sig syscall.Signal) bool {
-	ws, ok := in.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == sig
-}
-
 // reuseConns is how many connections the SO_REUSEPORT check spreads over
 // two instances: the kernel picks a listener by hashing each connection,
-// so both get some with near certainty.
-const reuseConns = 64
+// so both get some but with probability 2^-23; even all of them on one
+// instance stay well under the 40 the smallest real server holds.
+const reuseConns = ConcurrentConns + 4
 
 // reusePort starts two instances on one port with C10K_REUSEPORT=1 and
 // expects each to serve some of the connections.
@@ -122,13 +121,13 @@ func reusePort(ctx context.Context, m Model, o Options) error {
 		}
 	}()
 	for i := range 2 {
-		in, err := m.Start(ctx, addr, "C10K_REUSEPORT=1", "C10K_INSTANCE="+strconv.Itoa(i))
+		in, err := m.Start(ctx, addr, contract.EnvReusePort+"=1", contract.EnvInstance+"="+strconv.Itoa(i))
 		if err != nil {
 			return fmt.Errorf("instance %d of 2 on one port: %w", i, err)
 		}
 		insts = append(insts, in)
 	}
-	conns, err := DialEcho(ctx, addr, reuseConns, 8)
+	conns, err := DialEcho(ctx, addr, reuseConns, dialParallel)
 	if err != nil {
 		return err
 	}
@@ -164,23 +163,23 @@ func connsPerInstance(port uint16, conns []*net.TCPConn, insts []*Instance) ([]i
 	for _, c := range conns {
 		clients[c.LocalAddr().(*net.TCPAddr).AddrPort().Port()] = true
 	}
-	socks, err := tcpSockets()
+	socks, err := launch.TCPSockets()
 	if err != nil {
 		return nil, err
 	}
 	served := map[string]bool{}
 	for _, s := range socks {
-		if s.state == tcpEstablished && s.localPort == port && clients[s.remotePort] {
-			served[s.inode] = true
+		if s.State == launch.TCPEstablished && s.LocalPort == port && clients[s.RemotePort] {
+			served[s.Inode] = true
 		}
 	}
 	held := make([]int, len(insts))
 	for i, in := range insts {
-		fam, err := family(in.Pid())
+		fam, err := launch.Family(in.Pid())
 		if err != nil {
 			return nil, err
 		}
-		for inode := range socketInodes(fam) {
+		for inode := range launch.SocketInodes(fam) {
 			if served[inode] {
 				held[i]++
 			}
@@ -197,17 +196,17 @@ const exclusiveWait = 3 * time.Second
 // without SO_REUSEPORT: it must not get to listen (it may exit, as the Go
 // models do, or keep trying).
 func exclusivePort(ctx context.Context, m Model, o Options) error {
-	first, err := m.StartFree(ctx, "C10K_REUSEPORT=0")
+	first, err := m.StartFree(ctx, contract.EnvReusePort+"=0")
 	if err != nil {
 		return err
 	}
 	defer first.Kill()
 	sctx, cancel := context.WithTimeout(ctx, exclusiveWait)
 	defer cancel()
-	second, err := m.Start(sctx, first.Addr(), "C10K_REUSEPORT=0", "C10K_INSTANCE=1")
+	second, err := m.Start(sctx, first.Addr(), contract.EnvReusePort+"=0", contract.EnvInstance+"=1")
 	if err == nil {
 		second.Kill()
-		return fmt.Errorf("a second instance with C10K_REUSEPORT=0 listens on %s beside the first: the model sets SO_REUSEPORT unasked", first.Addr())
+		return fmt.Errorf("a second instance with %s=0 listens on %s beside the first: the model sets SO_REUSEPORT unasked", contract.EnvReusePort, first.Addr())
 	}
 	if err := EchoOnce(ctx, first.Addr(), []byte("first still serving?\n")); err != nil {
 		return fmt.Errorf("first instance after a second one failed to start: %w", err)
@@ -231,7 +230,7 @@ func backlog(ctx context.Context, m Model, o Options) error {
 			want = limit // the kernel caps it
 		}
 	}
-	in, err := m.StartFree(ctx, "C10K_BACKLOG="+strconv.Itoa(backlogWant))
+	in, err := m.StartFree(ctx, contract.EnvBacklog+"="+strconv.Itoa(backlogWant))
 	if err != nil {
 		return err
 	}
@@ -245,8 +244,8 @@ func backlog(ctx context.Context, m Model, o Options) error {
 	}
 	for _, b := range got {
 		if b != want {
-			return fmt.Errorf("listener on %s has backlog %d, want %d (C10K_BACKLOG=%d); all listeners: %v",
-				in.Addr(), b, want, backlogWant, got)
+			return fmt.Errorf("listener on %s has backlog %d, want %d (%s=%d); all listeners: %v",
+				in.Addr(), b, want, contract.EnvBacklog, backlogWant, got)
 		}
 	}
 	return nil
@@ -288,7 +287,7 @@ func cleanCloseQuiet(ctx context.Context, m Model, o Options) error {
 		return err
 	}
 	defer in.Kill()
-	conns, err := DialEcho(ctx, in.Addr(), 20, 8)
+	conns, err := DialEcho(ctx, in.Addr(), ConcurrentConns, dialParallel)
 	if err != nil {
 		return err
 	}

@@ -9,31 +9,22 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/contract"
 )
 
-// Report kinds a model may emit. The runner accepts any kind; these are the
-// ones it knows how to explain.
+// Report kinds a model may emit (see package contract).
 const (
-	KindAccept  = "accept"   // accept() failed
-	KindThread  = "thread"   // creating an OS thread failed
-	KindFork    = "fork"     // creating a process failed
-	KindForkCap = "fork_cap" // the cap on children was reached; accepting paused
-	KindRead    = "read"     // read on a connection failed
-	KindWrite   = "write"    // write on a connection failed
+	KindAccept  = contract.KindAccept
+	KindThread  = contract.KindThread
+	KindFork    = contract.KindFork
+	KindForkCap = contract.KindForkCap
+	KindRead    = contract.KindRead
+	KindWrite   = contract.KindWrite
 )
 
-// Report is one JSON line on stdout. Count is how many times the event
-// happened since the previous line for the same kind and errno.
-type Report struct {
-	Time     time.Time `json:"time"`
-	Model    string    `json:"model"`
-	Instance int       `json:"instance"`
-	Kind     string    `json:"kind"`
-	Errno    string    `json:"errno,omitempty"`
-	Count    int64     `json:"count"`
-	Conns    int64     `json:"conns"`
-	Msg      string    `json:"msg,omitempty"`
-}
+// Report is one JSON line on stdout, the contract's wire form.
+type Report = contract.Report
 
 type reportKey struct{ kind, errno string }
 

@@ -12,6 +12,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
+	"c10klab/contract"
 	"c10klab/runner/conformance"
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/guard"
@@ -211,7 +212,7 @@ func (m *measurement) teardown() {
 		m.sw.Stop()
 	}
 	if m.running != nil {
-		if err := m.running.Stop(2 * time.Second); err != nil {
+		if err := m.running.Stop(contract.StopBudget); err != nil {
 			m.event(results.EventStopped, "%v", err)
 		} else {
 			m.event(results.EventStopped, "model stopped on SIGTERM")

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"c10klab/contract"
 	"c10klab/runner/internal/results"
 )
 
@@ -229,7 +230,7 @@ func serverReported(in Input, first *results.Step, at int) (Result, bool) {
 	var keys []string
 	for i := range in.Reports {
 		r := in.Reports[i]
-		if r.Kind == "read" || r.Kind == "write" || (!first.End.IsZero() && r.Time.After(first.End)) {
+		if r.Kind == contract.KindRead || r.Kind == contract.KindWrite || (!first.End.IsZero() && r.Time.After(first.End)) {
 			continue // consequences, seen from the server; the client view says more
 		}
 		k := r.Kind + ":" + r.Errno
@@ -247,7 +248,7 @@ func serverReported(in Input, first *results.Step, at int) (Result, bool) {
 	r := agg[keys[0]] // the first kind reported
 	conns := int(r.Conns) * max(in.Instances, 1)
 	switch {
-	case r.Kind == "accept" && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
+	case r.Kind == contract.KindAccept && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
 		lim := limitValue(in.Env, "open files (soft)")
 		if in.Config.ModelNoFile > 0 {
 			lim = strconv.Itoa(in.Config.ModelNoFile)
@@ -258,7 +259,7 @@ func serverReported(in Input, first *results.Step, at int) (Result, bool) {
 		}
 		v, _ := strconv.ParseInt(lim, 10, 64)
 		return say(results.Cause{Side: results.SideServer, Mechanism: results.MechOpenFiles, At: conns, Limit: v}, "%s", s), true
-	case r.Kind == "fork_cap":
+	case r.Kind == contract.KindForkCap:
 		c := results.Cause{Side: results.SideServer, Mechanism: results.MechForkCap, At: at, Limit: r.Conns}
 		s := fmt.Sprintf("the model stops accepting at its cap of %d children (%d server processes) from %s connections on; clients saw %s",
 			r.Conns, first.Model.Procs, n(at), failureSummary(first))
@@ -267,9 +268,9 @@ func serverReported(in Input, first *results.Step, at int) (Result, bool) {
 			s += "; " + q + ": connections past the cap wait in a listen queue the model does not drain"
 		}
 		return say(c, "%s", s), true
-	case r.Kind == "fork" || r.Kind == "thread":
-		mech := map[string]string{"fork": results.MechProcCreate, "thread": results.MechThreadCreate}[r.Kind]
-		what := map[string]string{"fork": "create a process", "thread": "create a thread"}[r.Kind]
+	case r.Kind == contract.KindFork || r.Kind == contract.KindThread:
+		mech := map[string]string{contract.KindFork: results.MechProcCreate, contract.KindThread: results.MechThreadCreate}[r.Kind]
+		what := map[string]string{contract.KindFork: "create a process", contract.KindThread: "create a thread"}[r.Kind]
 		return say(results.Cause{Side: results.SideMachine, Mechanism: mech, At: conns},
 			"the model could not %s (%s ×%d) at %s connections — %s", what, r.Errno, r.Count, n(conns), threadLimits(in.Env)), true
 	}

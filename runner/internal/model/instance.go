@@ -1,15 +1,11 @@
 package model
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -18,6 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/contract"
+	"c10klab/runner/internal/launch"
 	"c10klab/runner/internal/pin"
 	"c10klab/runner/internal/procutil"
 	"c10klab/runner/internal/results"
@@ -55,11 +53,8 @@ type Running struct {
 
 type instance struct {
 	index  int
-	cmd    *exec.Cmd
+	proc   *launch.Process
 	stderr *procutil.Tail
-	done   chan struct{}
-	state  *os.ProcessState
-	err    error
 }
 
 // Exit describes an instance that ended by itself.
@@ -104,67 +99,84 @@ func (r *Running) startInstance(i int) (*instance, error) {
 	if r.cfg.Wrap != nil {
 		argv = r.cfg.Wrap(argv)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(),
-		"C10K_ADDR="+r.cfg.Addr.String(),
-		"C10K_INSTANCE="+strconv.Itoa(i),
-		"C10K_REUSEPORT="+boolEnv(r.cfg.Instances > 1),
-	)
-	if r.cfg.Backlog > 0 {
-		cmd.Env = append(cmd.Env, "C10K_BACKLOG="+strconv.Itoa(r.cfg.Backlog))
-	}
-	if r.cfg.Preset != "" {
-		cmd.Env = append(cmd.Env, "C10K_PRESET="+r.cfg.Preset)
-	}
-	cmd.Env = append(cmd.Env, r.cfg.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	inst := &instance{index: i, cmd: cmd, stderr: procutil.NewTail(30), done: make(chan struct{})}
-	cmd.Stderr = inst.stderr
-	stdout, err := cmd.StdoutPipe()
+	inst := &instance{index: i, stderr: procutil.NewTail(30)}
+	p, err := launch.Start(launch.Config{
+		Argv: argv,
+		Contract: contract.Config{
+			Addr: r.cfg.Addr.String(), Instance: i, ReusePort: r.cfg.Instances > 1,
+			Backlog: r.cfg.Backlog, Preset: r.cfg.Preset,
+		},
+		Env:    r.cfg.Env,
+		Stdout: &reportLines{on: r.cfg.OnReport},
+		Stderr: inst.stderr,
+		Start:  r.start,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := pin.Start(cmd, r.cfg.CPUs); err != nil {
-		return nil, err
-	}
-	if r.cfg.NoFile > 0 {
-		// Set right after the start, before the model accepts anything
-		// (the runner waits for readiness next); exec keeps the limit.
-		lim := unix.Rlimit{Cur: uint64(r.cfg.NoFile), Max: uint64(r.cfg.NoFile)}
-		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
-			procutil.KillGroup(cmd.Process.Pid)
-			cmd.Wait()
-			return nil, fmt.Errorf("set open-files limit %d: %w", r.cfg.NoFile, err)
-		}
-	}
-	go r.watch(inst, stdout)
+	inst.proc = p
+	go r.watch(inst)
 	return inst, nil
 }
 
-func boolEnv(b bool) string {
-	if b {
-		return "1"
+// start starts cmd pinned to the model's CPUs and lowers its open-files
+// limit when asked.
+func (r *Running) start(cmd *exec.Cmd) error {
+	if err := pin.Start(cmd, r.cfg.CPUs); err != nil {
+		return err
 	}
-	return "0"
+	if r.cfg.NoFile > 0 {
+		// Set right after the start, before the model accepts anything
+		// (the runner waits for readiness next); exec and fork keep the
+		// limit, and WaitReady sets it again on the whole family.
+		lim := unix.Rlimit{Cur: uint64(r.cfg.NoFile), Max: uint64(r.cfg.NoFile)}
+		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+			return fmt.Errorf("set open-files limit %d: %w", r.cfg.NoFile, err)
+		}
+	}
+	return nil
 }
 
-// watch reads the instance's failure reports until its stdout closes, then
-// reaps it and reports an exit that Stop did not ask for.
-func (r *Running) watch(inst *instance, stdout io.Reader) {
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var rep results.ServerReport
-		if json.Unmarshal(sc.Bytes(), &rep) != nil || rep.Kind == "" {
-			continue // not a report; the contract lets a model print other things
+// reportLines is the model's stdout: each line that is a contract failure
+// report goes to on, converted to the runner's stored form; the rest is
+// ignored, as the contract allows.
+type reportLines struct {
+	on      func(results.ServerReport)
+	partial []byte
+}
+
+// maxLine bounds a line kept while waiting for its end.
+const maxLine = 1 << 20
+
+func (w *reportLines) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
 		}
-		if r.cfg.OnReport != nil {
-			r.cfg.OnReport(rep)
+		if rep, ok := contract.ParseReport(w.partial[:i]); ok && w.on != nil {
+			w.on(serverReport(rep))
 		}
+		w.partial = w.partial[i+1:]
 	}
-	inst.err = inst.cmd.Wait()
-	inst.state = inst.cmd.ProcessState
-	close(inst.done)
+	if len(w.partial) > maxLine {
+		w.partial = w.partial[:0] // not a report: too long
+	}
+	return len(p), nil
+}
+
+// serverReport is the one place the wire form becomes the stored form.
+func serverReport(r contract.Report) results.ServerReport {
+	return results.ServerReport{
+		Time: r.Time, Model: r.Model, Instance: r.Instance, Kind: r.Kind,
+		Errno: r.Errno, Count: r.Count, Conns: r.Conns, Msg: r.Msg,
+	}
+}
+
+// watch reports an exit that Stop did not ask for.
+func (r *Running) watch(inst *instance) {
+	<-inst.proc.Done()
 	r.mu.Lock()
 	stopping := r.stopping
 	r.mu.Unlock()
@@ -174,15 +186,12 @@ func (r *Running) watch(inst *instance, stdout io.Reader) {
 }
 
 func (inst *instance) exit() Exit {
-	e := Exit{Instance: inst.index, PID: inst.cmd.Process.Pid, Stderr: inst.stderr.String()}
-	if inst.state != nil {
-		e.Status = inst.state.String()
-		e.Code = inst.state.ExitCode()
-		if ws, ok := inst.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	e := Exit{Instance: inst.index, PID: inst.proc.Pid(), Stderr: inst.stderr.String(), Status: inst.proc.Status()}
+	if st := inst.proc.State(); st != nil {
+		e.Code = st.ExitCode()
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			e.Signaled, e.Signal = true, ws.Signal()
 		}
-	} else if inst.err != nil {
-		e.Status = inst.err.Error()
 	}
 	return e
 }
@@ -194,7 +203,7 @@ func (r *Running) Exited() <-chan Exit { return r.exited }
 func (r *Running) PIDs() []int {
 	var pids []int
 	for _, in := range r.insts {
-		pids = append(pids, in.cmd.Process.Pid)
+		pids = append(pids, in.proc.Pid())
 	}
 	return pids
 }
@@ -210,31 +219,20 @@ func (r *Running) Stderr() string {
 	return s
 }
 
-// Stop asks every instance to exit with SIGTERM, waits up to grace, then
-// SIGKILLs each process group. It reports instances that needed SIGKILL.
+// Stop asks every instance to exit with SIGTERM, waits up to grace
+// (contract.StopBudget is the contract's), then SIGKILLs each process
+// group. It reports instances that needed SIGKILL.
 func (r *Running) Stop(grace time.Duration) error {
 	r.mu.Lock()
 	r.stopping = true
 	r.mu.Unlock()
-	for _, in := range r.insts {
-		procutil.SignalGroup(in.cmd.Process.Pid, syscall.SIGTERM)
+	procs := make([]*launch.Process, len(r.insts))
+	for i, in := range r.insts {
+		procs[i] = in.proc
 	}
-	deadline := time.After(grace)
 	var slow []string
-	for _, in := range r.insts {
-		select {
-		case <-in.done:
-		case <-deadline:
-			slow = append(slow, strconv.Itoa(in.cmd.Process.Pid))
-		}
-	}
-	// Kill the groups even after a clean exit: a model's children may
-	// outlive it.
-	for _, in := range r.insts {
-		procutil.KillGroup(in.cmd.Process.Pid)
-	}
-	for _, in := range r.insts {
-		<-in.done
+	for _, p := range launch.Stop(grace, procs...) {
+		slow = append(slow, strconv.Itoa(p.Pid()))
 	}
 	if len(slow) > 0 {
 		return fmt.Errorf("model %s: pid %v did not exit within %v of SIGTERM and was killed", r.cfg.Name, slow, grace)
@@ -243,79 +241,51 @@ func (r *Running) Stop(grace time.Duration) error {
 }
 
 // ErrNotReady is wrapped by WaitReady's errors.
-var ErrNotReady = errors.New("model never became ready")
+var ErrNotReady = launch.ErrNotReady
 
-// WaitReady waits until every instance listens and the address echoes a
-// probe. A TCP connect alone is not enough: the kernel completes the
-// handshake for a listening socket whose owner never calls accept().
+// WaitReady waits until the model is ready by launch's rule, the one the
+// conformance suite applies too: a process of each instance's family (its
+// process group and descendants, not only the process started) listens,
+// and the address echoes a probe.
 func (r *Running) WaitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var lastErr error
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case e := <-r.exited:
-			r.exited <- e // keep it for the caller
-			return fmt.Errorf("%w: model %s %s", ErrNotReady, r.cfg.Name, e)
-		default:
-		}
-		err := r.probe(ctx)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() == nil || lastErr == nil {
-			// A probe cut short by the overall timeout says less than the
-			// one before it.
-			lastErr = err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w within %v: model %s on %s: %v", ErrNotReady, timeout, r.cfg.Name, r.cfg.Addr, lastErr)
-		case <-tick.C:
+	procs := make([]*launch.Process, len(r.insts))
+	for i, in := range r.insts {
+		procs[i] = in.proc
+	}
+	err := launch.WaitReady(ctx, r.cfg.Addr, procs, timeout)
+	var ex *launch.ExitedError
+	if errors.As(err, &ex) {
+		for _, in := range r.insts {
+			if in.proc.Pid() == ex.PID {
+				return fmt.Errorf("%w: model %s %s", ErrNotReady, r.cfg.Name, in.exit())
+			}
 		}
 	}
+	if err != nil {
+		return fmt.Errorf("model %s: %w", r.cfg.Name, err)
+	}
+	return r.limitFamilies()
 }
 
-// probe checks that each instance has a listening socket on the port and
-// that a connection gets its bytes echoed.
-func (r *Running) probe(ctx context.Context) error {
-	listening, err := ListeningPIDs(r.cfg.Addr.Port())
-	if err != nil {
-		return err
+// limitFamilies applies NoFile to every process of every instance's
+// family once it is ready: a `run` script that starts its server as a
+// child may have forked it before Start lowered the leader's limit.
+func (r *Running) limitFamilies() error {
+	if r.cfg.NoFile <= 0 {
+		return nil
 	}
+	lim := unix.Rlimit{Cur: uint64(r.cfg.NoFile), Max: uint64(r.cfg.NoFile)}
 	for _, in := range r.insts {
-		if !listening[in.cmd.Process.Pid] {
-			return fmt.Errorf("instance %d (pid %d) does not listen on port %d yet", in.index, in.cmd.Process.Pid, r.cfg.Addr.Port())
+		fam, err := launch.Family(in.proc.Pid())
+		if err != nil {
+			return fmt.Errorf("model %s: %w", r.cfg.Name, err)
 		}
-	}
-	return Echoes(ctx, r.cfg.Addr, time.Second)
-}
-
-// Echoes connects to addr, sends a probe and waits for it to come back.
-func Echoes(ctx context.Context, addr netip.AddrPort, wait time.Duration) error {
-	d := net.Dialer{Timeout: wait}
-	c, err := d.DialContext(ctx, "tcp", addr.String())
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer c.Close()
-	probe := []byte("c10klab readiness probe\n")
-	c.SetDeadline(time.Now().Add(wait))
-	if _, err := c.Write(probe); err != nil {
-		return fmt.Errorf("send probe: %w", err)
-	}
-	got := make([]byte, len(probe))
-	if _, err := io.ReadFull(c, got); err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return fmt.Errorf("connected, but the probe was not echoed within %v: the model does not accept() or does not echo", wait)
+		for _, p := range fam {
+			err := unix.Prlimit(p.PID, unix.RLIMIT_NOFILE, &lim, nil)
+			if err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("model %s: set open-files limit %d of pid %d: %w", r.cfg.Name, r.cfg.NoFile, p.PID, err)
+			}
 		}
-		return fmt.Errorf("read echo: %w", err)
-	}
-	if string(got) != string(probe) {
-		return fmt.Errorf("probe echoed wrong: sent %q, got %q", probe, got)
 	}
 	return nil
 }

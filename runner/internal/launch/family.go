@@ -1,4 +1,4 @@
-package conformance
+package launch
 
 import (
 	"bufio"
@@ -9,117 +9,120 @@ import (
 	"strings"
 )
 
-// proc is one process as /proc/<pid>/stat describes it.
-type proc struct {
-	pid, ppid, pgrp int
-	state           byte   // R, S, D, Z...
-	start           uint64 // start time in clock ticks since boot: tells a reused pid apart
-	comm            string
+// Proc is one process as /proc/<pid>/stat describes it.
+type Proc struct {
+	PID, PPID, PGrp int
+	State           byte   // R, S, D, Z...
+	Start           uint64 // start time in clock ticks since boot: tells a reused pid apart
+	Comm            string
 }
 
-func (p proc) String() string { return fmt.Sprintf("pid %d (%s, state %c)", p.pid, p.comm, p.state) }
+func (p Proc) String() string { return fmt.Sprintf("pid %d (%s, state %c)", p.PID, p.Comm, p.State) }
 
-func readProc(pid int) (proc, error) {
+// ReadProc reads /proc/<pid>/stat.
+func ReadProc(pid int) (Proc, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return proc{}, err
+		return Proc{}, err
 	}
 	// comm may hold spaces and parentheses: it ends at the last ')'.
 	s := string(b)
 	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || end < open {
-		return proc{}, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, s)
+		return Proc{}, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, s)
 	}
 	f := strings.Fields(s[end+1:])
 	// state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
 	// cmajflt utime stime cutime cstime priority nice num_threads
 	// itrealvalue starttime
 	if len(f) < 20 {
-		return proc{}, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+		return Proc{}, fmt.Errorf("/proc/%d/stat: too few fields", pid)
 	}
-	p := proc{pid: pid, state: f[0][0], comm: s[open+1 : end]}
-	if p.ppid, err = strconv.Atoi(f[1]); err != nil {
-		return proc{}, err
+	p := Proc{PID: pid, State: f[0][0], Comm: s[open+1 : end]}
+	if p.PPID, err = strconv.Atoi(f[1]); err != nil {
+		return Proc{}, err
 	}
-	if p.pgrp, err = strconv.Atoi(f[2]); err != nil {
-		return proc{}, err
+	if p.PGrp, err = strconv.Atoi(f[2]); err != nil {
+		return Proc{}, err
 	}
-	if p.start, err = strconv.ParseUint(f[19], 10, 64); err != nil {
-		return proc{}, err
+	if p.Start, err = strconv.ParseUint(f[19], 10, 64); err != nil {
+		return Proc{}, err
 	}
 	return p, nil
 }
 
 // allProcs lists every process; those that vanish while it reads are left
 // out.
-func allProcs() ([]proc, error) {
+func allProcs() ([]Proc, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	var out []proc
+	var out []Proc
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if p, err := readProc(pid); err == nil {
+		if p, err := ReadProc(pid); err == nil {
 			out = append(out, p)
 		}
 	}
 	return out, nil
 }
 
-// family returns the processes in process group pgid and every descendant
-// of pid (pgid's leader), wherever their group: a child may have moved to
-// a group or session of its own.
-func family(pid int) ([]proc, error) {
+// Family returns the model started as leader: the processes in process
+// group leader and every descendant of them, wherever their group (a child
+// may have moved to a group or session of its own). This, not the leader
+// alone, is the model: a `run` script that starts its server without exec
+// is a shell whose child listens.
+func Family(leader int) ([]Proc, error) {
 	all, err := allProcs()
 	if err != nil {
 		return nil, err
 	}
-	children := map[int][]proc{}
+	children := map[int][]Proc{}
 	for _, p := range all {
-		children[p.ppid] = append(children[p.ppid], p)
+		children[p.PPID] = append(children[p.PPID], p)
 	}
 	seen := map[int]bool{}
-	var out []proc
+	var out []Proc
 	var walk func(int)
 	walk = func(parent int) {
 		for _, c := range children[parent] {
-			if !seen[c.pid] {
-				seen[c.pid] = true
+			if !seen[c.PID] {
+				seen[c.PID] = true
 				out = append(out, c)
-				walk(c.pid)
+				walk(c.PID)
 			}
 		}
 	}
 	for _, p := range all {
-		if p.pid == pid || p.pgrp == pid {
-			if !seen[p.pid] {
-				seen[p.pid] = true
+		if p.PID == leader || p.PGrp == leader {
+			if !seen[p.PID] {
+				seen[p.PID] = true
 				out = append(out, p)
 			}
-			walk(p.pid)
+			walk(p.PID)
 		}
 	}
 	return out, nil
 }
 
-// alive reports whether p still runs: the same pid with the same start
+// Alive reports whether p still runs: the same pid with the same start
 // time, and not a zombie (a zombie has no threads and holds nothing but
 // its exit status).
-func alive(p proc) bool {
-	now, err := readProc(p.pid)
-	return err == nil && now.start == p.start && now.state != 'Z'
+func Alive(p Proc) bool {
+	now, err := ReadProc(p.PID)
+	return err == nil && now.Start == p.Start && now.State != 'Z'
 }
 
-// socketInodes maps the inode of every socket the given processes hold to
+// SocketInodes maps the inode of every socket the given processes hold to
 // the process holding it.
-func socketInodes(procs []proc) map[string]int {
+func SocketInodes(procs []Proc) map[string]int {
 	out := map[string]int{}
 	for _, p := range procs {
-		dir := fmt.Sprintf("/proc/%d/fd", p.pid)
+		dir := fmt.Sprintf("/proc/%d/fd", p.PID)
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			continue // gone
@@ -127,7 +130,7 @@ func socketInodes(procs []proc) map[string]int {
 		for _, e := range ents {
 			link, err := os.Readlink(filepath.Join(dir, e.Name()))
 			if err == nil && strings.HasPrefix(link, "socket:[") {
-				out[link[len("socket:["):len(link)-1]] = p.pid
+				out[link[len("socket:["):len(link)-1]] = p.PID
 			}
 		}
 	}
@@ -136,20 +139,21 @@ func socketInodes(procs []proc) map[string]int {
 
 // TCP states in /proc/net/tcp.
 const (
-	tcpEstablished = 0x01
-	tcpListen      = 0x0A
+	TCPEstablished = 0x01
+	TCPListen      = 0x0A
 )
 
-// tcpSock is one line of /proc/net/tcp{,6}: enough to tell which socket
+// TCPSocket is one line of /proc/net/tcp{,6}: enough to tell which socket
 // serves which client.
-type tcpSock struct {
-	localPort, remotePort uint16
-	state                 int
-	inode                 string
+type TCPSocket struct {
+	LocalPort, RemotePort uint16
+	State                 int
+	Inode                 string
 }
 
-func tcpSockets() ([]tcpSock, error) {
-	var out []tcpSock
+// TCPSockets reads the kernel's TCP socket tables, IPv4 and IPv6.
+func TCPSockets() ([]TCPSocket, error) {
+	var out []TCPSocket
 	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		f, err := os.Open(path)
 		if os.IsNotExist(err) {
@@ -172,7 +176,7 @@ func tcpSockets() ([]tcpSock, error) {
 			if err1 != nil || err2 != nil || err3 != nil {
 				continue
 			}
-			out = append(out, tcpSock{localPort: lp, remotePort: rp, state: int(st), inode: fs[9]})
+			out = append(out, TCPSocket{LocalPort: lp, RemotePort: rp, State: int(st), Inode: fs[9]})
 		}
 		err = sc.Err()
 		f.Close()
@@ -193,27 +197,27 @@ func hexPort(field string) (uint16, error) {
 	return uint16(n), err
 }
 
-// groupListens reports whether a process of pid's family holds a listening
+// Listens reports whether a process of leader's family holds a listening
 // socket on port.
-func groupListens(pid int, port uint16) (bool, error) {
-	socks, err := tcpSockets()
+func Listens(leader int, port uint16) (bool, error) {
+	socks, err := TCPSockets()
 	if err != nil {
 		return false, err
 	}
 	listen := map[string]bool{}
 	for _, s := range socks {
-		if s.state == tcpListen && s.localPort == port {
-			listen[s.inode] = true
+		if s.State == TCPListen && s.LocalPort == port {
+			listen[s.Inode] = true
 		}
 	}
 	if len(listen) == 0 {
 		return false, nil
 	}
-	fam, err := family(pid)
+	fam, err := Family(leader)
 	if err != nil {
 		return false, err
 	}
-	for inode := range socketInodes(fam) {
+	for inode := range SocketInodes(fam) {
 		if listen[inode] {
 			return true, nil
 		}
