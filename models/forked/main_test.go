@@ -228,6 +228,40 @@ func TestSIGTERMToParentOnly(t *testing.T) {
 	}
 }
 
+// A parent killed outright (SIGKILL: no chance to signal anyone) still
+// takes its children with it: each asked for SIGKILL when its parent dies.
+func TestChildrenDieWithKilledParent(t *testing.T) {
+	const n = 20
+	p := modeltest.Start(t, bin)
+	modeltest.DialEcho(t, p.Addr(), n)
+	kids := modeltest.ChildrenOf(p.Pid())
+	if len(kids) != n {
+		t.Fatalf("%d children, want %d", len(kids), n)
+	}
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Wait(2 * time.Second) {
+		t.Fatal("parent still running after SIGKILL")
+	}
+	modeltest.WaitFor(t, 3*time.Second, func() error {
+		for _, k := range kids {
+			// Orphans are reparented and reaped by init or a subreaper;
+			// a live one shows a state other than Z.
+			if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", k)); err == nil && !isZombie(st) {
+				return fmt.Errorf("child %d still running after its parent was killed", k)
+			}
+		}
+		return nil
+	})
+}
+
+// isZombie reads the state field of a /proc/PID/stat line.
+func isZombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
 // At the cap the parent stops accepting: the next connection waits in the
 // backlog, unechoed, until a child exits.
 func TestForkCap(t *testing.T) {
