@@ -81,6 +81,25 @@ func treeOf(t *testing.T, pid int) tree {
 	return tr
 }
 
+// start runs the model and returns once the child that served the
+// readiness probe has gone, so that counts of children are the test's own.
+func start(t *testing.T, env ...string) *conformance.Instance {
+	t.Helper()
+	p := modeltest.Start(t, bin, env...)
+	waitNoChildren(t, p.Pid())
+	return p
+}
+
+func waitNoChildren(t *testing.T, pid int) {
+	t.Helper()
+	modeltest.WaitFor(t, 3*time.Second, func() error {
+		if k := modeltest.ChildrenOf(pid); len(k) > 0 {
+			return fmt.Errorf("%d children still running", len(k))
+		}
+		return nil
+	})
+}
+
 // The script the runner starts builds the server into its cache and execs
 // it, so the model's pid is the server itself (SIGTERM reaches it, not a
 // shell), and a second start reuses the binary.
@@ -112,7 +131,7 @@ func TestRunScriptExecsCachedBinary(t *testing.T) {
 // reaped as their connections close.
 func TestEchoChildPerConnection(t *testing.T) {
 	const n = 150
-	p := modeltest.Start(t, bin)
+	p := start(t)
 	conns := modeltest.DialEcho(t, p.Addr(), n)
 
 	modeltest.EchoRound(t, conns)
@@ -139,7 +158,7 @@ func TestEchoChildPerConnection(t *testing.T) {
 func TestOneTaskPerConnection(t *testing.T) {
 	for _, n := range []int{1, 300} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			p := modeltest.Start(t, bin)
+			p := start(t)
 			modeltest.DialEcho(t, p.Addr(), n)
 			tr := treeOf(t, p.Pid())
 			if len(tr.kids) != n || tr.tasks != n+1 {
@@ -167,7 +186,7 @@ func TestHalfCloseEchoesEverything(t *testing.T) {
 
 // A reset ends its own child only, and that child is reaped.
 func TestResetReapsItsChild(t *testing.T) {
-	p := modeltest.Start(t, bin)
+	p := start(t)
 	conns := modeltest.DialEcho(t, p.Addr(), 3)
 	conns[0].SetLinger(0)
 	conns[0].Close()
@@ -191,7 +210,7 @@ func TestResetReapsItsChild(t *testing.T) {
 // its client stopped reading.
 func TestSIGTERMToParentOnly(t *testing.T) {
 	const n = 50
-	p := modeltest.Start(t, bin)
+	p := start(t)
 	conns := modeltest.DialEcho(t, p.Addr(), n)
 	// Fill both directions' buffers: the child blocks in send.
 	go conns[0].Write(make([]byte, 16<<20))
@@ -232,7 +251,7 @@ func TestSIGTERMToParentOnly(t *testing.T) {
 // takes its children with it: each asked for SIGKILL when its parent dies.
 func TestChildrenDieWithKilledParent(t *testing.T) {
 	const n = 20
-	p := modeltest.Start(t, bin)
+	p := start(t)
 	modeltest.DialEcho(t, p.Addr(), n)
 	kids := modeltest.ChildrenOf(p.Pid())
 	if len(kids) != n {
@@ -265,7 +284,7 @@ func isZombie(stat []byte) bool {
 // At the cap the parent stops accepting: the next connection waits in the
 // backlog, unechoed, until a child exits.
 func TestForkCap(t *testing.T) {
-	p := modeltest.Start(t, bin, envForkCap+"=3", "C10K_INSTANCE=2")
+	p := start(t, envForkCap+"=3", "C10K_INSTANCE=2")
 	conns := modeltest.DialEcho(t, p.Addr(), 3)
 	fourth := assertCapped(t, p, 3)
 	conns[0].Close()
@@ -345,7 +364,7 @@ func TestPresets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := modeltest.Start(t, bin, tt.env...)
+			p := start(t, tt.env...)
 			if got := listenBacklog(t, p.Addr()); got != tt.backlog {
 				t.Errorf("backlog %d, want %d", got, tt.backlog)
 			}
@@ -413,7 +432,7 @@ func TestBadConfigExits2(t *testing.T) {
 // is served once the limit is back. The open-files limit of the running
 // parent is lowered so that its next descriptor is over it.
 func TestAcceptErrorReported(t *testing.T) {
-	p := modeltest.Start(t, bin)
+	p := start(t)
 	pid := p.Pid()
 	var old unix.Rlimit
 	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &old); err != nil {
@@ -485,6 +504,9 @@ func TestForkFailure(t *testing.T) {
 	}
 	limit := fmt.Sprintf("--nproc=%d:%d", nprocLimit, nprocLimit)
 	p := modeltest.StartModel(t, conformance.Model{Bin: bin, Wrap: append([]string{"prlimit", limit}, asNobody...)})
+	// The readiness probe's child may still be exiting: count the tasks
+	// once only the parent is left.
+	waitNoChildren(t, p.Pid())
 	var fillers []*exec.Cmd
 	stopFillers := func() {
 		for _, f := range fillers {
@@ -582,7 +604,7 @@ func TestChildCost(t *testing.T) {
 	for _, n := range counts {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			before := meminfo(t)
-			p := modeltest.Start(t, bin)
+			p := start(t)
 			conns := modeltest.DialEcho(t, p.Addr(), n)
 			modeltest.EchoRound(t, conns)
 			c := costOf(t, p.Pid())
