@@ -1,4 +1,4 @@
-// Tests of the forked model (forked.c, started through ./run) over real
+// Tests of the forked model (src/forked.c, started through ./run) over real
 // loopback sockets. The contract (echo, half-close, reset, SIGTERM to the
 // process group, SO_REUSEPORT, backlog) is also checked for every model by
 // runner/conformance; these are the forked model's own behaviours: one
@@ -110,6 +110,7 @@ func TestRunScriptExecsCachedBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := conformance.Model{Bin: run, Env: []string{"C10K_FORKED_CACHE=" + cache}}
+	var first os.FileInfo
 	for round := range 2 {
 		p := modeltest.StartModel(t, m)
 		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid()))
@@ -118,6 +119,15 @@ func TestRunScriptExecsCachedBinary(t *testing.T) {
 		}
 		if filepath.Dir(exe) != cache || !strings.HasPrefix(filepath.Base(exe), "forked-") {
 			t.Fatalf("round %d: the model's pid runs %s, want the binary in the cache %s", round, exe, cache)
+		}
+		fi, err := os.Stat(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = fi
+		} else if !os.SameFile(first, fi) {
+			t.Errorf("the second start built the binary again")
 		}
 		modeltest.DialEcho(t, p.Addr(), 2)
 		p.Kill()
@@ -229,14 +239,14 @@ func TestSIGTERMToParentOnly(t *testing.T) {
 		}
 		return fmt.Errorf("no child blocked in send(2) yet")
 	})
-	start := time.Now()
+	begin := time.Now()
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if !p.Wait(2 * time.Second) {
 		t.Fatalf("still running 2 s after SIGTERM")
 	}
-	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	t.Logf("exited %v after SIGTERM", time.Since(begin).Round(time.Millisecond))
 	if err := p.ExitErr(); err != nil {
 		t.Errorf("exit: %v\nstderr: %s", err, p.Stderr())
 	}
