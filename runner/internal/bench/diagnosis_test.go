@@ -46,18 +46,18 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			setup: func(t *testing.T, o *Options) {
 				needGuard(t)
 				o.Steps = []int{20, 200}
-				o.PidsLimit = 150 // a forked child is ~4 threads: ~35 children
+				o.PidsLimit = 150 // a forked child is one task: ~149 children
 				o.Conformance = false
 			},
 			stop: results.StopGuard,
 			want: []string{"resource guard", "pids limit 150", "refused"},
 		},
 		{
-			name: "memory guard", dir: realModels, model: "forked",
+			name: "memory guard", dir: realModels, model: "forked-reexec",
 			setup: func(t *testing.T, o *Options) {
 				needGuard(t)
 				o.Steps = []int{20, 300}
-				o.MemLimit = 96 << 20 // a forked child is ~0.7 MiB: ~100 children
+				o.MemLimit = 96 << 20 // a forked-reexec child is ~0.7 MiB: ~100 children
 				o.Conformance = false
 			},
 			stop: results.StopGuard,

@@ -1,6 +1,7 @@
-// Command forked is the process-per-connection model: the parent accepts
-// and hands each connection to a child process of its own, which echoes it
-// with blocking read(2)/write(2) and exits at EOF.
+// Command forked-reexec is process-per-connection the way Go can do it
+// without a raw fork(2): the parent accepts and hands each connection to a
+// child process of its own, which echoes it with blocking read(2)/write(2)
+// and exits at EOF. models/forked is the same model with a real fork.
 //
 // Go cannot fork and carry on in the child (the runtime's other threads do
 // not survive fork), so a child is this same binary re-executed with
@@ -17,7 +18,7 @@ import (
 	"c10klab/models/internal/modelkit"
 )
 
-const model = "forked"
+const model = "forked-reexec"
 
 // Model-specific knobs (see README.md).
 const (
