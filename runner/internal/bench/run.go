@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/pin"
@@ -89,7 +90,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	run := &results.Run{
 		ID: id, Started: time.Now(), Command: opt.Command,
 		Config: opt.config(labels, modelCPUs, swarmCPUs, perProcess),
-		Env:    env, Versions: versions(opt.ModuleRoot), Models: labels,
+		Env:    env, Versions: versions(opt.ModuleRoot), Models: measured(labels, opt.Repeat),
 		Format: results.FormatAnalysis,
 	}
 	if err := results.WriteRun(dir, run); err != nil {
@@ -104,9 +105,13 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	}
 
 	var failed []string
-	for i, spec := range opt.Specs {
+	for k, label := range run.Models {
+		// Repeats go round the models (a, b, a, b...), so a change in the
+		// machine over the run touches every model alike.
+		i := k % len(opt.Specs)
+		spec := opt.Specs[i]
 		m := &measurement{
-			opt: &opt, runRec: run, spec: spec, label: labels[i], bin: bins[i], dir: dir,
+			opt: &opt, runRec: run, spec: spec, label: label, bin: bins[i], dir: dir,
 			env: env, perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs,
 		}
 		sum, err := m.run(ctx)
@@ -116,12 +121,12 @@ func Run(ctx context.Context, opt Options) (string, error) {
 			}
 		}
 		if ctx.Err() != nil {
-			run.Outcome = "interrupted during " + labels[i]
+			run.Outcome = "interrupted during " + label
 			run.Finished = time.Now()
 			return dir, errors.Join(ctx.Err(), results.WriteRun(dir, run))
 		}
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", labels[i], err))
+			failed = append(failed, fmt.Sprintf("%s: %v", label, err))
 		}
 	}
 	run.Finished = time.Now()
@@ -136,6 +141,21 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		return dir, fmt.Errorf("%s", strings.Join(failed, "\n"))
 	}
 	return dir, nil
+}
+
+// measured is the labels of every measurement of the run, in order: the
+// models themselves, or with --repeat each model's repeats, round robin.
+func measured(labels []string, repeat int) []string {
+	if repeat <= 1 {
+		return labels
+	}
+	var out []string
+	for r := 1; r <= repeat; r++ {
+		for _, l := range labels {
+			out = append(out, analysis.RepeatLabel(l, r))
+		}
+	}
+	return out
 }
 
 // versions records the Go toolchain and every module the project requires.

@@ -24,14 +24,18 @@ const benchUsage = `usage: c10klab bench [flags]
 Runs the comparison: for each model in turn, starts it (as many instances on
 one port with SO_REUSEPORT as the open-files limit requires), checks it
 echoes, starts the swarm agents, then raises the offered connections step by
-step: open at --rate, hold for --hold, evaluate. A model's run ends at the
-last step, when fewer than 95% of the offered connections are sustained, or
-when the model exits. Everything measured is written to results/<run>/ as it
-is measured; a progress line is printed per step and a summary at the end.
+step. Each step ramps (opens the new connections at --rate), settles (waits,
+at most --settle-max, until the model serves every open connection on time)
+and is judged over an evaluation window of --hold. A model's run ends at the
+last step, when a step is not sustained, or when the model exits. Everything
+measured is written to results/<run>/ as it is measured; a progress line is
+printed per step and a summary at the end.
 
-A connection is sustained while it is open and its latest message came back
-intact within --deadline. Ctrl-C stops the run cleanly: what was measured is
-kept, every process the run started is stopped.
+A connection is sustained when it stayed open through the window and every
+echo due in it came back intact within --deadline. A step is sustained when
+95% of its offered connections were and the window's p99 is within the
+deadline. Ctrl-C stops the run cleanly: what was measured is kept, every
+process the run started is stopped.
 
 flags:
 `
@@ -50,7 +54,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	stepsFlag := fs.String("steps", joinInts(opt.Steps), "offered connections per step, ascending")
 	target := fs.Int("target", 0, "instead of --steps: 6 steps up to this many connections")
 	fs.IntVar(&opt.Rate, "rate", opt.Rate, "connections opened per second by the whole swarm")
-	fs.DurationVar(&opt.Hold, "hold", opt.Hold, "how long each step holds its connections before it is evaluated")
+	fs.DurationVar(&opt.Hold, "hold", opt.Hold, "each step's evaluation window, after its settle")
+	fs.DurationVar(&opt.SettleMax, "settle-max", 0, "longest a step waits after its ramp for the model to serve every open connection (0: 5s + 2 intervals)")
+	fs.IntVar(&opt.Repeat, "repeat", 1, "measure each model this many times, round robin; the report gives median and range")
 	fs.DurationVar(&opt.Interval, "interval", opt.Interval, "time between messages on one connection")
 	fs.DurationVar(&opt.Deadline, "deadline", opt.Deadline, "an echo later than this fails (at most --interval)")
 	fs.IntVar(&opt.MsgSize, "size", opt.MsgSize, "message size in bytes")

@@ -72,6 +72,15 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		}
 	}
 
+	if run.Config.Repeat > 1 {
+		fmt.Fprintf(&b, "\n### Over %d repeats\n\nMedian [range] of each model's repeats, measured round robin; `c10klab compare` marks a difference whose ranges overlap as ~.\n\n", run.Config.Repeat)
+		b.WriteString("| model | repeats | capacity | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes |\n|---|--:|--:|--:|--:|--:|--:|\n")
+		for _, g := range groups(l) {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", cellMD(g.Model), len(g.rows),
+				groupCell(metrics[0], g), groupCell(metrics[1], g), groupCell(metrics[2], g), groupCell(metrics[3], g), groupCell(metrics[4], g))
+		}
+	}
+
 	b.WriteString("\n## Diagnosis\n\n")
 	for _, r := range rs {
 		d := r.Diagnosis

@@ -37,20 +37,35 @@ func Table(w io.Writer, l *results.Loaded) error {
 			return fmt.Errorf("write table: %w", err)
 		}
 	}
+	if l.Run.Config.Repeat > 1 {
+		r := textTable{right: []bool{false, true, true, true, true, true, true}}
+		r.add(fmt.Sprintf("over %d repeats: median [range]", l.Run.Config.Repeat), "n", "capacity", "p99", "user/conn", "kernel/conn", "CPU/1k echoes")
+		for _, g := range groups(l) {
+			r.add(g.Model, fmt.Sprint(len(g.rows)), groupCell(metrics[0], g), groupCell(metrics[1], g), groupCell(metrics[2], g), groupCell(metrics[3], g), groupCell(metrics[4], g))
+		}
+		if _, err := fmt.Fprintln(w); err != nil {
+			return fmt.Errorf("write table: %w", err)
+		}
+		if err := r.write(w); err != nil {
+			return fmt.Errorf("write table: %w", err)
+		}
+	}
 	return nil
 }
 
 // Compare writes, for each metric, the two runs side by side with the
 // change per model; a model measured in only one run is listed as such.
+// A model measured several times (bench --repeat) shows its median and
+// range, and a change whose ranges overlap is "~": inside the noise.
 func Compare(w io.Writer, a, b *results.Loaded) error {
-	ra, rb := byModel(rows(a)), byModel(rows(b))
+	ga, gb := byGroup(groups(a)), byGroup(groups(b))
 	var models []string
 	seen := map[string]bool{}
 	for _, l := range []*results.Loaded{a, b} {
-		for _, m := range l.Models() {
-			if !seen[m] {
-				seen[m] = true
-				models = append(models, m)
+		for _, g := range groups(l) {
+			if !seen[g.Model] {
+				seen[g.Model] = true
+				models = append(models, g.Model)
 			}
 		}
 	}
@@ -61,16 +76,20 @@ func Compare(w io.Writer, a, b *results.Loaded) error {
 		t := textTable{right: []bool{false, true, true, true, true}}
 		t.add(m.name, "A", "B", "change", "")
 		for _, model := range models {
-			x, inA := ra[model]
-			y, inB := rb[model]
+			x, inA := ga[model]
+			y, inB := gb[model]
 			switch {
 			case !inA:
-				t.add(model, "—", cell(m, y.Summary), "only in B", "")
+				t.add(model, "—", groupCell(m, y), "only in B", "")
 			case !inB:
-				t.add(model, cell(m, x.Summary), "—", "only in A", "")
+				t.add(model, groupCell(m, x), "—", "only in A", "")
+			case len(x.rows) > 1 && len(y.rows) > 1 && x.spread(m).Overlaps(y.spread(m)):
+				t.add(model, groupCell(m, x), groupCell(m, y), "~", "(ranges overlap)")
 			default:
-				abs, pct := change(m, x.Summary, y.Summary)
-				t.add(model, cell(m, x.Summary)+mark(x), cell(m, y.Summary)+mark(y), abs, pct)
+				mx, okA := x.median(m)
+				my, okB := y.median(m)
+				abs, pct := change(m, mx, my, okA, okB)
+				t.add(model, groupCell(m, x), groupCell(m, y), abs, pct)
 			}
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
@@ -94,18 +113,73 @@ func mark(r row) string {
 	return ""
 }
 
-func byModel(rs []row) map[string]row {
-	out := make(map[string]row, len(rs))
-	for _, r := range rs {
-		out[r.Model] = r
+// group is a model's rows: one, or one per repeat.
+type group struct {
+	Model string
+	rows  []row
+}
+
+func groups(l *results.Loaded) []group {
+	var out []group
+	at := map[string]int{}
+	for _, r := range rows(l) {
+		base := r.Model
+		if l.Run.Config.Repeat > 1 {
+			base, _ = analysis.BaseLabel(r.Model)
+		}
+		i, ok := at[base]
+		if !ok {
+			i = len(out)
+			at[base] = i
+			out = append(out, group{Model: base})
+		}
+		out[i].rows = append(out[i].rows, r)
 	}
 	return out
 }
 
+func byGroup(gs []group) map[string]group {
+	out := make(map[string]group, len(gs))
+	for _, g := range gs {
+		out[g.Model] = g
+	}
+	return out
+}
+
+func (g group) spread(m metric) analysis.Spread {
+	var vs []float64
+	for _, r := range g.rows {
+		if v, ok := m.value(r.Summary); ok {
+			vs = append(vs, v)
+		}
+	}
+	return analysis.SpreadOf(vs)
+}
+
+// median is the metric's median over the group, and whether any repeat had it.
+func (g group) median(m metric) (float64, bool) {
+	if len(g.rows) == 1 {
+		return m.value(g.rows[0].Summary)
+	}
+	s := g.spread(m)
+	return s.Median, s.N > 0
+}
+
+// groupCell is the metric of a model measured once, or "median [min–max]"
+// over its repeats.
+func groupCell(m metric, g group) string {
+	if len(g.rows) == 1 {
+		return cell(m, g.rows[0].Summary) + mark(g.rows[0])
+	}
+	s := g.spread(m)
+	if s.N == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%s [%s–%s]", m.format(s.Median), m.format(s.Min), m.format(s.Max))
+}
+
 // change is B − A in the metric's unit and as a percentage of A.
-func change(m metric, a, b results.Summary) (abs, pct string) {
-	x, okA := m.value(a)
-	y, okB := m.value(b)
+func change(m metric, x, y float64, okA, okB bool) (abs, pct string) {
 	if !okA || !okB {
 		return "~", ""
 	}
