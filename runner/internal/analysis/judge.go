@@ -59,8 +59,11 @@ func untrusted(st *results.Step, cfg results.Config) (mech, why string) {
 		return results.MechSwarm, fmt.Sprintf("the swarm ran out of its own resources: %s", diagnose.FormatCounts(st.ClientFailures))
 	}
 	// A lag of half the deadline turns an echo the server returned in half
-	// the deadline into a miss: past that, a miss may be the swarm's.
-	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); cfg.Deadline > 0 && lag > cfg.Deadline/2 {
+	// the deadline into a miss: past that, a miss may be the swarm's. But a
+	// late swarm still sends every message, late, and gets it back: when
+	// most echoes due in the window never came, the silence is the model's.
+	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); cfg.Deadline > 0 && lag > cfg.Deadline/2 &&
+		(!st.Window || float64(st.Echoes) >= 0.5*results.DueEchoes(st, cfg.Interval) || lag.Seconds() >= st.HoldSeconds/2) {
 		return results.MechSwarmLag, fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
 	}
 	if st.HoldSeconds > 0 {

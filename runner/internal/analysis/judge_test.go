@@ -46,7 +46,7 @@ func TestJudgeNeverSustainsWhatItsOwnFiguresDeny(t *testing.T) {
 }
 
 func TestJudgeTrust(t *testing.T) {
-	cfg := results.Config{SustainRatio: 0.95, Deadline: time.Second, SwarmCPUs: []int{1}, ModelCPUs: []int{0}}
+	cfg := results.Config{SustainRatio: 0.95, Deadline: time.Second, Interval: time.Second, SwarmCPUs: []int{1}, ModelCPUs: []int{0}}
 	failed := results.Step{Offered: 1000, Sustained: 500, Window: true, Latency: results.Percentiles{Count: 10, P99: 1}}
 	with := func(f func(*results.Step)) results.Step { s := failed; f(&s); return s }
 	tests := []struct {
@@ -58,6 +58,9 @@ func TestJudgeTrust(t *testing.T) {
 		{"the swarm's own descriptors", with(func(s *results.Step) { s.ClientFailures = map[string]int64{"socket:EMFILE": 3} }), results.MechSwarm},
 		{"the swarm behind schedule", with(func(s *results.Step) { s.LagMaxMs = 554 }), results.MechSwarmLag},
 		{"a lag it can absorb", with(func(s *results.Step) { s.LagMaxMs = 254 }), ""},
+		// 1,000 connections over 5 s at one message a second: 5,000 due.
+		{"late, but the echoes came", with(func(s *results.Step) { s.LagMaxMs, s.Open, s.HoldSeconds, s.Echoes = 554, 1000, 5, 4000 }), results.MechSwarmLag},
+		{"late, and the model silent", with(func(s *results.Step) { s.LagMaxMs, s.Open, s.HoldSeconds, s.Echoes = 554, 1000, 5, 40 }), ""},
 		{"the swarm's CPU", with(func(s *results.Step) { s.HoldSeconds, s.AgentsCPU = 5, 4.8 }), results.MechSwarmCPU},
 		// A sustained step stands: a struggling swarm only makes a model look worse.
 		{"sustained despite the swarm", with(func(s *results.Step) { s.Sustained, s.LagMaxMs = 1000, 900 }), ""},

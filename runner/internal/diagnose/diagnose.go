@@ -320,6 +320,13 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 			c.Mechanism = results.MechListenQueue
 			s += "; " + q
 		}
+	case queueOverflow(first) != "" && first.Sustained < first.Open:
+		// The kernel counted overflows of a listen queue while connections
+		// the clients had open went unserved: the model did not accept
+		// them fast enough, or at all.
+		c.Mechanism = results.MechListenQueue
+		s = fmt.Sprintf("the model did not accept connections as fast as they came: %s; %s of the %s connections the clients had open were served through the window (%s) at %s offered",
+			queueOverflow(first), n(first.Sustained), n(first.Open), failureSummary(first), n(first.Offered))
 	case silentHolding(in, first, held):
 		c.Mechanism = results.MechSilent
 		s = fmt.Sprintf("the model holds %s sockets but stopped echoing", n(held))
@@ -385,14 +392,7 @@ func silentHolding(in Input, first *results.Step, held int) bool {
 	return float64(first.Echoes) < 0.6*dueEchoes(in, first)
 }
 
-// dueEchoes is how many echoes the open connections were due in the
-// step's window.
-func dueEchoes(in Input, st *results.Step) float64 {
-	if in.Config.Interval <= 0 {
-		return 0
-	}
-	return float64(st.Open) * st.HoldSeconds / in.Config.Interval.Seconds()
-}
+func dueEchoes(in Input, st *results.Step) float64 { return results.DueEchoes(st, in.Config.Interval) }
 
 // heldSockets estimates the connections the model's processes hold in a
 // step: its descriptors above idle, divided by the descriptors it used

@@ -1,6 +1,9 @@
 package results
 
-import "regexp"
+import (
+	"regexp"
+	"time"
+)
 
 // FileName turns a model name into something safe in a file name and in a
 // relative Markdown link: "forked:seed" would otherwise read as a URL scheme.
@@ -22,3 +25,12 @@ const (
 // FailuresChart and TimelineChart name a model's charts, without extension.
 func FailuresChart(model string) string { return "failures-" + FileName(model) }
 func TimelineChart(model string) string { return "timeline-" + FileName(model) }
+
+// DueEchoes is how many echoes a step's open connections were due in its
+// evaluation window at one message per interval.
+func DueEchoes(st *Step, interval time.Duration) float64 {
+	if interval <= 0 {
+		return 0
+	}
+	return float64(st.Open) * st.HoldSeconds / interval.Seconds()
+}
