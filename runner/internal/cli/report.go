@@ -15,18 +15,20 @@ import (
 )
 
 // finish renders a run's charts, CSVs and REPORT.md and prints its summary
-// table.
+// table. The run is loaded once, so each problem is reported once.
 func finish(dir string, stdout io.Writer) error {
-	renderErr := report.Render(dir)
 	l, err := results.Load(dir)
 	if err != nil {
-		return errors.Join(renderErr, err)
+		return err
 	}
+	renderErr := report.RenderLoaded(l, dir)
 	fmt.Fprintln(stdout)
 	if err := report.Table(stdout, l); err != nil {
 		return errors.Join(renderErr, err)
 	}
-	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, report.ReportFile))
+	if renderErr == nil {
+		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, report.ReportFile))
+	}
 	return renderErr
 }
 

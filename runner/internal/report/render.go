@@ -1,31 +1,76 @@
 package report
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"strings"
 
 	"c10klab/runner/internal/plot"
 	"c10klab/runner/internal/results"
 )
 
 // Render draws a saved run again: it loads dir, writes the charts, the
-// CSV exports and REPORT.md into it. A chart or export that fails is
-// reported in the error; the report is still written with what exists.
+// CSV exports and REPORT.md into it. See RenderLoaded.
 func Render(dir string) error {
 	l, err := results.Load(dir)
 	if err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
+	return RenderLoaded(l, dir)
+}
+
+// RenderLoaded writes l's charts, CSV exports and REPORT.md into dir,
+// each file whole or not at all. A chart or export that fails is reported
+// in the error; the report is still written with what exists.
+//
+// A damaged run is never drawn as if it were whole. When a model's
+// timeline is gone but its summary exists, nothing is written: the files
+// drawn from that timeline before are all that is left of its steps, and
+// redrawing would replace them with empty tables. When a timeline's last
+// line was cut short, the report is drawn from what was read, says so at
+// its top, and the error names the cut.
+func RenderLoaded(l *results.Loaded, dir string) error {
+	var missing []string
+	for _, d := range l.Damaged {
+		if d.Line == 0 {
+			missing = append(missing, d.String())
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("render report %s: not redrawn, its REPORT.md, CSVs and charts are left as they were: %s",
+			dir, strings.Join(missing, "; "))
+	}
 	charts, plotErr := plot.Render(l, dir)
 	_, csvErr := WriteCSV(l, dir)
 	md, err := Markdown(l, charts)
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, ReportFile), md, 0o644)
+		err = results.WriteBytes(filepath.Join(dir, ReportFile), flagDamage(md, l.Damaged))
 	}
-	if err := errors.Join(plotErr, csvErr, err); err != nil {
+	if err := errors.Join(plotErr, csvErr, err, l.Check()); err != nil {
 		return fmt.Errorf("render report %s: %w", dir, err)
 	}
 	return nil
+}
+
+// flagDamage puts a notice of every damaged file under the report's title,
+// where no reader can miss that the figures cover only what was saved.
+func flagDamage(md []byte, damaged []results.Damage) []byte {
+	if len(damaged) == 0 {
+		return md
+	}
+	var b bytes.Buffer
+	b.WriteString("> **Incomplete results.** Some files of this run were not saved whole; every figure below covers only what was read:\n")
+	for _, d := range damaged {
+		fmt.Fprintf(&b, ">\n> - %s\n", cellMD(d.String()))
+	}
+	b.WriteString("\n")
+	title, rest, ok := bytes.Cut(md, []byte("\n\n"))
+	if !ok {
+		return append(b.Bytes(), md...)
+	}
+	out := append(append([]byte{}, title...), "\n\n"...)
+	out = append(out, b.Bytes()...)
+	return append(out, rest...)
 }
