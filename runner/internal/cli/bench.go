@@ -146,10 +146,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	// progress lines only: with SIGPIPE caught, a write to the closed pipe
 	// returns EPIPE instead of killing the runner before it writes the
 	// summaries and removes its cgroups. Caught, not ignored: an ignored
-	// signal would stay ignored in the models and agents it starts.
-	pipes := make(chan os.Signal, 1)
-	signal.Notify(pipes, syscall.SIGPIPE)
-	defer signal.Stop(pipes)
+	// signal would stay ignored in the models and agents it starts. Never
+	// stopped: Main's last error line may go to a closed stderr too.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	out := &brokenSafe{w: stdout, onBreak: func(err error) {
 		fmt.Fprintf(stderr, "c10klab bench: stdout closed (%v): no more progress lines; the run goes on and saves its results\n", err)
 	}}

@@ -89,6 +89,11 @@ Prints the summaries of two runs side by side with the change per model
 	if err != nil {
 		return err
 	}
+	for _, l := range []*results.Loaded{a, b} {
+		if err := l.Check(); err != nil {
+			fmt.Fprintf(stderr, "c10klab compare: warning: %v\n", err)
+		}
+	}
 	return report.Compare(stdout, a, b)
 }
 
