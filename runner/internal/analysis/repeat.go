@@ -35,7 +35,9 @@ type Spread struct {
 
 // Overlaps reports whether two spreads' ranges overlap: a difference
 // between them is inside the run-to-run noise.
-func (s Spread) Overlaps(o Spread) bool { return s.N > 0 && o.N > 0 && s.Min <= o.Max && o.Min <= s.Max }
+func (s Spread) Overlaps(o Spread) bool {
+	return s.N > 0 && o.N > 0 && s.Min <= o.Max && o.Min <= s.Max
+}
 
 // SpreadOf is the median and range of values.
 func SpreadOf(values []float64) Spread {

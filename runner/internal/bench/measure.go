@@ -57,9 +57,10 @@ type measurement struct {
 	// records is every record written, for the analysis at the end: the
 	// same records `c10klab plot` reads back from the timeline. Reports
 	// arrive from other goroutines, hence recMu.
-	recMu   sync.Mutex
-	records []results.Record
-	last    results.Sample
+	recMu       sync.Mutex
+	records     []results.Record
+	writeFailed bool // the timeline refused a record: said once
+	last        results.Sample
 	// stepLagMs is the swarm's worst lag behind its send schedule in any
 	// second of the current step.
 	stepLagMs float64
@@ -77,8 +78,11 @@ func (m *measurement) record(r results.Record) {
 	defer m.recMu.Unlock()
 	m.records = append(m.records, r)
 	if err := m.tl.Append(r); err != nil {
-		// Disk trouble must not kill the measurement of a running model;
-		// the event goes to the observer at least.
+		if m.writeFailed {
+			return // said once; the step loop stops at its next second
+		}
+		m.writeFailed = true
+		// The observer (the terminal) hears of it at least.
 		r = results.Record{Type: results.TypeEvent, Event: &results.Event{Time: time.Now(), Kind: "write_error", Msg: err.Error()}}
 	}
 	if m.opt.Observe != nil {

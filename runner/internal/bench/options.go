@@ -6,12 +6,17 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
-	"slices"
+	"runtime"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/swarm"
 )
 
 // Options is one run's settings.
@@ -58,6 +63,8 @@ type Options struct {
 	SettleMax time.Duration
 	// Repeat measures each model this many times (0 or 1: once).
 	Repeat int
+	// Machine bounds what Validate accepts; nil: read this machine's.
+	Machine *Machine
 
 	// Observe, when set, receives every record as it is written, labelled
 	// with its model: the terminal's progress is one more consumer.
@@ -82,15 +89,77 @@ func Defaults() Options {
 	}
 }
 
-// Validate checks the settings before anything starts.
+// Machine is what this machine allows a run: the bounds Validate holds
+// the settings to, read once before anything starts.
+type Machine struct {
+	// NoFile is the runner's open-files soft limit (already raised to the
+	// hard limit by the command line); models and agents inherit it.
+	NoFile int
+	// Tasks is how many more threads and processes may start: the guard's
+	// headroom below kernel.pid_max and kernel.threads-max.
+	Tasks int
+	CPUs  int
+}
+
+// ReadMachine reads this machine's bounds.
+func ReadMachine() (Machine, error) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return Machine{}, fmt.Errorf("read open-files limit: %w", err)
+	}
+	tasks, err := guard.DefaultPids()
+	if err != nil {
+		return Machine{}, fmt.Errorf("read task limits: %w", err)
+	}
+	return Machine{NoFile: int(min(lim.Cur, math.MaxInt32)), Tasks: int(tasks), CPUs: runtime.NumCPU()}, nil
+}
+
+// What the runner itself holds per process it starts: a model instance's
+// stdout and stderr pipes and its pidfd; an agent's stdin, stdout and
+// stderr pipes and its pidfd. (--procs 100000 failed with EMFILE at 6,661
+// instances under a 20,000 limit: 3 each.)
+const (
+	runnerFDsPerInstance = 3
+	runnerFDsPerAgent    = 4
+)
+
+// maxAgents is how many swarm agents there can be: agent i binds source
+// addresses 127.(16+i).x.y, and swarm.AgentConfig.Validate takes indexes
+// 0..200.
+const maxAgents = 201
+
+// instancesPerCPU bounds --procs beyond what the open-files limit needs:
+// instances share the port to spread connections, and hundreds of
+// event loops or schedulers per CPU would measure the kernel scheduler,
+// not the model.
+const instancesPerCPU = 32
+
+// Validate checks the settings before anything starts, against o.Machine
+// (this machine's bounds when nil): each flag alone, then what they ask of
+// the machine together.
 func (o *Options) Validate() error {
+	if err := o.validateFlags(); err != nil {
+		return err
+	}
+	m := o.Machine
+	if m == nil {
+		mm, err := ReadMachine()
+		if err != nil {
+			return err
+		}
+		m = &mm
+	}
+	return o.validateMachine(*m)
+}
+
+func (o *Options) validateFlags() error {
 	switch {
 	case len(o.Specs) == 0:
 		return fmt.Errorf("no models to run")
 	case len(o.Steps) == 0:
 		return fmt.Errorf("no steps: give --steps or --target")
-	case !slices.IsSorted(o.Steps) || o.Steps[0] <= 0:
-		return fmt.Errorf("steps %v must be positive and ascending", o.Steps)
+	case o.Steps[0] <= 0:
+		return fmt.Errorf("--steps %v: offered connections must be positive", o.Steps)
 	case o.Rate <= 0:
 		return fmt.Errorf("--rate %d must be positive", o.Rate)
 	case o.Hold < time.Second:
@@ -105,6 +174,84 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("address %v: the swarm connects over IPv4 loopback", o.Addr)
 	case !o.Addr.Addr().IsLoopback():
 		return fmt.Errorf("address %v is not loopback: c10klab sends load only to 127.0.0.0/8", o.Addr)
+	case o.Procs < 0:
+		return fmt.Errorf("--procs %d: give a number of model instances, or 0 for as many as the open-files limit needs", o.Procs)
+	case o.Backlog < 0:
+		return fmt.Errorf("--backlog %d must not be negative (0: each model's default)", o.Backlog)
+	case o.ModelNoFile < 0:
+		return fmt.Errorf("--model-nofile %d must not be negative (0: inherited)", o.ModelNoFile)
+	case o.AgentNoFile < 0:
+		return fmt.Errorf("--agent-nofile %d must not be negative (0: the hard limit)", o.AgentNoFile)
+	case o.PidsLimit < 0:
+		return fmt.Errorf("--pids-limit %d must not be negative (0: the default)", o.PidsLimit)
+	case o.MemLimit < 0:
+		return fmt.Errorf("--mem-limit %d must not be negative (0: the default)", o.MemLimit)
+	case o.ReadyTimeout <= 0:
+		return fmt.Errorf("--ready-timeout %v must be positive", o.ReadyTimeout)
+	}
+	for i := 1; i < len(o.Steps); i++ {
+		if o.Steps[i] <= o.Steps[i-1] {
+			return fmt.Errorf("--steps %v must be ascending, each step offering more than the one before", o.Steps)
+		}
+	}
+	// One label names one model's timeline and summary: a second run of
+	// it would overwrite the first's files.
+	seen := map[string]bool{}
+	for _, s := range o.Specs {
+		if seen[s.Label()] {
+			return fmt.Errorf("--models: %s is given twice; each model runs once per run (its files are named after it)", s.Label())
+		}
+		seen[s.Label()] = true
+	}
+	// The agents check their own settings only once started, after the
+	// model: ask them now.
+	agent := swarm.AgentConfig{Addr: o.Addr, Interval: o.Interval, Deadline: o.Deadline, MsgSize: o.MsgSize, Rate: o.Rate}
+	if err := agent.Validate(); err != nil {
+		return fmt.Errorf("the swarm agents would refuse these settings (--size, --interval, --deadline): %w", err)
+	}
+	return nil
+}
+
+func (o *Options) validateMachine(m Machine) error {
+	perProcess := o.ConnsPerProcess
+	if perProcess <= 0 {
+		perProcess = m.NoFile - fdMargin
+	}
+	if perProcess <= 0 {
+		return fmt.Errorf("open-files limit %d leaves no descriptor for connections (raise: ulimit -n)", m.NoFile)
+	}
+	top := o.Steps[len(o.Steps)-1]
+	agents := ceilDiv(top, perProcess)
+	if agents > maxAgents {
+		return fmt.Errorf("%d connections (the last step) need %d swarm agents of %d connections each (the open-files limit %d), more than the %d the swarm can start",
+			top, agents, perProcess, m.NoFile, maxAgents)
+	}
+	perInstance := perProcess
+	if o.ModelNoFile > 0 {
+		perInstance = max(1, o.ModelNoFile-fdMargin)
+	}
+	needed := ceilDiv(top, perInstance)
+	procs := o.Procs
+	if procs == 0 {
+		procs = ceilDiv(top, perProcess)
+	}
+	byCPU := max(needed, instancesPerCPU*m.CPUs)
+	byFDs := (m.NoFile - fdMargin - agents*runnerFDsPerAgent) / runnerFDsPerInstance
+	byTasks := m.Tasks - agents // every instance and agent is at least one task
+	switch {
+	case o.Procs > top:
+		return fmt.Errorf("--procs %d: more model instances than the %d connections of the last step; an instance would hold none", o.Procs, top)
+	case procs > byFDs:
+		return fmt.Errorf("--procs %d: the runner holds %d descriptors per model instance and %d per agent, so its open-files limit %d allows at most %d instances beside %d agents",
+			procs, runnerFDsPerInstance, runnerFDsPerAgent, m.NoFile, max(byFDs, 0), agents)
+	case procs > byTasks:
+		return fmt.Errorf("--procs %d: only %d more tasks (threads and processes) may start on this machine (kernel.pid_max, kernel.threads-max, less what runs and a margin), and %d agents take some",
+			procs, m.Tasks, agents)
+	case o.Procs > byCPU:
+		return fmt.Errorf("--procs %d: at most %d model instances on %d CPUs (%d per CPU, or as many as the open-files limit needs: %d for %d connections)",
+			o.Procs, byCPU, m.CPUs, instancesPerCPU, needed, top)
+	case o.PidsLimit > 0 && procs > o.PidsLimit:
+		return fmt.Errorf("--procs %d: more instances than --pids-limit %d lets the model's cgroup hold", procs, o.PidsLimit)
 	}
 	return nil
 }

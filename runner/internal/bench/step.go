@@ -96,7 +96,7 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 		if err := m.tl.Err(); err != nil {
 			// Nothing measured from here on could be kept: stop driving
 			// load now rather than measure into the void.
-			return m.cut(sr), &stopCause{stop: results.StopError, detail: err.Error(), err: err}
+			return m.cut(sr), &stopCause{stop: results.StopResults, detail: err.Error(), err: err}
 		}
 		if trip := m.guardTripped(); trip != "" {
 			return m.cut(sr), &stopCause{stop: results.StopGuard, detail: trip}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"c10klab/runner/internal/bench"
 	"c10klab/runner/internal/model"
+	"c10klab/runner/internal/results"
 )
 
 const benchUsage = `usage: c10klab bench [flags]
@@ -84,7 +86,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected argument %q (models go in --models)", fs.Arg(0))
 	}
 	var err error
-	if *target > 0 {
+	if set(fs, "target") {
+		if *target <= 0 {
+			return fmt.Errorf("--target %d: give the most connections to offer, a positive number", *target)
+		}
 		opt.Steps = stepsUpTo(*target)
 	} else if opt.Steps, err = parseInts(*stepsFlag); err != nil {
 		return fmt.Errorf("--steps: %w", err)
@@ -137,6 +142,24 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	raiseNoFile()
+	// Every flag is checked before anything starts: the model, the swarm
+	// and the run folder all come after this.
+	if err := opt.Validate(); err != nil {
+		return err
+	}
+
+	// A reader that goes away (`c10klab bench | head -1`) must cost the
+	// progress lines only: with SIGPIPE caught, a write to the closed pipe
+	// returns EPIPE instead of killing the runner before it writes the
+	// summaries and removes its cgroups. Caught, not ignored: an ignored
+	// signal would stay ignored in the models and agents it starts. Never
+	// stopped: Main's last error line may go to a closed stderr too.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	out := &brokenSafe{w: stdout, onBreak: func(err error) {
+		fmt.Fprintf(stderr, "c10klab bench: stdout closed (%v): no more progress lines; the run goes on and saves its results\n", err)
+	}}
+	stdout = out
+	stderr = &brokenSafe{w: stderr}
 
 	prog := &progress{w: stdout, quiet: *quiet}
 	opt.Observe = prog.observe
@@ -161,19 +184,33 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "c10klab bench: %d model(s), steps %s, %d conn/s, hold %v, %v interval\n",
 		len(opt.Specs), joinInts(opt.Steps), opt.Rate, opt.Hold, opt.Interval)
 	dir, runErr := bench.Run(ctx, opt)
-	if dir != "" {
+	var reportErr error
+	if _, err := os.Stat(filepath.Join(dir, results.RunFile)); dir != "" && err == nil {
 		fmt.Fprintf(stdout, "\nresults: %s\n", dir)
-		if err := finish(dir, stdout); err != nil {
-			fmt.Fprintf(stderr, "c10klab bench: report: %v\n", err)
+		if reportErr = finish(dir, stdout); reportErr != nil {
+			reportErr = fmt.Errorf("report: %w", reportErr)
 		}
 	}
+	if out.Broken() != nil && dir != "" {
+		fmt.Fprintf(stderr, "c10klab bench: results: %s\n", dir)
+	}
 	if runErr != nil {
+		if reportErr != nil {
+			fmt.Fprintf(stderr, "c10klab bench: %v\n", reportErr)
+		}
 		if ctx.Err() != nil {
 			return exitCode(130)
 		}
 		return runErr
 	}
-	return nil
+	return reportErr
+}
+
+// set reports whether the flag was given on the command line.
+func set(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // raiseNoFile lifts the open-files soft limit to the hard limit: models and

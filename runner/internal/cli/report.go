@@ -16,18 +16,20 @@ import (
 )
 
 // finish renders a run's charts, CSVs and REPORT.md and prints its summary
-// table.
+// table. The run is loaded once, so each problem is reported once.
 func finish(dir string, stdout io.Writer) error {
-	renderErr := render.Render(dir)
 	l, err := results.Load(dir)
 	if err != nil {
-		return errors.Join(renderErr, err)
+		return err
 	}
+	renderErr := render.RenderLoaded(l, dir)
 	fmt.Fprintln(stdout)
 	if err := report.Table(stdout, l); err != nil {
 		return errors.Join(renderErr, err)
 	}
-	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, report.ReportFile))
+	if renderErr == nil {
+		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, report.ReportFile))
+	}
 	return renderErr
 }
 
@@ -87,6 +89,11 @@ Prints the summaries of two runs side by side with the change per model
 	b, err := results.Load(fs.Arg(1))
 	if err != nil {
 		return err
+	}
+	for _, l := range []*results.Loaded{a, b} {
+		if err := l.Check(); err != nil {
+			fmt.Fprintf(stderr, "c10klab compare: warning: %v\n", err)
+		}
 	}
 	return report.Compare(stdout, a, b)
 }

@@ -5,7 +5,6 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -19,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"c10klab/runner/internal/analysis"
+	"c10klab/runner/internal/results"
 )
 
 // figure is one chart file: a title, a grid of panels and, for each row of
@@ -58,18 +58,10 @@ func (f *figure) save(dir string) (paths []string, err error) {
 }
 
 func writeFile(path string, w io.WriterTo) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write chart: %w", err)
-	}
-	_, err = w.WriteTo(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write chart %s: %w", path, err)
-	}
-	return nil
+	return results.WriteFile(path, func(f io.Writer) error {
+		_, err := w.WriteTo(f)
+		return err
+	})
 }
 
 const pad = 6 * vg.Millimeter / 2

@@ -2,8 +2,7 @@ package report
 
 import (
 	"encoding/csv"
-	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,19 +47,10 @@ func WriteCSV(l *results.Loaded, outDir string) ([]string, error) {
 }
 
 func writeCSV(path string, rows [][]string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write csv: %w", err)
-	}
-	w := csv.NewWriter(f)
-	err = w.WriteAll(rows)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write csv %s: %w", path, err)
-	}
-	return nil
+	return results.WriteFile(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		return w.WriteAll(rows) // flushes and returns the first write error
+	})
 }
 
 func summaryRows(l *results.Loaded) [][]string {

@@ -128,7 +128,7 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 			fmt.Fprintf(&b, "- %s: %s\n", k, run.Versions[k])
 		}
 	}
-	return b.Bytes(), nil
+	return flagDamage(b.Bytes(), l.Damaged), nil
 }
 
 func collectWarnings(l *results.Loaded, rs []row) []string {
@@ -322,4 +322,25 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC"
 // cellMD keeps text from breaking a Markdown table row.
 func cellMD(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
+
+// flagDamage puts a notice of every damaged file under the report's title,
+// where no reader can miss that the figures cover only what was saved.
+func flagDamage(md []byte, damaged []results.Damage) []byte {
+	if len(damaged) == 0 {
+		return md
+	}
+	var b bytes.Buffer
+	b.WriteString("> **Incomplete results.** Some files of this run were not saved whole; every figure below covers only what was read:\n")
+	for _, d := range damaged {
+		fmt.Fprintf(&b, ">\n> - %s\n", cellMD(d.String()))
+	}
+	b.WriteString("\n")
+	title, rest, ok := bytes.Cut(md, []byte("\n\n"))
+	if !ok {
+		return append(b.Bytes(), md...)
+	}
+	out := append(append([]byte{}, title...), "\n\n"...)
+	out = append(out, b.Bytes()...)
+	return append(out, rest...)
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -208,7 +209,7 @@ func render(dir string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, ReportFile), md, 0o644)
+	return errors.Join(os.WriteFile(filepath.Join(dir, ReportFile), md, 0o644), l.Check())
 }
 
 func TestRender(t *testing.T) {
@@ -258,11 +259,12 @@ func TestRenderCrashedRun(t *testing.T) {
 	if err := os.WriteFile(tl, b[:len(b)-200], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := render(dir); err != nil {
-		t.Fatal(err)
+	// The cut is drawn around and named, in the error and atop the report.
+	if err := render(dir); !errors.Is(err, results.ErrDamaged) || !strings.Contains(err.Error(), "goroutine.jsonl line") {
+		t.Fatalf("Render: %v, want the cut goroutine.jsonl named", err)
 	}
 	md := checkRendered(t, dir)
-	for _, want := range []string{"the run did not finish", "| epoll \\* |", "| goroutine \\* |", "no summary"} {
+	for _, want := range []string{"Incomplete results", "goroutine.jsonl line", "the run did not finish", "| epoll \\* |", "| goroutine \\* |", "no summary"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("REPORT.md lacks %q", want)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,23 +43,22 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return WriteBytes(path, append(b, '\n'))
 }
 
 // Timeline appends records to a model's .jsonl file. Each record is one
 // write(2) to a file opened O_APPEND, so whatever was appended survives a
 // crash of the runner.
+//
+// The first failed write, sync or close (a full or read-only disk) is
+// sticky: Err returns it from then on and Append writes nothing more, so
+// the file ends at the failure, where the reader flags a cut last line,
+// and the measurement loop can see that nothing it measures is saved any
+// more and stop driving load.
 type Timeline struct {
 	mu  sync.Mutex // records come from the sampling loop and the model's report readers
 	f   *os.File
-	err error // the first failed write: every record after it is lost
+	err error // the first write, sync or close failure
 }
 
 // CreateTimeline opens (creating or truncating) a model's timeline.
@@ -70,7 +70,7 @@ func CreateTimeline(dir, model string) (*Timeline, error) {
 	return &Timeline{f: f}, nil
 }
 
-// Append writes one record.
+// Append writes one record; after a failure it returns that failure.
 func (t *Timeline) Append(r Record) error {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -83,13 +83,12 @@ func (t *Timeline) Append(r Record) error {
 	}
 	if _, err := t.f.Write(append(b, '\n')); err != nil {
 		t.err = fmt.Errorf("append to %s: %w", t.f.Name(), err)
-		return t.err
 	}
-	return nil
+	return t.err
 }
 
-// Err returns the first write that failed, nil while every record was
-// kept: the measurement stops when nothing it measures can be saved.
+// Err returns the first failure to save a record, or nil while every
+// record so far reached the file. Cheap: poll it once a second.
 func (t *Timeline) Err() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -97,10 +96,28 @@ func (t *Timeline) Err() error {
 }
 
 // Sync flushes the file to disk; called at step ends.
-func (t *Timeline) Sync() error { return t.f.Sync() }
+func (t *Timeline) Sync() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	if err := t.f.Sync(); err != nil {
+		t.err = fmt.Errorf("sync %s: %w", t.f.Name(), err)
+	}
+	return t.err
+}
 
-// Close closes the file.
-func (t *Timeline) Close() error { return t.f.Close() }
+// Close closes the file and returns the first failure, of any write
+// before or of the close itself.
+func (t *Timeline) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.f.Close(); err != nil && t.err == nil {
+		t.err = fmt.Errorf("close %s: %w", t.f.Name(), err)
+	}
+	return t.err
+}
 
 // Loaded is a whole run folder read back.
 type Loaded struct {
@@ -108,15 +125,54 @@ type Loaded struct {
 	Run       Run
 	Timelines map[string][]Record // by model, in file order
 	Summaries map[string]Summary  // by model; missing for a model whose run crashed
+	// Damaged lists what could not be read whole: a timeline whose last
+	// line was cut short, or that is gone while its summary exists. What
+	// was read is in Timelines; Check turns the list into an error.
+	Damaged []Damage
+}
+
+// Damage is one file of a run folder that was not read whole.
+type Damage struct {
+	File    string // base name in the run folder
+	Line    int    // the line cut short; 0 when the whole file is missing
+	Problem string
+}
+
+func (d Damage) String() string {
+	if d.Line > 0 {
+		return fmt.Sprintf("%s line %d: %s", d.File, d.Line, d.Problem)
+	}
+	return d.File + ": " + d.Problem
+}
+
+// ErrDamaged is wrapped by Check's error.
+var ErrDamaged = errors.New("results incomplete")
+
+// Check returns nil when every file of the run was read whole, else an
+// error wrapping ErrDamaged that names each damaged file.
+func (l *Loaded) Check() error {
+	if len(l.Damaged) == 0 {
+		return nil
+	}
+	parts := make([]string, len(l.Damaged))
+	for i, d := range l.Damaged {
+		parts[i] = d.String()
+	}
+	return fmt.Errorf("%w in %s: %s", ErrDamaged, l.Dir, strings.Join(parts, "; "))
 }
 
 // Models returns the run's models in measuring order, including any that
-// have a timeline but were not listed (a crashed run).
+// have a timeline or a summary but were not listed (a crashed run).
 func (l *Loaded) Models() []string {
+	has := func(m string) bool {
+		_, t := l.Timelines[m]
+		_, s := l.Summaries[m]
+		return t || s
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, m := range l.Run.Models {
-		if _, ok := l.Timelines[m]; ok && !seen[m] {
+		if has(m) && !seen[m] {
 			seen[m] = true
 			out = append(out, m)
 		}
@@ -124,6 +180,13 @@ func (l *Loaded) Models() []string {
 	var rest []string
 	for m := range l.Timelines {
 		if !seen[m] {
+			seen[m] = true
+			rest = append(rest, m)
+		}
+	}
+	for m := range l.Summaries {
+		if !seen[m] {
+			seen[m] = true
 			rest = append(rest, m)
 		}
 	}
@@ -153,8 +216,10 @@ func (l *Loaded) Samples(model string) []Sample {
 	return out
 }
 
-// Load reads a run folder. A timeline whose last line was cut short by a
-// crash is read up to that line.
+// Load reads a run folder. A timeline whose last line was cut short (a
+// crash or a full disk while it was written) is read up to that line and
+// the cut is listed in Damaged, as is a timeline that is gone while its
+// model's summary exists; any other unreadable line is an error.
 func Load(dir string) (*Loaded, error) {
 	l := &Loaded{Dir: dir, Timelines: map[string][]Record{}, Summaries: map[string]Summary{}}
 	b, err := os.ReadFile(filepath.Join(dir, RunFile))
@@ -170,6 +235,9 @@ func Load(dir string) (*Loaded, error) {
 	}
 	for _, e := range entries {
 		name := e.Name()
+		if IsTemp(name) || e.IsDir() {
+			continue
+		}
 		switch {
 		case strings.HasSuffix(name, summarySuffix):
 			var s Summary
@@ -182,44 +250,93 @@ func Load(dir string) (*Loaded, error) {
 			}
 			l.Summaries[strings.TrimSuffix(name, summarySuffix)] = s
 		case strings.HasSuffix(name, timelineExt):
-			recs, err := readTimeline(filepath.Join(dir, name))
+			f, err := os.Open(filepath.Join(dir, name))
 			if err != nil {
 				return nil, fmt.Errorf("load run %s: %w", dir, err)
+			}
+			recs, cut, err := DecodeTimeline(f)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("load run %s: %s: %w", dir, name, err)
+			}
+			if cut > 0 {
+				l.Damaged = append(l.Damaged, Damage{File: name, Line: cut,
+					Problem: fmt.Sprintf("cut short (the run crashed or the disk filled while writing it); read the %d records before it", len(recs))})
 			}
 			l.Timelines[strings.TrimSuffix(name, timelineExt)] = recs
 		}
 	}
+	for m := range l.Summaries {
+		if _, ok := l.Timelines[m]; !ok {
+			l.Damaged = append(l.Damaged, Damage{File: m + timelineExt,
+				Problem: "missing, while " + m + summarySuffix + " exists: its steps, samples and charts are lost"})
+		}
+	}
+	sort.Slice(l.Damaged, func(i, j int) bool { return l.Damaged[i].File < l.Damaged[j].File })
 	return l, nil
 }
 
-func readTimeline(path string) ([]Record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
+// maxRecord bounds one timeline line; a sample with every kernel counter
+// is a few KiB.
+const maxRecord = 16 << 20
+
+// DecodeTimeline reads JSON-lines records. A last line that does not
+// decode is what a crash or a full disk leaves: the records before it are
+// returned with cut, its line number (0 when every line decoded). A line
+// that does not decode before the last is damage and an error.
+func DecodeTimeline(r io.Reader) (recs []Record, cut int, err error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxRecord)
+	var bad error
+	badLine := 0
 	for line := 1; sc.Scan(); line++ {
+		if bad != nil {
+			return nil, 0, fmt.Errorf("line %d: %w", badLine, bad)
+		}
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
-		var r Record
-		if err := json.Unmarshal(b, &r); err != nil {
-			// A torn last line is what a crash leaves; anything else is damage.
-			if !sc.Scan() {
-				break
-			}
-			return nil, fmt.Errorf("%s line %d: %w", filepath.Base(path), line, err)
+		var rec Record
+		if err := decodeRecord(b, &rec); err != nil {
+			bad, badLine = err, line
+			continue
 		}
-		out = append(out, r)
+		recs = append(recs, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, 0, err
 	}
-	return out, nil
+	return recs, badLine, nil
+}
+
+// decodeRecord decodes one line and checks that a record of a known type
+// carries the payload its type names: a line that decodes but says
+// nothing ("{}", a cut that happens to close) is damage too. A type this
+// reader does not know is kept, for a newer runner's records.
+func decodeRecord(b []byte, r *Record) error {
+	if err := json.Unmarshal(b, r); err != nil {
+		return err
+	}
+	var ok bool
+	switch r.Type {
+	case "":
+		ok = false
+	case TypeSample:
+		ok = r.Sample != nil
+	case TypeStep:
+		ok = r.Step != nil
+	case TypeReport:
+		ok = r.Report != nil
+	case TypeEvent:
+		ok = r.Event != nil
+	default:
+		ok = true
+	}
+	if !ok {
+		return fmt.Errorf("record of type %q without its payload", r.Type)
+	}
+	return nil
 }
 
 // Latest returns the newest run folder under root (run IDs sort by time).

@@ -30,11 +30,6 @@ type Command struct {
 	Evaluate int `json:"evaluate,omitempty"`
 }
 
-// MaxTarget bounds the connections one agent is asked to hold: far above
-// any open-files limit, low enough that the slot table (about 48 bytes a
-// slot) cannot exhaust memory.
-const MaxTarget = 1 << 22
-
 // Check refuses a command no agent can carry out.
 func (c Command) Check() error {
 	switch {

@@ -100,14 +100,18 @@ func TestWindowCountsOnlyConnectionsServedThroughout(t *testing.T) {
 		}
 	})
 	const conns = 40
-	s := startSession(t, testConfig(addr))
+	// A second per message, as by default: on a busy machine the healthy
+	// half must not miss a deadline for want of CPU.
+	cfg := testConfig(addr)
+	cfg.Interval, cfg.Deadline, cfg.StatusEvery = time.Second, time.Second, time.Second
+	s := startSession(t, cfg)
 	s.send(Command{Target: conns})
 	s.await(10*time.Second, func(st Status) bool { return st.Sustained == conns })
 
 	s.send(Command{Window: 1})
 	time.Sleep(100 * time.Millisecond)
 	silence.Store(true)
-	time.Sleep(time.Second) // five intervals: every silent connection misses
+	time.Sleep(2500 * time.Millisecond) // past an interval and a deadline: every silent connection misses
 	s.send(Command{Evaluate: 1})
 	st := s.await(5*time.Second, func(st Status) bool { return st.Evaluated == 1 })
 	if st.WindowSustained != conns/2 {
@@ -121,7 +125,7 @@ func TestWindowCountsOnlyConnectionsServedThroughout(t *testing.T) {
 	// connection whose in-flight echo is overdue is not sustained even
 	// before its next send notices it.
 	s.send(Command{Window: 2})
-	time.Sleep(time.Second)
+	time.Sleep(2500 * time.Millisecond)
 	s.send(Command{Evaluate: 2})
 	st = s.await(5*time.Second, func(st Status) bool { return st.Evaluated == 2 })
 	if st.WindowSustained != conns/2 {
