@@ -91,7 +91,10 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		ID: id, Started: time.Now(), Command: opt.Command,
 		Config: opt.config(labels, modelCPUs, swarmCPUs, perProcess),
 		Env:    env, Versions: versions(opt.ModuleRoot), Models: measured(labels, opt.Repeat),
-		Format: results.FormatAnalysis,
+		Format: results.FormatAnalysis, Families: map[string]string{},
+	}
+	for k, label := range run.Models {
+		run.Families[label] = model.Family(models[k%len(models)])
 	}
 	if err := results.WriteRun(dir, run); err != nil {
 		return dir, err

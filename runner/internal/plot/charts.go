@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -121,6 +122,9 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 			}
 		}
 		name := m
+		if f := l.Run.Families[m]; f != "" {
+			name += "  (" + f + ")"
+		}
 		if len(steps) == 0 {
 			name += " (no steps)"
 		}
@@ -149,6 +153,7 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 			}
 		}
 	}
+	nameLineEnds(p, l, models, styles, top)
 	for _, m := range models {
 		for _, s := range l.Steps(m) {
 			if s.Untrusted != "" {
@@ -332,6 +337,40 @@ func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []strin
 		}
 	}
 	return lo, hi
+}
+
+// nameLineEnds writes each model's name where its line ends, so that
+// sixteen lines can be told apart without the legend; models whose lines
+// end at the same point share one label. Lines that reached the largest
+// offer end together at the top and are left to the legend.
+func nameLineEnds(p *gplot.Plot, l *results.Loaded, models []string, styles map[string]modelStyle, top float64) {
+	type end struct{ x, y float64 }
+	var order []end
+	names := map[end][]string{}
+	for _, m := range models {
+		steps := l.Steps(m)
+		if len(steps) == 0 {
+			continue
+		}
+		s := steps[len(steps)-1]
+		e := end{float64(s.Offered), float64(s.Sustained)}
+		if e.x >= top {
+			continue
+		}
+		if _, ok := names[e]; !ok {
+			order = append(order, e)
+		}
+		names[e] = append(names[e], m)
+	}
+	for _, e := range order {
+		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: e.x, Y: e.y}}, Labels: []string{strings.Join(names[e], ", ")}})
+		if err != nil {
+			continue
+		}
+		lab.TextStyle[0] = textStyle(styles[names[e][0]].color)
+		lab.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(4)}
+		p.Add(lab)
+	}
 }
 
 func latencyFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {

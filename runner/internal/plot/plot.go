@@ -15,6 +15,7 @@ package plot
 import (
 	"errors"
 	"image/color"
+	"slices"
 
 	"gonum.org/v1/plot/vg/draw"
 
@@ -39,8 +40,8 @@ var (
 // written (PNG then SVG for each chart). A chart that cannot be drawn is
 // reported in the error while the others are still written.
 func Render(l *results.Loaded, outDir string) ([]string, error) {
-	models := l.Models()
-	styles := modelStyles(models)
+	models := byFamily(l.Models(), l.Run.Families)
+	styles := modelStyles(models, l.Run.Families)
 	figs := []*figure{
 		sustainedFigure(l, models, styles),
 	}
@@ -88,12 +89,53 @@ type modelStyle struct {
 	glyph draw.GlyphDrawer
 }
 
-// modelStyles gives each model the colour and marker of its position in
-// the run, so the same run always draws a model the same way.
-func modelStyles(models []string) map[string]modelStyle {
+// familyHues are the shades each family's models take in turn, so that a
+// chart of sixteen models reads as a few kinds first: blues for Go's
+// reactors, greens for Python's event loops, reds and oranges for threads
+// and processes.
+var familyHues = map[string][]color.RGBA{
+	"Go reactor":            {{0x1f, 0x4e, 0x9a, 0xff}, {0x4e, 0x79, 0xa7, 0xff}, {0x6b, 0xae, 0xd6, 0xff}, {0x08, 0x30, 0x6b, 0xff}},
+	"Go goroutines":         {{0x17, 0xbe, 0xcf, 0xff}, {0x76, 0xb7, 0xb2, 0xff}},
+	"Go thread/process":     {{0xd6, 0x27, 0x28, 0xff}, {0xff, 0x9d, 0xa7, 0xff}, {0x9d, 0x02, 0x08, 0xff}},
+	"C process":             {{0xf2, 0x8e, 0x2b, 0xff}, {0xb3, 0x5a, 0x00, 0xff}},
+	"Python event loop":     {{0x2c, 0x7f, 0x2c, 0xff}, {0x59, 0xa1, 0x4f, 0xff}, {0x8c, 0xc0, 0x5a, 0xff}, {0x00, 0x44, 0x1b, 0xff}, {0xb8, 0xd8, 0x8b, 0xff}},
+	"Python green threads":  {{0x9c, 0x75, 0x5f, 0xff}, {0xed, 0xc9, 0x48, 0xff}},
+	"Python thread/process": {{0x7b, 0x3f, 0x9e, 0xff}, {0xb0, 0x7a, 0xa1, 0xff}, {0xd4, 0xb9, 0xda, 0xff}},
+}
+
+// familyRank orders families as model.Families does; unknown ones last.
+func familyRank(f string) int {
+	order := []string{"Go reactor", "Go goroutines", "Go thread/process", "C process", "Python event loop", "Python green threads", "Python thread/process"}
+	if i := slices.Index(order, f); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// byFamily orders models by family, keeping the run's order within one,
+// so every legend lists them grouped.
+func byFamily(models []string, families map[string]string) []string {
+	out := slices.Clone(models)
+	slices.SortStableFunc(out, func(a, b string) int { return familyRank(families[a]) - familyRank(families[b]) })
+	return out
+}
+
+// modelStyles gives each model its family's next shade (the run's palette
+// in order for a model of no known family) and the marker of its position,
+// so the same run always draws a model the same way.
+func modelStyles(models []string, families map[string]string) map[string]modelStyle {
 	out := make(map[string]modelStyle, len(models))
+	used := map[string]int{}
+	other := 0
 	for i, m := range models {
-		out[m] = modelStyle{color: palette[i%len(palette)], glyph: glyphs[i%len(glyphs)]}
+		c := palette[other%len(palette)]
+		if hues, ok := familyHues[families[m]]; ok {
+			c = hues[used[families[m]]%len(hues)]
+			used[families[m]]++
+		} else {
+			other++
+		}
+		out[m] = modelStyle{color: c, glyph: glyphs[i%len(glyphs)]}
 	}
 	return out
 }

@@ -39,10 +39,10 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 	}
 
 	b.WriteString("\n## Summary\n\n")
-	b.WriteString("| model | capacity | at offered | settle | first failed at | stopped by | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes | peak procs / threads |\n")
-	b.WriteString("|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| model | family | capacity | at offered | settle | first failed at | stopped by | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes | peak procs / threads |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|\n")
 	anyDerived := false
-	for _, r := range rs {
+	for _, r := range byCapacity(rs) {
 		name := r.Model
 		if r.derived {
 			name += " \\*"
@@ -52,7 +52,7 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		if r.FailedOffered > 0 {
 			failed = analysis.Count(float64(r.FailedOffered))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name), cellMD(r.family),
 			capacityCell(r.Summary), analysis.Count(float64(r.CapacityOffered)), settleCell(r), failed, cellMD(r.Stop),
 			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary),
 			r.PeakProcs, r.PeakThreads)

@@ -113,7 +113,7 @@ func TestReportContent(t *testing.T) {
 		want       []string
 	}{
 		{"markdown", string(md), []string{
-			"| threaded \\* | 1k |",                   // crashed: derived from its steps, marked
+			"| threaded \\* | — | 1k |",                   // crashed: derived from its steps, marked
 			"model exited",                            // and what stopped it
 			"accept failed with EMFILE",               // goroutine's diagnosis
 			"machine: open files (soft)",              // an environment warning
@@ -123,7 +123,7 @@ func TestReportContent(t *testing.T) {
 			"predates the inputs the analysis needs", // an old folder says what cannot be recomputed
 			"| pids.max (cgroup) | 1600 | 1.59k | system |",
 		}},
-		{"table", table.String(), []string{"epoll          3.98k       4k       —  target reached  1.42 ms", "threaded *", "* no summary"}},
+		{"table", table.String(), []string{"epoll       —          3.98k       4k       —  target reached  1.42 ms", "threaded *", "* no summary"}},
 		{"compare", cmp.String(), []string{"+17  (+0.4%)", "only in A", "only in B", "-283 µs  (-20.0%)"}},
 	} {
 		for _, w := range tc.want {

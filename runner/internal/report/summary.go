@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
@@ -14,14 +16,27 @@ type row struct {
 	source  analysis.Source
 	derived bool // the run ended while this model was measured
 	old     bool // the folder predates the analysis inputs (no settle, no window)
+	family  string
 }
 
 func rows(l *results.Loaded) []row {
 	var out []row
 	for _, m := range l.Models() {
 		s, src := analysis.Summary(l, m)
-		out = append(out, row{Summary: s, source: src, derived: src == analysis.Partial, old: l.Run.Format < results.FormatAnalysis})
+		fam := l.Run.Families[m]
+		if fam == "" {
+			fam = "—"
+		}
+		out = append(out, row{Summary: s, source: src, derived: src == analysis.Partial, old: l.Run.Format < results.FormatAnalysis, family: fam})
 	}
+	return out
+}
+
+// byCapacity is rows for a summary table: most capacity first, so sixteen
+// models read as a ranking; ties keep the measuring order.
+func byCapacity(rs []row) []row {
+	out := slices.Clone(rs)
+	slices.SortStableFunc(out, func(a, b row) int { return cmp.Compare(b.Capacity, a.Capacity) })
 	return out
 }
 

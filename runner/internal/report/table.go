@@ -14,16 +14,16 @@ import (
 // Table writes the run's summary for a terminal: one aligned line per
 // model, numbers in human units, right-aligned so they can be compared.
 func Table(w io.Writer, l *results.Loaded) error {
-	t := textTable{right: []bool{false, true, true, true, false, true, true, true, true}}
-	t.add("model", "capacity", "offered", "settle", "stopped by", "p99", "user/conn", "kernel/conn", "CPU/1k echoes")
+	t := textTable{right: []bool{false, false, true, true, true, false, true, true, true, true}}
+	t.add("model", "family", "capacity", "offered", "settle", "stopped by", "p99", "user/conn", "kernel/conn", "CPU/1k echoes")
 	anyDerived := false
-	for _, r := range rows(l) {
+	for _, r := range byCapacity(rows(l)) {
 		name := r.Model
 		if r.derived {
 			name += " *"
 			anyDerived = true
 		}
-		t.add(name, capacityCell(r.Summary), analysis.Count(float64(r.CapacityOffered)), settleCell(r), r.Stop,
+		t.add(name, r.family, capacityCell(r.Summary), analysis.Count(float64(r.CapacityOffered)), settleCell(r), r.Stop,
 			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary))
 	}
 	if _, err := fmt.Fprintf(w, "run %s\n\n", l.Run.ID); err != nil {

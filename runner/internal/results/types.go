@@ -16,6 +16,9 @@ type Run struct {
 	Env      Environment       `json:"env"`
 	Versions map[string]string `json:"versions"`
 	Models   []string          `json:"models"` // in the order measured
+	// Families names each measured model's kind ("Go reactor"), from its
+	// folder's family file, so reports group and colour them.
+	Families map[string]string `json:"families,omitempty"`
 	Outcome  string            `json:"outcome,omitempty"`
 	// Format is the version of the folder's layout. From FormatAnalysis on,
 	// run.json and the timelines hold every input of the analysis, so the
