@@ -113,7 +113,7 @@ func TestReportContent(t *testing.T) {
 		want       []string
 	}{
 		{"markdown", string(md), []string{
-			"| threaded \\* | — | 1k |",                   // crashed: derived from its steps, marked
+			"| threaded \\* | — | 1k |",               // crashed: derived from its steps, marked
 			"model exited",                            // and what stopped it
 			"accept failed with EMFILE",               // goroutine's diagnosis
 			"machine: open files (soft)",              // an environment warning
