@@ -5,7 +5,7 @@ C10KLAB  := $(BIN)/c10klab
 # Extra flags for the run, e.g. make bench BENCH_FLAGS="--models epoll,goroutine --target 60000"
 BENCH_FLAGS ?=
 
-.PHONY: all build bench test plots env deps clean
+.PHONY: all build bench bench-hostile test plots env deps clean
 
 all: build
 
@@ -15,6 +15,13 @@ build:
 # The comparison with the defaults: every model under models/, results in results/<run>/.
 bench: deps build
 	$(C10KLAB) bench $(BENCH_FLAGS)
+
+# Hostile clients against every model: after a step of 2,000 connections,
+# one step per kind (slow, nonreader, reset, halfclose, idle, churn) with
+# 500 misbehaving connections beside the 2,000; about 40 s a model.
+HOSTILE_FLAGS ?= --steps 2000 --hostile all --hold 3s
+bench-hostile: deps build
+	$(C10KLAB) bench $(HOSTILE_FLAGS) $(BENCH_FLAGS)
 
 # Redraw the charts, CSVs and REPORT.md of the latest run.
 plots: build

@@ -97,7 +97,7 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 		}
 		s.PeakProcs = max(s.PeakProcs, st.Model.Procs)
 		s.PeakThreads = max(s.PeakThreads, st.Model.Threads)
-		if !st.OK && s.FailedOffered == 0 && ModelFailed(st, stop) {
+		if !st.OK && s.FailedOffered == 0 && st.Hostile == nil && ModelFailed(st, stop) {
 			s.FailedOffered = st.Offered
 		}
 		if !Trusted(st) {
@@ -133,6 +133,12 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 		Capacity: s.Capacity,
 	})
 	s.Diagnosis, s.Warnings = d.Sentence, d.Warnings
+	s.Hostile = HostileEffects(m, stop, run.Config)
+	for _, e := range s.Hostile {
+		if e.Failed != "" {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("hostile %s clients (%d beside %d well-behaved): %s", e.Kind, e.Hostile, e.Offered, e.Failed))
+		}
+	}
 	cause := d.Cause
 	s.Cause = &cause
 	return s
@@ -145,7 +151,7 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 // listen queue has a capacity of 40. (An older folder's steps count when
 // they were sustained, as they were judged then.)
 func CountsForCapacity(st results.Step, run *results.Run) bool {
-	if !Trusted(st) || st.Cut {
+	if !Trusted(st) || st.Cut || st.Hostile != nil {
 		return false
 	}
 	if run.Format < results.FormatAnalysis {

@@ -279,7 +279,10 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		m.basePSS = p.PSS
 	}
 
-	maxStep := m.opt.Steps[len(m.opt.Steps)-1]
+	maxStep := 0
+	for _, p := range m.opt.plan() {
+		maxStep = max(maxStep, p.offered+p.hostile)
+	}
 	agentCfg := swarm.AgentConfig{
 		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
 		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
@@ -300,16 +303,22 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	idle := m.last
 	m.record(results.Record{Type: results.TypeSample, Sample: &idle})
 
-	for i, offered := range m.opt.Steps {
-		st, cause := m.step(ctx, i, offered)
+	for i, p := range m.opt.plan() {
+		st, cause := m.step(ctx, i, p)
 		if st != nil {
 			m.steps = append(m.steps, *st)
 			m.record(results.Record{Type: results.TypeStep, Step: st})
 			m.tl.Sync()
 		}
-		if cause != nil {
-			return *cause
+		if cause == nil {
+			continue
 		}
+		// A hostile kind that the model did not weather is a finding; the
+		// next kind is measured all the same, as long as the model lives.
+		if p.kind != "" && cause.err == nil && (cause.stop == results.StopNotSustained || cause.stop == results.StopSwarm) {
+			continue
+		}
+		return *cause
 	}
 	return stopCause{stop: results.StopTarget}
 }

@@ -63,6 +63,11 @@ type Options struct {
 	SettleMax time.Duration
 	// Repeat measures each model this many times (0 or 1: once).
 	Repeat int
+	// Hostile kinds (swarm.HostileKinds), each run as one more step after
+	// the last: the last step's connections, well-behaved, plus a share
+	// HostileShare of as many misbehaving ones of that kind.
+	Hostile      []string
+	HostileShare float64
 	// Machine bounds what Validate accepts; nil: read this machine's.
 	Machine *Machine
 
@@ -153,6 +158,14 @@ func (o *Options) Validate() error {
 }
 
 func (o *Options) validateFlags() error {
+	for _, k := range o.Hostile {
+		if err := swarm.CheckHostile(k); err != nil {
+			return fmt.Errorf("--hostile: %w", err)
+		}
+	}
+	if len(o.Hostile) > 0 && (o.HostileShare <= 0 || o.HostileShare > 1) {
+		return fmt.Errorf("--hostile-share %v outside (0, 1]", o.HostileShare)
+	}
 	switch {
 	case len(o.Specs) == 0:
 		return fmt.Errorf("no models to run")
@@ -264,5 +277,28 @@ func (o *Options) config(labels []string, modelCPUs, swarmCPUs []int, perProcess
 		SustainRatio: o.SustainRatio, Addr: o.Addr.String(), ConnsPerAgent: perProcess,
 		Backlog: o.Backlog, ModelNoFile: o.ModelNoFile, AgentNoFile: o.AgentNoFile, ModelEnv: o.ModelEnv,
 		Guard: o.Guard, MemLimit: o.MemLimit, PidsLimit: o.PidsLimit, Repeat: o.Repeat, SettleMax: o.SettleMax,
+		Hostile: o.Hostile, HostileShare: o.HostileShare,
 	}
+}
+
+// planned is one step of a run: its well-behaved connections, and the
+// hostile ones of a kind.
+type planned struct {
+	offered int
+	hostile int
+	kind    string
+}
+
+// plan is the run's steps: --steps, then with --hostile one step per kind
+// at the last step's count, the baseline the kinds are compared with.
+func (o *Options) plan() []planned {
+	var out []planned
+	for _, n := range o.Steps {
+		out = append(out, planned{offered: n})
+	}
+	last := o.Steps[len(o.Steps)-1]
+	for _, k := range o.Hostile {
+		out = append(out, planned{offered: last, hostile: max(1, int(o.HostileShare*float64(last)+0.5)), kind: k})
+	}
+	return out
 }

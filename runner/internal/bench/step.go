@@ -54,8 +54,9 @@ func (m *measurement) settleMax() time.Duration {
 // only if every echo due in it came back intact and on time. It returns
 // the step (nil if it never got to the point of one) and, when the run of
 // this model must end, why.
-func (m *measurement) step(ctx context.Context, index, offered int) (*results.Step, *stopCause) {
-	if err := m.sw.SetTarget(offered); err != nil {
+func (m *measurement) step(ctx context.Context, index int, p planned) (*results.Step, *stopCause) {
+	offered := p.offered
+	if err := m.sw.SetTargets(offered, p.hostile, p.kind); err != nil {
 		return nil, &stopCause{stop: results.StopError, err: err}
 	}
 	sr := &stepRun{index: index, offered: offered, start: time.Now(), before: m.last,
@@ -67,7 +68,7 @@ func (m *measurement) step(ctx context.Context, index, offered int) (*results.St
 	// The ramp ends when every offered connection is open, or once the
 	// rate allowed time to open them and none is still connecting, or at
 	// the connect timeout past that.
-	minRamp := time.Duration(float64(offered-sr.before.Swarm.Open)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
+	minRamp := time.Duration(float64(offered+p.hostile-sr.before.Swarm.Open)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
 	maxRamp := minRamp + connectTimeout
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -203,6 +204,15 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool) *results.Step {
 	}
 	if !sr.rampEnd.IsZero() {
 		st.RampSeconds = sr.rampEnd.Sub(sr.start).Seconds()
+	}
+	if h := end.Swarm.Hostile; h != nil && h.Offered > 0 {
+		st.Hostile = &results.Hostile{Kind: h.Kind, Offered: h.Offered, Open: h.Open, Cycles: h.Cycles}
+		var before map[string]int64
+		if b := sr.before.Swarm.Hostile; b != nil {
+			st.Hostile.Cycles -= b.Cycles
+			before = b.Failures
+		}
+		st.Hostile.Failures = probe.CounterDeltas(before, h.Failures)
 	}
 	if !sr.settleEnd.IsZero() {
 		st.SettleSeconds = sr.settleEnd.Sub(sr.rampEnd).Seconds()

@@ -19,6 +19,7 @@ import (
 	"c10klab/runner/internal/bench"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/swarm"
 )
 
 const benchUsage = `usage: c10klab bench [flags]
@@ -54,6 +55,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	modelsFlag := fs.String("models", "", "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
 	stepsFlag := fs.String("steps", joinInts(opt.Steps), "offered connections per step, ascending")
+	hostile := fs.String("hostile", "", "after the last step, one step per hostile kind: its connections plus --hostile-share as many misbehaving ones ("+strings.Join(swarm.HostileKinds, ", ")+", or all)")
+	fs.Float64Var(&opt.HostileShare, "hostile-share", 0.25, "hostile connections per well-behaved one in a --hostile step")
 	target := fs.Int("target", 0, "instead of --steps: 6 steps up to this many connections")
 	fs.IntVar(&opt.Rate, "rate", opt.Rate, "connections opened per second by the whole swarm")
 	fs.DurationVar(&opt.Hold, "hold", opt.Hold, "each step's evaluation window, after its settle")
@@ -93,6 +96,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		opt.Steps = stepsUpTo(*target)
 	} else if opt.Steps, err = parseInts(*stepsFlag); err != nil {
 		return fmt.Errorf("--steps: %w", err)
+	}
+	switch *hostile {
+	case "":
+	case "all":
+		opt.Hostile = swarm.HostileKinds
+	default:
+		opt.Hostile = strings.Split(*hostile, ",")
 	}
 	if *port <= 0 || *port > 65535 {
 		return fmt.Errorf("--port %d outside 1..65535", *port)

@@ -100,8 +100,8 @@ func say(c results.Cause, format string, args ...any) Result {
 func firstFailing(in Input) *results.Step {
 	for i := range in.Steps {
 		st := &in.Steps[i]
-		if st.OK || st.Untrusted != "" {
-			continue
+		if st.OK || st.Untrusted != "" || st.Hostile != nil && !st.Cut {
+			continue // a hostile kind's effect is reported on its own
 		}
 		if st.Cut && in.Stop != results.StopExited && in.Stop != results.StopGuard {
 			continue
@@ -164,6 +164,15 @@ func swarmLimit(in Input, at int) Result {
 }
 
 func exited(in Input, at int) Result {
+	r := exitedBy(in, at)
+	if st := lastStep(in.Steps); st != nil && st.Hostile != nil {
+		r.Sentence += fmt.Sprintf(", during the step with %s hostile %s clients", n(st.Hostile.Offered), st.Hostile.Kind)
+		r.Cause.Evidence = append(r.Cause.Evidence, "hostile "+st.Hostile.Kind)
+	}
+	return r
+}
+
+func exitedBy(in Input, at int) Result {
 	x := in.Exit
 	c := results.Cause{Side: results.SideServer, Mechanism: results.MechCrash, At: at}
 	if x == nil {

@@ -90,6 +90,8 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		fmt.Fprintf(&b, "- **%s**: %s\n", r.Model, d)
 	}
 
+	hostileSection(&b, rs)
+
 	warnings := collectWarnings(l, rs)
 	b.WriteString("\n## Warnings\n\n")
 	if len(warnings) == 0 {
@@ -221,6 +223,42 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 	}
 	embed(b, links, results.FailuresChart(r.Model), "Failures by class: "+r.Model)
 	embed(b, links, results.TimelineChart(r.Model), "Timeline: "+r.Model)
+}
+
+// hostileSection is the hostile-clients matrix: per model and kind, the
+// well-behaved connections against the baseline step without hostiles.
+func hostileSection(b *bytes.Buffer, rs []row) {
+	any := false
+	for _, r := range rs {
+		any = any || len(r.Hostile) > 0
+	}
+	if !any {
+		return
+	}
+	b.WriteString("\n## Hostile clients\n\nEach kind ran as one step after the last, its misbehaving connections beside the last step's well-behaved ones; the baseline is that last step, without them. ")
+	b.WriteString("A model is named when it died, its memory grew by 1 MiB/s or more over the window, or fewer than 95% of the well-behaved connections were sustained.\n\n")
+	b.WriteString("| model | kind | hostile | well-behaved sustained | baseline | p99 | baseline p99 | PSS growth | verdict |\n|---|---|--:|--:|--:|--:|--:|--:|---|\n")
+	for _, r := range rs {
+		for _, e := range r.Hostile {
+			verdict := "weathered"
+			switch {
+			case e.Untrusted != "":
+				verdict = "untrusted: " + e.Untrusted
+			case e.Failed != "":
+				verdict = "**" + e.Failed + "**"
+			}
+			baseP99, growth := "—", "none"
+			if e.Baseline > 0 {
+				baseP99 = analysis.Millis(e.BaselineP99)
+			}
+			if e.MemGrowth > 0 {
+				growth = analysis.Bytes(e.MemGrowth) + "/s"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s (%.0f%%) | %s | %s | %s | %s | %s |\n", cellMD(r.Model), e.Kind,
+				analysis.Count(float64(e.Hostile)), analysis.Count(float64(e.Sustained)), 100*float64(e.Sustained)/float64(max(e.Offered, 1)),
+				analysis.Count(float64(e.Baseline)), p99Cell(e.Latency), baseP99, growth, cellMD(verdict))
+		}
+	}
 }
 
 // p99Cell is "no echo" when nothing came back: never a 0.00 ms.

@@ -56,6 +56,9 @@ type Config struct {
 	PidsLimit   int           `json:"pids_limit,omitempty"`   // guard tasks limit asked for (0: default)
 	Repeat      int           `json:"repeat,omitempty"`       // each model measured this many times (0, 1: once)
 	SettleMax   time.Duration `json:"settle_max,omitempty"`   // bound on a step's settle
+	// Hostile kinds run after the last step, HostileShare of its count each.
+	Hostile      []string `json:"hostile,omitempty"`
+	HostileShare float64  `json:"hostile_share,omitempty"`
 }
 
 // Environment is the machine and every limit that can cap a result.
@@ -129,6 +132,21 @@ type Swarm struct {
 	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
 	LagMaxMs       float64          `json:"lag_max_ms"` // worst lag behind the send schedule in this second
 	Latency        Percentiles      `json:"latency"`    // echoes completed in this second
+	// Hostile is the misbehaving connections (bench --hostile), counted
+	// apart from everything above, which is the well-behaved ones'.
+	Hostile *Hostile `json:"hostile,omitempty"`
+}
+
+// Hostile is what the swarm's misbehaving connections did: cumulative in
+// a sample, deltas over the step in a step.
+type Hostile struct {
+	Kind    string `json:"kind"`
+	Offered int    `json:"offered"`
+	Open    int    `json:"open"`
+	// Cycles: connections that ended as the kind intends (reset, churned,
+	// half-closed) and opened again.
+	Cycles   int64            `json:"cycles,omitempty"`
+	Failures map[string]int64 `json:"failures,omitempty"` // provoked by the misbehaviour, not the server's
 }
 
 // Percentiles of a latency distribution, in milliseconds.
@@ -195,6 +213,10 @@ type Step struct {
 	RampSeconds   float64 `json:"ramp_seconds"`
 	SettleSeconds float64 `json:"settle_seconds"`
 	Settled       bool    `json:"settled"`
+	// Hostile, in a step of bench --hostile, is what the misbehaving
+	// connections did; everything else in the step is the well-behaved
+	// connections'.
+	Hostile *Hostile `json:"hostile,omitempty"`
 	// WindowStart is when the evaluation window began (zero: none did).
 	WindowStart time.Time `json:"window_start,omitzero"`
 	// Why says, for a step that is not OK, what failed it: see Why*.
@@ -334,6 +356,32 @@ type Summary struct {
 	PeakThreads      int         `json:"peak_threads"`
 	Untrusted        []string    `json:"untrusted,omitempty"`
 	Warnings         []string    `json:"warnings,omitempty"`
+	// Hostile is how the well-behaved connections fared in each hostile
+	// step against the baseline step without hostiles (bench --hostile).
+	Hostile []HostileEffect `json:"hostile,omitempty"`
+}
+
+// HostileEffect is one hostile kind's effect on a model.
+type HostileEffect struct {
+	Kind      string `json:"kind"`
+	Offered   int    `json:"offered"` // well-behaved connections offered
+	Hostile   int    `json:"hostile"` // misbehaving ones beside them
+	Sustained int    `json:"sustained"`
+	// Baseline is the well-behaved connections sustained in the step
+	// without hostiles, and BaselineP99 its p99 (ms).
+	Baseline    int         `json:"baseline"`
+	Latency     Percentiles `json:"latency"`
+	BaselineP99 float64     `json:"baseline_p99"`
+	// MemGrowth is how fast the model's PSS grew over the step's window,
+	// bytes per second.
+	MemGrowth float64 `json:"mem_growth"`
+	// Untrusted says why the step measured the swarm rather than the
+	// model; such a step names no model.
+	Untrusted string `json:"untrusted,omitempty"`
+	// Failed names why the model is named for this kind: it died, its
+	// memory grew without bound, or under 95% of the well-behaved
+	// connections were sustained; "" when it weathered the kind.
+	Failed string `json:"failed,omitempty"`
 }
 
 // Cause is what stopped a model, as evidence rather than prose.

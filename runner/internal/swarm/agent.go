@@ -91,6 +91,9 @@ type conn struct {
 	clean int64
 	// lastOK is when an echo last came back intact and on time.
 	lastOK int64
+	// hostile: this slot misbehaves (AgentConfig.Hostile) and is counted
+	// apart from the well-behaved connections.
+	hostile bool
 }
 
 type timerKind uint8
@@ -98,6 +101,8 @@ type timerKind uint8
 const (
 	timerSend timerKind = iota
 	timerConnect
+	timerHostile // a hostile connection's next misdeed
+	timerReopen  // a hostile connection that ended opens again
 )
 
 type timer struct {
@@ -160,6 +165,7 @@ type agent struct {
 	lagMax                      int64
 	unstamped                   int64 // echoes timed at read time: no plausible kernel stamp
 	window                      int   // the evaluation window in progress (0: none yet)
+	hostile                     hostileState
 	windowStart                 int64
 	hist                        *hdr.Histogram
 	clientBlocked               int64 // ns until which opening pauses after a client resource failure
@@ -224,7 +230,8 @@ func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
 		cfg: cfg, start: time.Now(),
 		tickOffset: int64(frac(float64(cfg.Index)*goldenRatio) * float64(phaseQuantum)),
 		failures:   map[string]int64{}, clientFailures: map[string]int64{},
-		hist: NewHist(), out: json.NewEncoder(status),
+		hostile: hostileState{failures: map[string]int64{}},
+		hist:    NewHist(), out: json.NewEncoder(status),
 		rbuf: make([]byte, 64<<10), wbuf: make([]byte, cfg.MsgSize),
 		events: make([]unix.EpollEvent, 1024),
 		fdSlot: make([]int32, lim.Cur+16),
@@ -357,7 +364,7 @@ func (a *agent) command(c Command, now int64) {
 	case c.Evaluate > 0:
 		a.emitStatus(nil, c.Evaluate, 0)
 	default:
-		a.setTarget(c.Target, now)
+		a.setTargets(c.Target, c.Hostile, c.HostileKind, now)
 	}
 }
 
@@ -372,7 +379,7 @@ func (a *agent) windowSustained(now int64) int {
 	n := 0
 	for i := range a.conns {
 		c := &a.conns[i]
-		if c.state != stateOpen || !c.ok || c.clean > a.windowStart || c.lastOK < a.windowStart {
+		if c.state != stateOpen || c.hostile || !c.ok || c.clean > a.windowStart || c.lastOK < a.windowStart {
 			continue
 		}
 		if c.rseq < c.seq && now-(c.base+int64(c.rseq)*interval) > deadline {
@@ -431,16 +438,16 @@ func (a *agent) srcAddr(slot int32) [4]byte {
 func (a *agent) connect(slot int32, now int64) bool {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		a.clientFail("socket", err, now)
+		a.clientFail(slot, "socket", err, now)
 		return false
 	}
 	fail := func(phase string, err error) bool {
 		unix.Close(fd)
 		if isClientErrno(err) {
-			a.clientFail(phase, err, now)
+			a.clientFail(slot, phase, err, now)
 			return false
 		}
-		a.fail(phase, err)
+		a.fail(slot, phase, err)
 		return true
 	}
 	// Let connect() pick the port, so ports are unique per 4-tuple rather
@@ -498,17 +505,30 @@ func errnoName(err error) string {
 	return "other"
 }
 
-func (a *agent) fail(phase string, err error) {
+// fail counts a failure of slot's connection: against the server for a
+// well-behaved connection, apart for a hostile one, whose misbehaviour
+// provokes it.
+func (a *agent) fail(slot int32, phase string, err error) {
 	key := phase
 	if err != nil {
 		key += ":" + errnoName(err)
+	}
+	if a.conns[slot].hostile {
+		a.hostile.failures[key]++
+		return
 	}
 	a.failures[key]++
 }
 
 // clientFail counts the agent's own resource failure and pauses opening
 // briefly instead of hammering the exhausted resource.
-func (a *agent) clientFail(phase string, err error, now int64) {
+func (a *agent) clientFail(slot int32, phase string, err error, now int64) {
+	if a.conns[slot].hostile {
+		// A hostile slot's own shortage (churn can exhaust ports) is its
+		// kind's doing: counted with its failures, the swarm not blocked.
+		a.hostile.failures["client:"+phase+":"+errnoName(err)]++
+		return
+	}
 	a.clientFailures[phase+":"+errnoName(err)]++
 	a.clientBlocked = now + int64(100*time.Millisecond)
 }
@@ -541,15 +561,15 @@ func (a *agent) connected(slot int32, c *conn) {
 	a.connecting--
 	if err != nil {
 		if isClientErrno(err) {
-			a.clientFail("connect", err, a.now())
+			a.clientFail(slot, "connect", err, a.now())
 		} else {
-			a.fail("connect", err)
+			a.fail(slot, "connect", err)
 		}
 		a.drop(slot, c)
 		return
 	}
 	if err := unix.EpollCtl(a.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.fd}); err != nil {
-		a.clientFail("socket", err, a.now())
+		a.clientFail(slot, "socket", err, a.now())
 		a.drop(slot, c)
 		return
 	}
@@ -557,6 +577,10 @@ func (a *agent) connected(slot int32, c *conn) {
 	a.open++
 	a.opened++
 	c.gen++ // retire the connect timer
+	if c.hostile {
+		a.hostileConnected(slot, c)
+		return
+	}
 	c.seq, c.rseq, c.roff, c.missed = 0, 0, 0, 0
 	c.clean, c.lastOK = a.now(), 0
 	// Phases are spread evenly over the interval by the golden ratio, which
@@ -599,12 +623,20 @@ func (a *agent) runTimers(now int64) {
 				a.connecting--
 				// No SYN-ACK in time: the server's listen queue is full or
 				// it is gone.
-				a.fail("connect", unix.ETIMEDOUT)
+				a.fail(t.slot, "connect", unix.ETIMEDOUT)
 				a.drop(t.slot, c)
 			}
 		case timerSend:
 			if c.state == stateOpen {
 				a.send(t.slot, c, t.at, now)
+			}
+		case timerHostile:
+			if c.state == stateOpen {
+				a.hostileAct(t.slot, c, now)
+			}
+		case timerReopen:
+			if c.state == stateIdle && a.connecting < a.cfg.MaxInFlight {
+				a.connect(t.slot, now)
 			}
 		}
 	}
@@ -616,7 +648,7 @@ func (a *agent) send(slot int32, c *conn, sched, now int64) {
 	}
 	// The previous message should be back by now.
 	if c.seq > 0 && c.rseq < c.seq && c.missed < c.seq {
-		a.fail("deadline", nil)
+		a.fail(slot, "deadline", nil)
 		c.missed = c.seq
 		c.clean = now
 		a.setOK(c, false)
@@ -628,11 +660,11 @@ func (a *agent) send(slot int32, c *conn, sched, now int64) {
 	switch {
 	case err == unix.EAGAIN || (err == nil && n < len(a.wbuf)):
 		// The send buffer is full: the server stopped reading long ago.
-		a.fail("write", unix.EAGAIN)
+		a.fail(slot, "write", unix.EAGAIN)
 		a.closeConn(slot)
 		return
 	case err != nil:
-		a.fail("write", err)
+		a.fail(slot, "write", err)
 		a.closeConn(slot)
 		return
 	}
@@ -642,16 +674,20 @@ func (a *agent) send(slot int32, c *conn, sched, now int64) {
 }
 
 func (a *agent) read(slot int32, c *conn) {
+	if c.hostile {
+		a.hostileRead(slot, c)
+		return
+	}
 	n, stamp, err := a.recv.read(int(c.fd))
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
 	case err != nil:
-		a.fail("read", err)
+		a.fail(slot, "read", err)
 		a.closeConn(slot)
 		return
 	case n == 0:
-		a.fail("read", io.EOF) // the server closed the connection
+		a.fail(slot, "read", io.EOF) // the server closed the connection
 		a.closeConn(slot)
 		return
 	}
@@ -670,7 +706,7 @@ func (a *agent) read(slot int32, c *conn) {
 	size := int32(a.cfg.MsgSize)
 	for _, b := range a.rbuf[:n] {
 		if c.rseq >= c.seq || b != msgByte(uint32(slot), c.rseq, int(c.roff)) {
-			a.fail("mismatch", nil)
+			a.fail(slot, "mismatch", nil)
 			a.closeConn(slot)
 			return
 		}
@@ -688,7 +724,7 @@ func (a *agent) read(slot int32, c *conn) {
 			c.lastOK = arrived
 			a.setOK(c, true)
 		} else if c.missed <= c.rseq {
-			a.fail("deadline", nil)
+			a.fail(slot, "deadline", nil)
 			c.missed = c.rseq + 1
 			c.clean = arrived
 			a.setOK(c, false)
@@ -726,10 +762,16 @@ func (a *agent) closeConn(slot int32) {
 	case stateOpen:
 		a.open--
 		a.setOK(c, false)
+		if c.hostile {
+			a.hostile.open--
+		}
 	default:
 		return
 	}
 	a.drop(slot, c)
+	if c.hostile {
+		a.hostileEnded(slot)
+	}
 }
 
 func (a *agent) closeAll() {
@@ -745,12 +787,16 @@ func (a *agent) emit(stopErr error) { a.emitStatus(stopErr, 0, 0) }
 func (a *agent) emitStatus(stopErr error, evaluated, opened int) {
 	st := Status{
 		Agent: a.cfg.Index, Time: time.Now(), Target: a.target,
-		Open: a.open, Connecting: a.connecting, Sustained: a.sustained,
+		Open: a.open - a.hostile.open, Connecting: a.connecting, Sustained: a.sustained,
 		Opened: a.opened, Sent: a.sent, Echoed: a.echoed,
 		Failures: a.failures, ClientFailures: a.clientFailures,
 		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped,
 	}
 	st.WindowOpened = opened
+	if a.hostile.kind != "" {
+		st.Hostile = &HostileStatus{Kind: a.hostile.kind, Offered: a.hostile.target, Open: a.hostile.open,
+			Cycles: a.hostile.cycles, Failures: a.hostile.failures}
+	}
 	if evaluated > 0 {
 		st.Evaluated = evaluated
 		if evaluated == a.window {

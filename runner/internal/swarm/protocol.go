@@ -28,6 +28,10 @@ type Command struct {
 	// Evaluate, when positive, ends window number Evaluate: the agent
 	// sends a status at once whose WindowSustained counts it.
 	Evaluate int `json:"evaluate,omitempty"`
+	// Hostile more connections, beyond Target, misbehave as HostileKind
+	// (see HostileKinds); they are counted apart.
+	Hostile     int    `json:"hostile,omitempty"`
+	HostileKind string `json:"hostile_kind,omitempty"`
 }
 
 // Check refuses a command no agent can carry out.
@@ -39,8 +43,12 @@ func (c Command) Check() error {
 		return fmt.Errorf("window %d / evaluate %d: must not be negative", c.Window, c.Evaluate)
 	case c.Window > 0 && c.Evaluate > 0:
 		return fmt.Errorf("one command cannot start window %d and end window %d", c.Window, c.Evaluate)
+	case c.Hostile < 0 || c.Target+c.Hostile > MaxTarget:
+		return fmt.Errorf("target %d + hostile %d outside 0..%d", c.Target, c.Hostile, MaxTarget)
+	case c.Hostile > 0 && c.HostileKind == "":
+		return fmt.Errorf("%d hostile connections of no kind", c.Hostile)
 	}
-	return nil
+	return CheckHostile(c.HostileKind)
 }
 
 // Status is one line an agent sends about once a second. Counters are
@@ -74,7 +82,9 @@ type Status struct {
 	WindowOpened    int    `json:"window_opened,omitempty"`
 	WindowSustained int    `json:"window_sustained,omitempty"`
 	Hist            []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
-	Err             string `json:"err,omitempty"`  // the agent stopped because of this
+	// Hostile is the misbehaving connections' side, when there are any.
+	Hostile *HostileStatus `json:"hostile,omitempty"`
+	Err     string         `json:"err,omitempty"` // the agent stopped because of this
 }
 
 // Latency histograms record microseconds from 1 µs to 60 s at 3 significant

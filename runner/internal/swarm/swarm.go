@@ -165,14 +165,24 @@ func (s *Swarm) PIDs() []int {
 }
 
 // SetTarget shares total connections evenly among the agents.
-func (s *Swarm) SetTarget(total int) error {
+func (s *Swarm) SetTarget(total int) error { return s.SetTargets(total, 0, "") }
+
+// SetTargets shares total well-behaved connections and hostile ones of
+// kind evenly among the agents.
+func (s *Swarm) SetTargets(total, hostile int, kind string) error {
 	k := len(s.agents)
-	for i, a := range s.agents {
-		n := total / k
-		if i < total%k {
-			n++
+	share := func(n, i int) int {
+		if i < n%k {
+			return n/k + 1
 		}
-		if err := a.enc.Encode(Command{Target: n}); err != nil {
+		return n / k
+	}
+	for i, a := range s.agents {
+		c := Command{Target: share(total, i), Hostile: share(hostile, i)}
+		if c.Hostile > 0 {
+			c.HostileKind = kind
+		}
+		if err := a.enc.Encode(c); err != nil {
 			return fmt.Errorf("swarm: send target to agent %d: %w", i, err)
 		}
 	}
@@ -264,6 +274,15 @@ func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 		addCounts(sum.ClientFailures, st.ClientFailures)
 		sum.LagMaxMs = max(sum.LagMaxMs, s.lagMs[i])
 		s.lagMs[i] = 0
+		if h := st.Hostile; h != nil {
+			if sum.Hostile == nil {
+				sum.Hostile = &results.Hostile{Kind: h.Kind, Failures: map[string]int64{}}
+			}
+			sum.Hostile.Offered += h.Offered
+			sum.Hostile.Open += h.Open
+			sum.Hostile.Cycles += h.Cycles
+			addCounts(sum.Hostile.Failures, h.Failures)
+		}
 	}
 	h := s.pending
 	s.pending = NewHist()
