@@ -47,13 +47,10 @@ type measurement struct {
 
 	baseSys results.System // before the model started
 	basePSS int64          // the model idle, after it became ready
-	steps   []results.Step
-	mu      sync.Mutex // reports arrive from the instances' stdout readers
-	reports []results.ServerReport
+	mu      sync.Mutex     // reports arrive from the instances' stdout readers
 	// reportCounts sums reports by "kind:ERRNO" over the whole run.
 	reportCounts       map[string]int64
 	reportsAtStepStart map[string]int64
-	events             []results.Event
 	// records is every record written, for the analysis at the end: the
 	// same records `c10klab plot` reads back from the timeline. Reports
 	// arrive from other goroutines, hence recMu.
@@ -95,7 +92,6 @@ func (m *measurement) event(kind, format string, args ...any) {
 }
 
 func (m *measurement) recordEvent(e results.Event) {
-	m.events = append(m.events, e)
 	m.record(results.Record{Type: results.TypeEvent, Event: &e})
 }
 
@@ -249,7 +245,6 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		Instances: m.instances(), Preset: m.spec.Preset, Env: m.opt.ModelEnv, CPUs: m.modelCPUs,
 		OnReport: func(r results.ServerReport) {
 			m.mu.Lock()
-			m.reports = append(m.reports, r)
 			m.reportCounts[r.Kind+":"+r.Errno] += r.Count
 			m.mu.Unlock()
 			m.record(results.Record{Type: results.TypeReport, Report: &r})
@@ -306,7 +301,6 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	for i, p := range m.opt.plan() {
 		st, cause := m.step(ctx, i, p)
 		if st != nil {
-			m.steps = append(m.steps, *st)
 			m.record(results.Record{Type: results.TypeStep, Step: st})
 			m.tl.Sync()
 		}
