@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,14 +39,19 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var models []model.Model
+	// A model whose declared requirement is missing is skipped, named in
+	// the run's warnings, instead of failing the run.
+	resolved, err := model.Resolve(ctx, found, opt.Specs)
+	if err != nil {
+		return "", err
+	}
+	if len(resolved.Specs) == 0 {
+		return "", fmt.Errorf("no model to measure: %s", strings.Join(resolved.Skipped, "; "))
+	}
+	models := resolved.Models
+	opt.Specs = resolved.Specs
 	var labels []string
 	for _, s := range opt.Specs {
-		m, err := model.Find(found, s.Name)
-		if err != nil {
-			return "", err
-		}
-		models = append(models, m)
 		labels = append(labels, s.Label())
 	}
 	if err := model.CheckPortFree(opt.Addr); err != nil {
@@ -80,6 +86,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		}
 	}
 
+	env.Warnings = append(env.Warnings, resolved.Skipped...)
 	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, cmp.Or(opt.Backlog, DefaultModelBacklog), perProcess)...)
 
 	id, dir, err := newRunDir(opt.ResultsDir, time.Now())
@@ -91,6 +98,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		Config: opt.config(labels, modelCPUs, swarmCPUs, perProcess),
 		Env:    env, Versions: versions(opt.ModuleRoot), Models: labels,
 	}
+	maps.Copy(run.Versions, resolved.Versions) // interpreters and libraries the models declare
 	if err := results.WriteRun(dir, run); err != nil {
 		return dir, err
 	}
