@@ -3,8 +3,9 @@ one thread; each connection is an asyncio.Protocol whose data_received
 writes the bytes back, with the transport's flow control pausing reads
 while a client does not read. py-uvloop runs this same file on uvloop.
 
-C10K_ASYNCIO_API=streams serves with asyncio streams (StreamReader /
-StreamWriter) instead, to compare the two APIs (README.md)."""
+C10K_ASYNCIO_API=streams (or C10K_PRESET=streams) serves with asyncio
+streams (StreamReader / StreamWriter) instead, to compare the two APIs
+(README.md)."""
 
 import asyncio
 import os
@@ -74,7 +75,11 @@ class Server:
 
 
 async def run(model, cfg):
-    api = os.environ.get(ENV_API, "protocol").strip() or "protocol"
+    # The preset names the API too, so one run can compare both:
+    # --models py-asyncio:protocol,py-asyncio:streams.
+    if cfg.preset not in ("", "protocol", "streams"):
+        raise c10k.ConfigError(f"{c10k.ENV_PRESET}={cfg.preset!r}: presets are protocol and streams")
+    api = os.environ.get(ENV_API, "").strip() or cfg.preset or "protocol"
     rep = c10k.Reporter(model, cfg.instance)
     sock = c10k.listen(cfg, blocking=False)
     srv = Server(rep, sock)
