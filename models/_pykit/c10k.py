@@ -185,7 +185,13 @@ class Reporter:
             if self._timer is None:
                 self._timer = threading.Timer(self.every, self.flush)
                 self._timer.daemon = True
-                start_thread(self._timer)
+                try:
+                    start_thread(self._timer)
+                except RuntimeError:
+                    # No thread to be had (the very failure being reported,
+                    # perhaps): the next report a second on, or the exit,
+                    # writes what waits.
+                    self._timer = None
 
     def flush(self):
         with self._lock:
