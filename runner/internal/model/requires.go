@@ -114,8 +114,9 @@ const checkTimeout = 30 * time.Second
 // missing, and the versions of what is there.
 type Check struct {
 	Missing []Missing
-	// Versions of the interpreters (by file name, "python3"), Python
-	// modules and Debian packages the model declares.
+	// Versions of what the model declares: interpreters by file name
+	// ("python3": "3.11.2"), Python modules by name ("gevent": "22.10.2"),
+	// Debian packages as "deb:NAME" ("deb:python3-gevent": "22.10.2-3").
 	Versions map[string]string
 }
 
@@ -150,7 +151,7 @@ func CheckRequires(ctx context.Context, m Model) (Check, error) {
 		}
 		for _, d := range debs {
 			if v, ok := got[d]; ok {
-				c.Versions[d] = v
+				c.Versions["deb:"+d] = v
 			} else {
 				c.Missing = append(c.Missing, Missing{Req: Requirement{Kind: ReqDeb, Name: d}, Reason: "not installed"})
 			}
@@ -217,10 +218,13 @@ for name in sys.argv[1:]:
     except Exception as e:
         out["modules"][name] = {"error": "%s: %s" % (type(e).__name__, e)}
         continue
-    try:
-        v = importlib.metadata.version(name)
-    except Exception:
-        v = getattr(mod, "__version__", None) or getattr(mod, "version", None)
+    if name.split(".")[0] in getattr(sys, "stdlib_module_names", ()):
+        v = ""  # the interpreter's version is the module's (socketserver's __version__ is "0.4")
+    else:
+        try:
+            v = importlib.metadata.version(name)
+        except Exception:
+            v = getattr(mod, "__version__", None) or getattr(mod, "version", None)
     out["modules"][name] = {"version": v if isinstance(v, str) else ""}
 print(json.dumps(out))
 `

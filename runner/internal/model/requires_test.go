@@ -100,6 +100,9 @@ func TestCheckRequires(t *testing.T) {
 			t.Errorf("%s reported missing (%s)", present, r)
 		}
 	}
+	if v, ok := c.Versions["json"]; ok {
+		t.Errorf("stdlib module json has a version of its own (%q): want only the interpreter's", v)
+	}
 	if c.Versions[filepath.Base(py)] == "" {
 		t.Errorf("no interpreter version under %q: %v", filepath.Base(py), c.Versions)
 	}
@@ -110,7 +113,7 @@ func TestCheckRequires(t *testing.T) {
 		if _, ok := missing["deb c10klab-no-such-package"]; !ok {
 			t.Errorf("deb c10klab-no-such-package not reported missing: %v", c.Missing)
 		}
-		if c.Versions["dpkg"] == "" {
+		if c.Versions["deb:dpkg"] == "" {
 			t.Errorf("no version for deb dpkg: %v", c.Versions)
 		}
 	}
