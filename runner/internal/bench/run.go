@@ -45,8 +45,16 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var skipped []string
+	for _, sk := range resolved.Skipped {
+		skipped = append(skipped, sk.Msg)
+		if opt.Observe != nil {
+			opt.Observe(sk.Spec.Label(), results.Record{Type: results.TypeEvent,
+				Event: &results.Event{Time: time.Now(), Kind: results.EventSkipped, Msg: sk.Msg}})
+		}
+	}
 	if len(resolved.Specs) == 0 {
-		return "", fmt.Errorf("no model to measure: %s", strings.Join(resolved.Skipped, "; "))
+		return "", fmt.Errorf("no model to measure: %s", strings.Join(skipped, "; "))
 	}
 	models := resolved.Models
 	opt.Specs = resolved.Specs
@@ -86,7 +94,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		}
 	}
 
-	env.Warnings = append(env.Warnings, resolved.Skipped...)
+	env.Warnings = append(env.Warnings, skipped...)
 	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, cmp.Or(opt.Backlog, DefaultModelBacklog), perProcess)...)
 
 	id, dir, err := newRunDir(opt.ResultsDir, time.Now())

@@ -259,10 +259,17 @@ func pyVersions(ctx context.Context, interp string, modules []string) (pyReport,
 type Resolved struct {
 	Models []Model // one per kept spec, in order
 	Specs  []Spec
-	// Skipped says, for each spec dropped, which requirement is missing.
-	Skipped []string
+	// Skipped holds the specs dropped, each with a message naming the
+	// requirement it misses.
+	Skipped []Skipped
 	// Versions of what the kept models declare (see Check.Versions).
 	Versions map[string]string
+}
+
+// Skipped is a spec Resolve dropped, and why.
+type Skipped struct {
+	Spec Spec
+	Msg  string
 }
 
 // Resolve finds each spec's model among found and checks its
@@ -284,7 +291,7 @@ func Resolve(ctx context.Context, found []Model, specs []Spec) (Resolved, error)
 			checked[m.Name] = c
 		}
 		if len(c.Missing) > 0 {
-			res.Skipped = append(res.Skipped, SkipMessage(s, c.Missing))
+			res.Skipped = append(res.Skipped, Skipped{Spec: s, Msg: SkipMessage(s, c.Missing)})
 			continue
 		}
 		maps.Copy(res.Versions, c.Versions)

@@ -147,7 +147,8 @@ func TestResolveSkipsMissing(t *testing.T) {
 	if want := []string{"needs-python", "needs-nothing:x"}; !reflect.DeepEqual(kept, want) {
 		t.Errorf("kept %v, want %v", kept, want)
 	}
-	if len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0], "model needs-absent skipped: missing command c10klab-no-such-command (not found)") {
+	if len(res.Skipped) != 1 || res.Skipped[0].Spec.Name != "needs-absent" ||
+		!strings.Contains(res.Skipped[0].Msg, "model needs-absent skipped: missing command c10klab-no-such-command (not found)") {
 		t.Errorf("skipped = %q, want one message naming needs-absent's missing command", res.Skipped)
 	}
 	if res.Versions[filepath.Base(py)] == "" {
