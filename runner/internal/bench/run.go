@@ -50,7 +50,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		skipped = append(skipped, sk.Msg)
 		if opt.Observe != nil {
 			opt.Observe(sk.Spec.Label(), results.Record{Type: results.TypeEvent,
-				Event: &results.Event{Time: time.Now(), Kind: results.EventSkipped, Msg: sk.Msg}})
+				Event: &results.Event{Time: time.Now(), Kind: model.EventSkipped, Msg: sk.Msg}})
 		}
 	}
 	if len(resolved.Specs) == 0 {

@@ -266,6 +266,11 @@ type Resolved struct {
 	Versions map[string]string
 }
 
+// EventSkipped is the kind of the results.Event a run records for a
+// model it skips (results' other event kinds are results.Event*; this one
+// belongs beside them once branches are merged).
+const EventSkipped = "model_skipped"
+
 // Skipped is a spec Resolve dropped, and why.
 type Skipped struct {
 	Spec Spec

@@ -217,7 +217,6 @@ const (
 	EventAgentDied   = "agent_died"
 	EventConformance = "conformance"
 	EventStopped     = "model_stopped"
-	EventSkipped     = "model_skipped" // a requirement is missing: never started (model.Resolve)
 )
 
 // Summary is <model>.summary.json.
