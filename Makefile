@@ -58,10 +58,14 @@ test: deps
 	done
 
 # What a fresh machine needs besides Go: ss (iproute2) for the conformance
-# backlog check, and the modules.
+# backlog check, the Debian packages the models declare ("deb NAME" lines of
+# models/*/requires: Python and its libraries), and the modules. apt-get runs
+# (after apt-get update) only when something is missing.
+DEBS = iproute2 $(sort $(shell awk '$$1 == "deb" { print $$2 }' models/*/requires 2>/dev/null))
 deps:
-	@command -v ss >/dev/null 2>&1 || { echo "installing iproute2 (ss)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	$(GO) mod download
 
 clean:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,14 +40,27 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var models []model.Model
+	// A model whose declared requirement is missing is skipped, named in
+	// the run's warnings, instead of failing the run.
+	resolved, err := model.Resolve(ctx, found, opt.Specs)
+	if err != nil {
+		return "", err
+	}
+	var skipped []string
+	for _, sk := range resolved.Skipped {
+		skipped = append(skipped, sk.Msg)
+		if opt.Observe != nil {
+			opt.Observe(sk.Spec.Label(), results.Record{Type: results.TypeEvent,
+				Event: &results.Event{Time: time.Now(), Kind: model.EventSkipped, Msg: sk.Msg}})
+		}
+	}
+	if len(resolved.Specs) == 0 {
+		return "", fmt.Errorf("no model to measure: %s", strings.Join(skipped, "; "))
+	}
+	models := resolved.Models
+	opt.Specs = resolved.Specs
 	var labels []string
 	for _, s := range opt.Specs {
-		m, err := model.Find(found, s.Name)
-		if err != nil {
-			return "", err
-		}
-		models = append(models, m)
 		labels = append(labels, s.Label())
 	}
 	if err := model.CheckPortFree(opt.Addr); err != nil {
@@ -81,6 +95,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		}
 	}
 
+	env.Warnings = append(env.Warnings, skipped...)
 	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, cmp.Or(opt.Backlog, DefaultModelBacklog), perProcess)...)
 
 	id, dir, err := newRunDir(opt.ResultsDir, time.Now())
@@ -96,6 +111,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	for k, label := range run.Models {
 		run.Families[label] = model.Family(models[k%len(models)])
 	}
+	maps.Copy(run.Versions, resolved.Versions) // interpreters and libraries the models declare
 	if err := results.WriteRun(dir, run); err != nil {
 		return dir, err
 	}

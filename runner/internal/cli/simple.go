@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ func list(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: c10klab list\n\nLists the models under models/: folders with a Go main package or an executable named run.")
+		fmt.Fprintln(stderr, "usage: c10klab list\n\nLists the models under models/: folders with a Go main package or an executable named run,\nand what a model declares in its requires file that this machine lacks.")
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -32,7 +33,15 @@ func list(args []string, stdout, stderr io.Writer) error {
 		if m.Run != "" {
 			kind = "executable run"
 		}
-		fmt.Fprintf(stdout, "%-12s %s (%s)\n", m.Name, m.Dir, kind)
+		line := fmt.Sprintf("%-12s %s (%s)", m.Name, m.Dir, kind)
+		c, err := model.CheckRequires(context.Background(), m)
+		if err != nil {
+			return err
+		}
+		if len(c.Missing) > 0 {
+			line += "; bench skips it: " + model.MissingText(c.Missing)
+		}
+		fmt.Fprintln(stdout, line)
 	}
 	return nil
 }

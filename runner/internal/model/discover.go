@@ -23,6 +23,8 @@ type Model struct {
 	// Run is the path of the folder's executable `run`, or "" for a Go
 	// main package.
 	Run string
+	// Requires is what the folder's requires file declares (requires.go).
+	Requires []Requirement
 }
 
 // Discover lists the models under root: folders with a Go main package or
@@ -39,8 +41,12 @@ func Discover(root string) ([]Model, error) {
 			continue
 		}
 		dir := filepath.Join(root, name)
+		reqs, err := ReadRequires(dir)
+		if err != nil {
+			return nil, fmt.Errorf("list models: %w", err)
+		}
 		if fi, err := os.Stat(filepath.Join(dir, "run")); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			out = append(out, Model{Name: name, Dir: dir, Run: filepath.Join(dir, "run")})
+			out = append(out, Model{Name: name, Dir: dir, Run: filepath.Join(dir, "run"), Requires: reqs})
 			continue
 		}
 		ok, err := isGoMain(dir)
@@ -48,7 +54,7 @@ func Discover(root string) ([]Model, error) {
 			return nil, fmt.Errorf("list models: %s: %w", dir, err)
 		}
 		if ok {
-			out = append(out, Model{Name: name, Dir: dir})
+			out = append(out, Model{Name: name, Dir: dir, Requires: reqs})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -1,0 +1,85 @@
+"""pingpong: CPU per echo of a model, apart from the swarm.
+
+    /usr/bin/python3 models/_pykit/pingpong.py models/py-asyncio/run [conns] [seconds] [KEY=VALUE...]
+
+Starts the model on a free loopback port, opens `conns` connections, keeps
+one 12-byte message in flight on each for `seconds`, and prints the echoes
+per second and the model's CPU time (user+system, from /proc) per 1,000
+echoes. Used to choose between py-asyncio's Protocol and streams APIs
+(models/py-asyncio/README.md); the client is one Python thread, so the
+throughput is the client's as much as the model's, the CPU per echo is the
+model's own.
+"""
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def cpu_seconds(pgid):
+    """CPU time of the model's process group: every live member, plus what
+    its reaped children used (cutime, cstime), so forked children count."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[2]) == pgid:
+            total += sum(int(x) for x in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    run = sys.argv[1]
+    conns = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, C10K_ADDR=f"127.0.0.1:{port}")
+    env.update(kv.split("=", 1) for kv in sys.argv[4:])
+    p = subprocess.Popen([run], env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port)).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        msg = b"0123456789\r\n"
+        sel = selectors.DefaultSelector()
+        for _ in range(conns):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.setblocking(False)
+            sel.register(c, selectors.EVENT_READ, bytearray())
+            c.send(msg)
+        echoes, cpu0, t0 = 0, cpu_seconds(p.pid), time.time()
+        while time.time() - t0 < seconds:
+            for key, _ in sel.select(1):
+                got = key.data
+                got += key.fileobj.recv(4096)
+                if len(got) >= len(msg):
+                    del got[: len(msg)]
+                    echoes += 1
+                    key.fileobj.send(msg)
+        took, cpu = time.time() - t0, cpu_seconds(p.pid) - cpu0
+        print(f"{run} {' '.join(sys.argv[4:])}: {conns} conns, {echoes / took:.0f} echoes/s, "
+              f"model CPU {1000 * 1000 * cpu / max(echoes, 1):.1f} ms per 1,000 echoes")
+    finally:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(5)
+
+
+if __name__ == "__main__":
+    main()
