@@ -227,24 +227,30 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("err = %v, want port in use naming this process", err)
 		}
 	})
-	for _, tc := range []struct{ model, want string }{
-		{"crash", "exit status 3"},
-		{"noaccept", "does not accept() or does not echo"},
-		{"truncate", "refused to benchmark: conformance check failed: burst"},
+	for _, tc := range []struct {
+		model, want, stop string
+		runErr          bool // a model that cannot run fails the run; one refused is a finding
+	}{
+		{"crash", "exit status 3", results.StopError, true},
+		{"noaccept", "does not accept() or does not echo", results.StopError, true},
+		{"truncate", "refused to benchmark: conformance check failed: burst", results.StopRefused, false},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			opt := testOptions(t, testdataModels(t), tc.model, "acceptk")
 			dir, err := Run(context.Background(), opt)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
+			if tc.runErr && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("err = %v, want it to say %q", err, tc.want)
+			}
+			if !tc.runErr && err != nil {
+				t.Fatalf("err = %v: a refused model is a finding, not a failure of the run", err)
 			}
 			l, lerr := results.Load(dir)
 			if lerr != nil {
 				t.Fatal(lerr)
 			}
 			s, ok := l.Summaries[tc.model]
-			if !ok || s.Stop != results.StopError || !strings.Contains(s.Diagnosis, tc.want) {
-				t.Fatalf("summary %+v: want stop error with the cause", s)
+			if !ok || s.Stop != tc.stop || !strings.Contains(s.Diagnosis, tc.want) {
+				t.Fatalf("summary %+v: want stop %q with the cause", s, tc.stop)
 			}
 			// The broken model does not cost the others their measurement.
 			if _, ok := l.Summaries["acceptk"]; !ok {

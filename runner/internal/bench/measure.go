@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,8 @@ import (
 // in package analysis, which the run and `c10klab plot` share.
 type measurement struct {
 	opt        *Options
-	runRec     *results.Run // run.json: the inputs of the analysis
+	runRec     *results.Run      // run.json: the inputs of the analysis
+	refused    map[string]string // conformance checks the model declares it fails, and why
 	spec       model.Spec
 	label, bin string
 	dir        string
@@ -148,9 +150,15 @@ func (m *measurement) conform(ctx context.Context) *stopCause {
 	if ctx.Err() != nil {
 		return &stopCause{stop: results.StopInterrupted}
 	}
-	err = fmt.Errorf("refused to benchmark: conformance check failed: %w", err)
-	m.event(results.EventConformance, "%v", err)
-	return &stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	// A model that breaks the contract is a finding about the model, not a
+	// failure of the run: the others are measured and the run succeeds.
+	detail := "refused to benchmark: conformance check failed: " + err.Error()
+	var ce *conformance.CheckError
+	if errors.As(err, &ce) && m.refused[ce.Check] != "" {
+		detail += " — a refusal the model declares: " + m.refused[ce.Check]
+	}
+	m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventConformance, Msg: detail, Mechanism: results.MechRefused})
+	return &stopCause{stop: results.StopRefused, detail: detail}
 }
 
 // setupGuard prepares the resource guard: cgroups with memory and pids

@@ -117,8 +117,12 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	}
 
 	bins := make([]string, len(models))
+	refused := make([]map[string]string, len(models))
 	for i, m := range models {
 		if bins[i], err = model.Build(ctx, m, opt.ModuleRoot, opt.BinDir); err != nil {
+			return dir, err
+		}
+		if refused[i], err = model.Refused(m); err != nil {
 			return dir, err
 		}
 	}
@@ -130,7 +134,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		i := k % len(opt.Specs)
 		spec := opt.Specs[i]
 		m := &measurement{
-			opt: &opt, runRec: run, spec: spec, label: label, bin: bins[i], dir: dir,
+			opt: &opt, runRec: run, spec: spec, label: label, bin: bins[i], dir: dir, refused: refused[i],
 			env: env, perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs,
 		}
 		sum, err := m.run(ctx)

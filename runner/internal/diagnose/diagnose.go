@@ -49,6 +49,8 @@ func Diagnose(in Input) Result {
 	case results.StopError:
 		return say(results.Cause{Side: results.SideServer, Mechanism: results.MechNotMeasurable},
 			"%s could not be measured: %s", in.Model, in.StopDetail)
+	case results.StopRefused:
+		return say(results.Cause{Side: results.SideServer, Mechanism: results.MechRefused}, "%s: %s", in.Model, in.StopDetail)
 	case results.StopResults:
 		return say(results.Cause{Side: results.SideRunner, Mechanism: results.MechDiskFull, At: at},
 			"runner: the results could no longer be written (%s), so measuring %s stopped at %s connections sustained; not a finding about the model", in.StopDetail, in.Model, n(at))

@@ -433,6 +433,7 @@ const (
 	MechNotMeasurable = "could not be measured"
 	MechAgentDied     = "agent died"
 	MechDiskFull      = "results not writable"
+	MechRefused       = "breaks the model contract"
 )
 
 // Why measuring a model ended.
@@ -445,4 +446,5 @@ const (
 	StopSwarm        = "swarm limit"
 	StopError        = "error"
 	StopResults      = "results not writable"
+	StopRefused      = "refused by conformance"
 )
