@@ -81,6 +81,7 @@ type Hosts struct {
 	Clients  []Host
 	switchNS string
 	owner    int
+	borrowed bool // described by the owner (Inside): not ours to remove
 }
 
 // Subnet holds every address Create hands out. The same subnet serves every
@@ -118,7 +119,7 @@ func Create(n int, s Settings) (*Hosts, error) {
 		return nil, fmt.Errorf("netns: %d source addresses per host: want at most 250", s.Sources)
 	}
 	pid := os.Getpid()
-	h := &Hosts{owner: pid, switchNS: fmt.Sprintf("%s%d-sw", Prefix, pid)}
+	h := &Hosts{owner: pid, switchNS: switchName(pid)}
 	if err := h.create(n, s); err != nil {
 		return nil, errors.Join(err, h.Close())
 	}
@@ -188,6 +189,8 @@ func (h *Hosts) join(i int, host Host, s Settings) error {
 	})
 }
 
+func switchName(owner int) string { return fmt.Sprintf("%s%d-sw", Prefix, owner) }
+
 // All is the server followed by the clients.
 func (h *Hosts) All() []Host { return append([]Host{h.Server}, h.Clients...) }
 
@@ -204,6 +207,9 @@ func (h *Hosts) Names() []string {
 // run's own: nothing else can enter them) and deletes the namespaces, which
 // removes the bridge and every veth pair with them.
 func (h *Hosts) Close() error {
+	if h.borrowed {
+		return nil
+	}
 	var errs []error
 	for _, name := range slices.Backward(h.Names()) {
 		if err := remove(name); err != nil {
