@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 		os.Exit(insideHelper())
 	case "crash":
 		crashHelper()
+	case "run":
+		os.Exit(runHelper())
 	}
 	os.Exit(m.Run())
 }
