@@ -5,7 +5,7 @@ C10KLAB  := $(BIN)/c10klab
 # Extra flags for the run, e.g. make bench BENCH_FLAGS="--models epoll,goroutine --target 60000"
 BENCH_FLAGS ?=
 
-.PHONY: all build bench test plots env deps clean
+.PHONY: all build bench bench-scale test plots env deps clean
 
 all: build
 
@@ -15,6 +15,12 @@ build:
 # The comparison with the defaults: every model under models/, results in results/<run>/.
 bench: deps build
 	$(C10KLAB) bench $(BENCH_FLAGS)
+
+# Concurrency rather than message rate: epoll, gnet and goroutine to 1,000,000
+# connections and on toward 2,000,000, a message per connection per minute
+# (docs/scale-out.md has the arithmetic). Takes the whole machine for ~15 min.
+bench-scale: deps build
+	$(C10KLAB) bench --profile scale $(BENCH_FLAGS)
 
 # Redraw the charts, CSVs and REPORT.md of the latest run.
 plots: build

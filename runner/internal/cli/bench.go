@@ -43,10 +43,15 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func benchCmd(args []string, stdout, stderr io.Writer) error {
 	opt := bench.Defaults()
+	prof, err := applyProfile(&opt, args)
+	if err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
-	modelsFlag := fs.String("models", "", "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
+	fs.String("profile", prof.Name, "named settings the other flags then override: default (make bench), scale (make bench-scale: to 2,000,000 connections at a message a minute)")
+	modelsFlag := fs.String("models", strings.Join(prof.Models, ","), "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
 	stepsFlag := fs.String("steps", joinInts(opt.Steps), "offered connections per step, ascending")
 	target := fs.Int("target", 0, "instead of --steps: 6 steps up to this many connections")
 	fs.IntVar(&opt.Rate, "rate", opt.Rate, "connections opened per second by the whole swarm")
@@ -77,7 +82,6 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (models go in --models)", fs.Arg(0))
 	}
-	var err error
 	if *target > 0 {
 		opt.Steps = stepsUpTo(*target)
 	} else if opt.Steps, err = parseInts(*stepsFlag); err != nil {
