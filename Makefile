@@ -5,12 +5,18 @@ C10KLAB  := $(BIN)/c10klab
 # Extra flags for the run, e.g. make bench BENCH_FLAGS="--models epoll,goroutine --target 60000"
 BENCH_FLAGS ?=
 
-.PHONY: all build bench bench-scale test plots env deps clean
+.PHONY: all build k8s bench bench-scale test plots env deps clean
 
 all: build
 
 build:
 	$(GO) build -o $(C10KLAB) ./runner
+
+# c10klab k8s runs this: a module of its own (runner/k8s), so the Kubernetes
+# API modules stay out of c10klab's build.
+k8s:
+	cd runner/k8s && $(GO) build -o ../../$(BIN)/c10klab-k8s .
+	cd runner/k8s && $(GO) test -count=1 .
 
 # The comparison with the defaults: every model under models/, results in results/<run>/.
 bench: deps build
