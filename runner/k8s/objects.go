@@ -54,22 +54,24 @@ const PerAgentMax = 50_000
 // Service balancing, which is random rather than even.
 const PerReplicaMax = 500_000
 
-// costs are per-connection figures measured by `make bench` here (run
-// 20261126-044404, README): the model's user memory (PSS) and the kernel
-// memory of both ends of a loopback connection, halved for one end (both
-// ends are the same idle TCP socket); and the model's CPU per echo.
+// costs are per-connection figures measured here. User memory (PSS):
+// `make bench`, run 20261126-044404 (README). Kernel memory
+// per end: the slab objects one TCP socket takes on this kernel
+// (/proc/slabinfo: TCP 2368 B, sock_inode_cache 832 B, filp 192 B, dentry
+// 192 B = 3,584 B), which is more than half the both-ends figure make bench
+// measures (4.5-5.7 KiB), so limits err on the safe side.
 type cost struct {
-	userBytes      float64
-	kernelPerEnd   float64
-	cpuPerEchoSecs float64
+	userBytes float64
 }
 
+const kernelPerEnd = 2368 + 832 + 192 + 192
+
 var measured = map[string]cost{
-	"epoll":     {295, 5.3 * 1024 / 2, 11.9e-6},
-	"evio":      {283, 5.5 * 1024 / 2, 17.0e-6},
-	"gnet":      {472, 4.5 * 1024 / 2, 18.7e-6},
-	"netpoll":   {8.4 * 1024, 5.4 * 1024 / 2, 14.2e-6},
-	"goroutine": {7.6 * 1024, 5.7 * 1024 / 2, 16.5e-6},
+	"epoll":     {295},
+	"evio":      {283},
+	"gnet":      {472},
+	"netpoll":   {8.4 * 1024},
+	"goroutine": {7.6 * 1024},
 }
 
 // agentBytesPerConn is the agent's own state per connection: its conn
@@ -152,7 +154,7 @@ func service(r Run) *corev1.Service {
 func deployment(r Run) *appsv1.Deployment {
 	c := measured[r.Model]
 	perReplica := ceilDiv(r.Conns, r.Replicas)
-	mem := bytesQuantity(float64(perReplica) * (c.userBytes + c.kernelPerEnd) * headroom)
+	mem := bytesQuantity(float64(perReplica) * (c.userBytes + kernelPerEnd) * headroom)
 	// A model is measured on one CPU by bench; its echo work at this rate
 	// is far below one (docs/scale-out.md), the connect ramp is not.
 	cpu := resource.MustParse("1")
@@ -217,9 +219,8 @@ func agentArgs(r Run) []string {
 }
 
 func job(r Run) *batchv1.Job {
-	c := measured[r.Model]
 	perAgent := ceilDiv(r.Conns, r.Agents)
-	mem := bytesQuantity(float64(perAgent) * (agentBytesPerConn + c.kernelPerEnd) * headroom)
+	mem := bytesQuantity(float64(perAgent) * (agentBytesPerConn + kernelPerEnd) * headroom)
 	cpu := resource.MustParse("500m")
 	mode := batchv1.IndexedCompletion
 	pod := corev1.PodSpec{

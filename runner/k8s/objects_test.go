@@ -117,8 +117,11 @@ func TestOneMillionShape(t *testing.T) {
 	if err != nil || control != "10.0.0.10:7000" || cfg.Index != 19 || cfg.Addr.String() != "10.96.0.20:9999" {
 		t.Errorf("agent parses %q as %+v, control %q, %v", expanded, cfg, control, err)
 	}
-	if got := dep.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); got != "2152Mi" {
-		t.Errorf("model memory %s, want 2152Mi: 500,000 x (295 B + 2.65 KiB) x 1.5", got)
+	if got := dep.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); got != "2775Mi" {
+		t.Errorf("model memory %s, want 2775Mi: 500,000 x (295 B + 3,584 B) x 1.5", got)
+	}
+	if got := job.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); got != "263Mi" {
+		t.Errorf("agent memory %s, want 263Mi: 50,000 x (80 B + 3,584 B) x 1.5", got)
 	}
 }
 
