@@ -54,6 +54,21 @@ func DefaultSettings() Settings {
 	return Settings{Somaxconn: 65535, PortRange: [2]int{1024, 65535}, SynBacklog: 65535, Sources: 1}
 }
 
+// SourcesFor is how many addresses each of hosts client hosts needs to
+// open conns connections in all to one server address and port: each
+// (source address, server address:port) pair has one port range of ports.
+// A tenth of the range is kept spare for ports the kernel's hashed search
+// skips and for TIME_WAIT.
+func (s Settings) SourcesFor(conns, hosts int) int {
+	lo, hi := s.PortRange[0], s.PortRange[1]
+	if s.PortRange == [2]int{} {
+		lo, hi = 32768, 60999 // the kernel's default range
+	}
+	perAddr := max(1, (hi-lo+1)*9/10)
+	perHost := (conns + hosts - 1) / hosts
+	return max(1, (perHost+perAddr-1)/perAddr)
+}
+
 func (s Settings) sysctls() map[string]string {
 	m := map[string]string{}
 	if s.Somaxconn > 0 {

@@ -59,6 +59,27 @@ func TestOwner(t *testing.T) {
 	}
 }
 
+func TestSourcesFor(t *testing.T) {
+	wide := netns.DefaultSettings() // 1024-65535: 58,060 usable per address
+	cases := []struct {
+		s            netns.Settings
+		conns, hosts int
+		want         int
+	}{
+		{wide, 2000, 4, 1},
+		{wide, 58_060, 1, 1},
+		{wide, 58_061, 1, 2},
+		{wide, 2_000_000, 4, 9},           // 500,000 a host
+		{wide, 10_000_000, 20, 9},         // 500,000 a host
+		{netns.Settings{}, 100_000, 1, 4}, // the kernel's default range: 25,408 usable
+	}
+	for _, c := range cases {
+		if got := c.s.SourcesFor(c.conns, c.hosts); got != c.want {
+			t.Errorf("SourcesFor(%d conns, %d hosts) with range %v = %d, want %d", c.conns, c.hosts, c.s.PortRange, got, c.want)
+		}
+	}
+}
+
 // TestHosts makes a server and two clients, checks each has its own
 // address and TCP settings while the machine's stay as they were, that a
 // client reaches the server over the bridge by the server's address, and
