@@ -87,3 +87,16 @@ func Inside() (*Hosts, bool, error) {
 	}
 	return &Hosts{Server: d.Server, Clients: d.Clients, owner: d.Owner, switchNS: switchName(d.Owner), borrowed: true}, true, nil
 }
+
+// MachinePath is the network namespace of the machine, for reading what
+// only it shows (machine-wide sysctls): the owner's, when this process was
+// started inside a server host by RunInServer (the owner is outside, and
+// PID 1's namespace may be closed to us), else this process's own main
+// thread's (which Do may have moved for a moment; only a process started
+// inside a host needs the fallback, and it has an owner).
+func MachinePath() string {
+	if h, ok, err := Inside(); ok && err == nil && h.owner > 0 {
+		return fmt.Sprintf("/proc/%d/ns/net", h.owner)
+	}
+	return "/proc/self/ns/net"
+}

@@ -256,10 +256,14 @@ func (host Host) Exec(cmd *exec.Cmd) error {
 
 // Do runs f on an OS thread that has entered the host's namespace; sockets
 // f creates belong to the host and keep working from any thread after.
-func (host Host) Do(f func() error) error {
-	target, err := unix.Open(filepath.Join(runDir, host.Name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func (host Host) Do(f func() error) error { return Enter(filepath.Join(runDir, host.Name), f) }
+
+// Enter runs f on an OS thread that has entered the network namespace at
+// path (a /run/netns entry, or /proc/PID/ns/net), and leaves it after.
+func Enter(path string, f func() error) error {
+	target, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("netns: open %s: %w", host.Name, err)
+		return fmt.Errorf("netns: open %s: %w", path, err)
 	}
 	defer unix.Close(target)
 	errc := make(chan error, 1)
@@ -272,7 +276,7 @@ func (host Host) Do(f func() error) error {
 		}
 		defer unix.Close(orig)
 		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("netns: enter %s: %w", host.Name, err)
+			errc <- fmt.Errorf("netns: enter %s: %w", path, err)
 			runtime.UnlockOSThread()
 			return
 		}
@@ -280,7 +284,7 @@ func (host Host) Do(f func() error) error {
 		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 			// The thread stays locked and dies with this goroutine
 			// rather than serve others inside the wrong namespace.
-			errc <- errors.Join(ferr, fmt.Errorf("netns: leave %s: %w", host.Name, err))
+			errc <- errors.Join(ferr, fmt.Errorf("netns: leave %s: %w", path, err))
 			return
 		}
 		runtime.UnlockOSThread()
