@@ -26,7 +26,7 @@ func TestPlacement(t *testing.T) {
 		t.Fatalf("launchers %v: want one per client host", ls)
 	}
 	pipe := ls[1].(swarm.Pipe)
-	if pipe.Src != hosts.Clients[1].Addr || pipe.SrcCount != 2 || pipe.Wrap([]string{"a"})[3] != "c10k-1-c1" {
+	if pipe.Src != hosts.Clients[1].Addr || pipe.SrcCount != 2 || pipe.Wrap([]string{"a"})[1] != "--net=/run/netns/c10k-1-c1" {
 		t.Errorf("client 1's launcher %+v: want its addresses and its namespace", pipe)
 	}
 	for need, want := range map[int]int{0: 2, 1: 2, 2: 2, 3: 4, 101: 102} {

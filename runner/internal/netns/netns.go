@@ -112,6 +112,9 @@ func Available() error {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return fmt.Errorf("network namespaces need ip (iproute2): %w", err)
 	}
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		return fmt.Errorf("network namespaces need nsenter (util-linux): %w", err)
+	}
 	return nil
 }
 
@@ -234,10 +237,12 @@ func (h *Hosts) Close() error {
 	return errors.Join(errs...)
 }
 
-// Wrap returns argv run inside the host's namespace by `ip netns exec`,
+// Wrap returns argv run inside the host's network namespace by nsenter,
 // which execs argv in place: the PID of the started process is argv's.
+// Not `ip netns exec`: that also makes a mount namespace and remounts
+// /sys, which hides the cgroup hierarchies the guard puts models in.
 func (host Host) Wrap(argv []string) []string {
-	return append([]string{"ip", "netns", "exec", host.Name}, argv...)
+	return append([]string{"nsenter", "--net=" + filepath.Join(runDir, host.Name), "--"}, argv...)
 }
 
 // Exec rewrites cmd, not yet started, to run inside the host.
@@ -245,12 +250,12 @@ func (host Host) Exec(cmd *exec.Cmd) error {
 	if cmd.Process != nil {
 		return fmt.Errorf("netns: %s already started", cmd.Path)
 	}
-	ipPath, err := exec.LookPath("ip")
+	wrapped := host.Wrap(append([]string{cmd.Path}, cmd.Args[1:]...))
+	path, err := exec.LookPath(wrapped[0])
 	if err != nil {
 		return err
 	}
-	cmd.Args = host.Wrap(append([]string{cmd.Path}, cmd.Args[1:]...))
-	cmd.Path = ipPath
+	cmd.Path, cmd.Args = path, wrapped
 	return nil
 }
 

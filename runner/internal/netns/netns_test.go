@@ -117,7 +117,7 @@ func TestHosts(t *testing.T) {
 		}
 		// The same setting seen by a process started in the host, as a
 		// model or agent would be.
-		out, err := exec.Command("ip", h.Wrap([]string{"cat", "/proc/sys/net/core/somaxconn"})[1:]...).Output()
+		out, err := wrapCmd(h, "cat", "/proc/sys/net/core/somaxconn").Output()
 		if err != nil || strings.TrimSpace(string(out)) != "12345" {
 			t.Errorf("%s: somaxconn seen by a process inside = %q, %v", h.Name, out, err)
 		}
@@ -185,7 +185,7 @@ func TestHosts(t *testing.T) {
 	}
 
 	// A process left running inside a client is ended by Close.
-	sleeper := exec.Command("ip", cl.Wrap([]string{"sleep", "300"})[1:]...)
+	sleeper := wrapCmd(cl, "sleep", "300")
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -282,4 +282,9 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not met in 10s")
+}
+
+func wrapCmd(h netns.Host, argv ...string) *exec.Cmd {
+	w := h.Wrap(argv)
+	return exec.Command(w[0], w[1:]...)
 }

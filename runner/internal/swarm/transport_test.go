@@ -309,7 +309,7 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 		}
 		defer os.Remove("/run/sshd")
 	}
-	sshdCmd := exec.Command("ip", sshHost.Wrap([]string{sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")})[1:]...)
+	sshdCmd := exec.Command("nsenter", sshHost.Wrap([]string{sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")})[1:]...)
 	sshdLog := procutil.NewTail(40)
 	sshdCmd.Stderr = sshdLog
 	sshdCmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
