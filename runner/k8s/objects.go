@@ -182,6 +182,7 @@ func deployment(r Run) *appsv1.Deployment {
 		}},
 		// The contract: SIGTERM, then exit promptly.
 		TerminationGracePeriodSeconds: ptr(int64(10)),
+		TopologySpreadConstraints:     spread("model"),
 	}
 	if r.UnsafeSysctls {
 		pod.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "65535"}}}
@@ -225,6 +226,9 @@ func job(r Run) *batchv1.Job {
 	mode := batchv1.IndexedCompletion
 	pod := corev1.PodSpec{
 		RestartPolicy: corev1.RestartPolicyNever,
+		// The agents read the Service's address from these variables.
+		EnableServiceLinks:        ptr(true),
+		TopologySpreadConstraints: spread("swarm"),
 		Containers: []corev1.Container{{
 			Name: "agent", Image: r.Image, Command: []string{"/c10klab"}, Args: agentArgs(r),
 			Resources: corev1.ResourceRequirements{
@@ -250,6 +254,16 @@ func job(r Run) *batchv1.Job {
 			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels("swarm")}, Spec: pod},
 		},
 	}
+}
+
+// spread asks the scheduler to put a component's pods on different nodes
+// where it can: each node's conntrack table, CPU and memory then carry a
+// share, not all.
+func spread(component string) []corev1.TopologySpreadConstraint {
+	return []corev1.TopologySpreadConstraint{{
+		MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.ScheduleAnyway,
+		LabelSelector: &metav1.LabelSelector{MatchLabels: labels(component)},
+	}}
 }
 
 func ptr[T any](v T) *T { return &v }
