@@ -50,10 +50,15 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func benchCmd(args []string, stdout, stderr io.Writer) error {
 	opt := bench.Defaults()
+	prof, err := applyProfile(&opt, args)
+	if err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
-	modelsFlag := fs.String("models", "", "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
+	fs.String("profile", prof.Name, "named settings the other flags then override: default (make bench), scale (make bench-scale: to 2,000,000 connections at a message a minute)")
+	modelsFlag := fs.String("models", strings.Join(prof.Models, ","), "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
 	stepsFlag := fs.String("steps", joinInts(opt.Steps), "offered connections per step, ascending")
 	hostile := fs.String("hostile", "", "after the last step, one step per hostile kind: its connections plus --hostile-share as many misbehaving ones ("+strings.Join(swarm.HostileKinds, ", ")+", or all)")
 	fs.Float64Var(&opt.HostileShare, "hostile-share", 0.25, "hostile connections per well-behaved one in a --hostile step")
@@ -88,7 +93,6 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (models go in --models)", fs.Arg(0))
 	}
-	var err error
 	if set(fs, "target") {
 		if *target <= 0 {
 			return fmt.Errorf("--target %d: give the most connections to offer, a positive number", *target)

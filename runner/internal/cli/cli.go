@@ -25,7 +25,8 @@ commands:
   env       print the environment record and the limits that will cap a run
   plot      draw the charts, REPORT.md and CSVs of a run folder again
   compare   compare the summaries of two run folders side by side
-  agent     a swarm agent (started by bench; for debugging only)
+  agent     a swarm agent (started by bench, or dialling a runner with --control)
+  k8s       write the Kubernetes objects of a run (c10klab k8s --help; make k8s)
 
 Run 'c10klab <command> --help' for a command's flags.
 `
@@ -51,6 +52,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = compareCmd(rest, stdout, stderr)
 	case "agent":
 		err = agent(rest, stderr)
+	case "k8s":
+		err = k8sCmd(rest, stdout, stderr)
 	case guard.Subcommand:
 		err = cgexec(rest)
 	case "help", "-h", "--help":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/swarm"
@@ -47,9 +48,16 @@ func list(args []string, stdout, stderr io.Writer) error {
 }
 
 func agent(args []string, stderr io.Writer) error {
-	cfg, err := swarm.ParseAgentFlags(args, stderr)
+	cfg, control, err := swarm.ParseAgentCommand(args, stderr)
 	if err != nil {
 		return err
+	}
+	if control != "" {
+		conn, err := swarm.DialControl(control, 2*time.Minute)
+		if err != nil {
+			return err
+		}
+		return swarm.RunAgentControl(cfg, conn)
 	}
 	return swarm.RunAgent(cfg, os.Stdin, os.Stdout)
 }

@@ -32,6 +32,12 @@ type AgentConfig struct {
 	// this instead of raising it: a way to see the swarm, not the model,
 	// run short, and be reported as such.
 	NoFile int
+	// Src and SrcCount are the source addresses to spread connections
+	// over, SrcCount consecutive ones from Src, for an agent on a host of
+	// its own (off loopback). Unset: 127.(16+Index).x.y toward a loopback
+	// target, the kernel's choice otherwise.
+	Src      netip.Addr
+	SrcCount int
 }
 
 // Validate checks a configuration before any socket is opened.
@@ -49,6 +55,9 @@ func (c AgentConfig) Validate() error {
 		return fmt.Errorf("agent: connect rate %d must be positive", c.Rate)
 	case c.Index < 0 || c.Index > 200:
 		return fmt.Errorf("agent: index %d outside 0..200", c.Index)
+	}
+	if c.Src.IsValid() && (!c.Src.Is4() || c.SrcCount < 1 || c.SrcCount > 65536) {
+		return fmt.Errorf("agent: source addresses %v (+%d): need IPv4 and a count in 1..65536", c.Src, c.SrcCount)
 	}
 	return nil
 }
@@ -427,10 +436,21 @@ func (a *agent) openMore(now int64) {
 
 // srcAddr spreads connections over source addresses, 1000 per address, so
 // that even with the default ephemeral port range no address runs short of
-// ports: agent i uses 127.(16+i).x.y.
-func (a *agent) srcAddr(slot int32) [4]byte {
+// ports: agent i uses 127.(16+i).x.y. Given its own addresses (Src), it
+// deals slots out over them; toward a target off loopback without them it
+// binds none (false) and the route picks the address.
+func (a *agent) srcAddr(slot int32) ([4]byte, bool) {
+	if a.cfg.Src.IsValid() {
+		b := a.cfg.Src.As4()
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		v += uint32(int(slot) % a.cfg.SrcCount)
+		return [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}, true
+	}
+	if !a.cfg.Addr.Addr().IsLoopback() {
+		return [4]byte{}, false
+	}
 	k := int(slot) / 1000
-	return [4]byte{127, byte(16 + a.cfg.Index), byte(k / 250), byte(k%250 + 1)}
+	return [4]byte{127, byte(16 + a.cfg.Index), byte(k / 250), byte(k%250 + 1)}, true
 }
 
 // connect starts a non-blocking connect for slot. It returns false when the
@@ -459,8 +479,10 @@ func (a *agent) connect(slot int32, now int64) bool {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return fail("socket", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: a.srcAddr(slot)}); err != nil {
-		return fail("bind", err)
+	if src, ok := a.srcAddr(slot); ok {
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: src}); err != nil {
+			return fail("bind", err)
+		}
 	}
 	dst := &unix.SockaddrInet4{Port: int(a.cfg.Addr.Port()), Addr: a.cfg.Addr.Addr().As4()}
 	if err := unix.Connect(fd, dst); err != nil && err != unix.EINPROGRESS {

@@ -6,15 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-	"c10klab/runner/internal/pin"
-	"c10klab/runner/internal/procutil"
 	"c10klab/runner/internal/results"
 )
 
@@ -25,6 +21,10 @@ type Config struct {
 	TotalRate int         // connections opened per second by the whole swarm
 	Agent     AgentConfig // template; Index and Rate are set per agent
 	CPUs      []int       // pin agents here; empty: no pinning
+	// Launchers start the agents: agent i by Launchers[i%len(Launchers)]
+	// (a pipe, ssh, a control listener; transport.go). Empty: local
+	// pipes running Exe, pinned to CPUs.
+	Launchers []Launcher
 }
 
 // Swarm is the running set of agents.
@@ -45,12 +45,10 @@ type Swarm struct {
 }
 
 type agentProc struct {
-	index  int
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	enc    *json.Encoder
-	stderr *procutil.Tail
-	done   chan struct{}
+	index int
+	link  *Link
+	enc   *json.Encoder
+	done  chan struct{}
 }
 
 // Start launches the agents. They hold no connection until SetTarget.
@@ -62,6 +60,10 @@ func Start(cfg Config) (*Swarm, error) {
 		lagMs: make([]float64, cfg.Agents), evals: make([]Status, cfg.Agents), opens: make([]Status, cfg.Agents),
 		evalled: make(chan struct{}, cfg.Agents)}
 	rate := max(cfg.TotalRate/cfg.Agents, 1)
+	launchers := cfg.Launchers
+	if len(launchers) == 0 {
+		launchers = []Launcher{Pipe{Exe: cfg.Exe, CPUs: cfg.CPUs}}
+	}
 	for i := 0; i < cfg.Agents; i++ {
 		ac := cfg.Agent
 		ac.Index, ac.Rate = i, rate
@@ -69,7 +71,7 @@ func Start(cfg Config) (*Swarm, error) {
 			s.Stop()
 			return nil, err
 		}
-		a, err := s.startAgent(cfg.Exe, ac, cfg.CPUs)
+		a, err := s.startAgent(launchers[i%len(launchers)], ac)
 		if err != nil {
 			s.Stop()
 			return nil, fmt.Errorf("swarm: start agent %d: %w", i, err)
@@ -79,27 +81,13 @@ func Start(cfg Config) (*Swarm, error) {
 	return s, nil
 }
 
-func (s *Swarm) startAgent(exe string, ac AgentConfig, cpus []int) (*agentProc, error) {
-	cmd := exec.Command(exe, append([]string{"agent"}, ac.Args()...)...)
-	// Own process group: Ctrl-C in the terminal reaches the runner only,
-	// which then stops agents in order. Pdeathsig: a crashed runner leaves
-	// no agent behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stdin, err := cmd.StdinPipe()
+func (s *Swarm) startAgent(l Launcher, ac AgentConfig) (*agentProc, error) {
+	link, err := l.Launch(ac)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	a := &agentProc{index: ac.Index, cmd: cmd, stdin: stdin, enc: json.NewEncoder(stdin),
-		stderr: procutil.NewTail(20), done: make(chan struct{})}
-	cmd.Stderr = a.stderr
-	if err := pin.Start(cmd, cpus); err != nil {
-		return nil, err
-	}
-	go s.readStatus(a, stdout)
+	a := &agentProc{index: ac.Index, link: link, enc: json.NewEncoder(link.Commands), done: make(chan struct{})}
+	go s.readStatus(a, link.Statuses)
 	return a, nil
 }
 
@@ -134,7 +122,7 @@ func (s *Swarm) readStatus(a *agentProc, stdout io.Reader) {
 		}
 		s.mu.Unlock()
 	}
-	err := a.cmd.Wait()
+	err := a.link.Wait()
 	close(a.done)
 	s.mu.Lock()
 	stopped := s.stopped
@@ -142,11 +130,11 @@ func (s *Swarm) readStatus(a *agentProc, stdout io.Reader) {
 	if stopped {
 		return
 	}
-	msg := fmt.Sprintf("swarm agent %d (pid %d) exited: %v", a.index, a.cmd.Process.Pid, err)
+	msg := fmt.Sprintf("swarm agent %d (%s) exited: %v", a.index, a.link.Where, err)
 	if last.Err != "" {
 		msg += ": " + last.Err
 	}
-	if t := a.stderr.String(); t != "" {
+	if t := a.link.Stderr(); t != "" {
 		msg += "; stderr: " + t
 	}
 	s.died <- errors.New(msg)
@@ -155,11 +143,14 @@ func (s *Swarm) readStatus(a *agentProc, stdout io.Reader) {
 // Died delivers an error when an agent exits before Stop.
 func (s *Swarm) Died() <-chan error { return s.died }
 
-// PIDs returns the agents' process IDs.
+// PIDs returns the process IDs of the agents running on this host, whose
+// costs the runner samples; agents elsewhere (ssh, dialled in) have none here.
 func (s *Swarm) PIDs() []int {
 	var pids []int
 	for _, a := range s.agents {
-		pids = append(pids, a.cmd.Process.Pid)
+		if a.link.Local {
+			pids = append(pids, a.link.PID)
+		}
 	}
 	return pids
 }
@@ -304,14 +295,14 @@ func (s *Swarm) Stop() {
 	s.stopped = true
 	s.mu.Unlock()
 	for _, a := range s.agents {
-		a.stdin.Close()
+		a.link.Commands.Close()
 	}
 	deadline := time.After(5 * time.Second)
 	for _, a := range s.agents {
 		select {
 		case <-a.done:
 		case <-deadline:
-			procutil.KillGroup(a.cmd.Process.Pid)
+			a.link.Kill()
 			<-a.done
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/runner/internal/netns"
 	"c10klab/runner/internal/pin"
 	"c10klab/runner/internal/results"
 )
@@ -95,7 +96,7 @@ func Read() (results.Environment, error) {
 	if err != nil {
 		return results.Environment{}, err
 	}
-	return build(os.DirFS("/"), h)
+	return build(machineFS{os.DirFS("/"), netns.MachinePath()}, h)
 }
 
 func readHost() (host, error) {

@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"c10klab/runner/internal/model"
+)
+
+func TestProfiles(t *testing.T) {
+	for _, p := range Profiles() {
+		o := Defaults()
+		p.Apply(&o)
+		o.Specs = nil
+		for _, m := range p.Models {
+			o.Specs = append(o.Specs, model.Spec{Name: m})
+		}
+		if len(o.Specs) == 0 {
+			o.Specs = append(o.Specs, model.Spec{Name: "epoll"})
+		}
+		if err := o.Validate(); err != nil {
+			t.Errorf("profile %s: %v", p.Name, err)
+		}
+		if !EveryConnectionEchoes(o) && p.Name == "scale" {
+			t.Errorf("profile %s: hold %v leaves connections without an echo due (interval %v, deadline %v)", p.Name, o.Hold, o.Interval, o.Deadline)
+		}
+	}
+	if _, err := FindProfile("nope"); err == nil {
+		t.Error("FindProfile accepted an unknown name")
+	}
+}
+
+// TestScaleProfileArithmetic is the dry check of the scale profile: a
+// message per connection per minute, 1,000,000 and then toward 2,000,000
+// connections, every connection echoing in every hold, and the three
+// models' ramps, settles and holds inside the 15 minutes the profile may
+// take, with a minute to spare for starting and stopping them.
+func TestScaleProfileArithmetic(t *testing.T) {
+	p, err := FindProfile("scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Defaults()
+	p.Apply(&o)
+	if o.Interval != time.Minute {
+		t.Errorf("interval %v, want a message per connection per minute", o.Interval)
+	}
+	if last := o.Steps[len(o.Steps)-1]; last < 2_000_000 || !slices.Contains(o.Steps, 1_000_000) {
+		t.Errorf("steps %v: want 1,000,000 and on to 2,000,000", o.Steps)
+	}
+	total := Estimate(o) * time.Duration(len(p.Models))
+	if total > 14*time.Minute {
+		t.Errorf("%d models x %v = %v of ramps, settles and holds: over 14 minutes", len(p.Models), Estimate(o), total)
+	}
+	rate := float64(o.Steps[len(o.Steps)-1]) / o.Interval.Seconds()
+	t.Logf("scale: %v per model, %v for %d models (%v left for starting and stopping them), %.0f echoes/s at %d connections",
+		Estimate(o), total, len(p.Models), 15*time.Minute-total, rate, o.Steps[len(o.Steps)-1])
+}
+
+func TestEstimate(t *testing.T) {
+	o := Options{Steps: []int{1000, 11000}, Rate: 1000, Hold: 5 * time.Second,
+		Interval: 10 * time.Second, Deadline: time.Second, SustainRatio: 0.5}
+	// settle: 0.5 x 10s + 2s = 7s; ramps 1s and 10s; holds 5s each.
+	if got, want := Estimate(o), 35*time.Second; got != want {
+		t.Errorf("Estimate = %v, want %v", got, want)
+	}
+	// The 1M run (500,000 and 1,000,000 at 20,000/s, interval 60s,
+	// hold 65s) measured 4m49s with the model's start and stop: the bound
+	// must not be below what was measured less those.
+	run := Options{Steps: []int{500_000, 1_000_000}, Rate: 20_000, Hold: 65 * time.Second,
+		Interval: time.Minute, Deadline: time.Minute, SustainRatio: 0.95}
+	if got := Estimate(run); got < 4*time.Minute+39*time.Second || got > 5*time.Minute+30*time.Second {
+		t.Errorf("Estimate of the issue's 1M run = %v, measured 4m49s in all", got)
+	}
+}
