@@ -291,8 +291,8 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
 	}
 	m.sw, err = swarm.Start(swarm.Config{
-		Exe: m.opt.Exe, Agents: max(1, ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,
-		Agent: agentCfg, CPUs: m.swarmCPUs,
+		Exe: m.opt.Exe, Agents: m.opt.Placement.Agents(ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,
+		Agent: agentCfg, CPUs: m.swarmCPUs, Launchers: m.opt.Placement.Launchers(m.opt.Exe, m.swarmCPUs),
 	})
 	if err != nil {
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}

@@ -70,6 +70,8 @@ type Options struct {
 	HostileShare float64
 	// Machine bounds what Validate accepts; nil: read this machine's.
 	Machine *Machine
+	// Placement is where the agents run; the zero value: on this host.
+	Placement Placement
 
 	// Observe, when set, receives every record as it is written, labelled
 	// with its model: the terminal's progress is one more consumer.
@@ -185,8 +187,8 @@ func (o *Options) validateFlags() error {
 		return fmt.Errorf("sustain ratio %v outside (0, 1]", o.SustainRatio)
 	case !o.Addr.Addr().Is4():
 		return fmt.Errorf("address %v: the swarm connects over IPv4 loopback", o.Addr)
-	case !o.Addr.Addr().IsLoopback():
-		return fmt.Errorf("address %v is not loopback: c10klab sends load only to 127.0.0.0/8", o.Addr)
+	case !o.Placement.AllowsAddr(o.Addr.Addr()):
+		return fmt.Errorf("address %v is neither loopback nor the server host of the run's own namespaces: c10klab sends load only there", o.Addr)
 	case o.Procs < 0:
 		return fmt.Errorf("--procs %d: give a number of model instances, or 0 for as many as the open-files limit needs", o.Procs)
 	case o.Backlog < 0:

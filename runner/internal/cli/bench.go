@@ -87,6 +87,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&opt.Conformance, "conformance", opt.Conformance, "run the quick conformance check before measuring a model")
 	resultsDir := fs.String("results", "", "folder for run folders (default: results/ in the project)")
 	quiet := fs.Bool("quiet", false, "print only step lines and the summary")
+	hostsN := fs.Int("hosts", 0, "run in test hosts: a server host and this many client hosts, network namespaces with TCP settings of their own (root; otherwise loopback)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -112,6 +113,14 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--port %d outside 1..65535", *port)
 	}
 	opt.Addr = netip.AddrPortFrom(opt.Addr.Addr(), uint16(*port))
+	hosts, done, err := benchInHosts(*hostsN, opt.Steps, args, stdout, stderr)
+	if done || err != nil {
+		return err
+	}
+	if hosts != nil {
+		opt.Placement.Hosts = hosts
+		opt.Addr = netip.AddrPortFrom(hosts.Server.Addr, uint16(*port))
+	}
 	if opt.ModelCPUs, err = parseCPUs(*modelCPUs); err != nil {
 		return fmt.Errorf("--model-cpus: %w", err)
 	}
