@@ -5,7 +5,7 @@ C10KLAB  := $(BIN)/c10klab
 # Extra flags for the run, e.g. make bench BENCH_FLAGS="--models epoll,goroutine --target 60000"
 BENCH_FLAGS ?=
 
-.PHONY: all build bench test plots env deps clean
+.PHONY: all build bench test plots env deps clean replay
 
 all: build
 
@@ -15,6 +15,12 @@ build:
 # The comparison with the defaults: every model under models/, results in results/<run>/.
 bench: deps build
 	$(C10KLAB) bench $(BENCH_FLAGS)
+
+# The original experiment's own programs, replayed and explained (root, ~5 min):
+# results/<time>-replay/REPLAY.md. e.g. make replay REPLAY_FLAGS="--threads 2000 --client-nofile 1024"
+REPLAY_FLAGS ?=
+replay: deps build
+	$(C10KLAB) replay $(REPLAY_FLAGS)
 
 # Redraw the charts, CSVs and REPORT.md of the latest run.
 plots: build

@@ -48,7 +48,15 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	measure := fs.String("measure", strings.Join(replay.MeasureModels, ","), "models the swarm measures after the replay (those under models/; \"\" or none: skip)")
 	measureSteps := fs.String("measure-steps", "500,1000,2000,4000", "offered connections per step for --measure")
 	resultsDir := fs.String("results", "", "folder for run folders (default: results/ in the project)")
+	again := fs.String("report", "", "instead of replaying: explain and draw this replay folder again from its files")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *again != "" {
+		rep, err := replay.Rejudge(*again)
+		if rep != nil {
+			fmt.Fprintf(stdout, "%s\nreplay: %s\n", replay.Verdicts(rep), filepath.Join(*again, replay.ReplayReport))
+		}
 		return err
 	}
 	if fs.NArg() > 0 {

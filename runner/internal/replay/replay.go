@@ -67,8 +67,10 @@ type Options struct {
 
 // Defaults are the settings of `c10klab replay`: the original's numbers.
 // Duration covers the kernel's default connect() timeout (tcp_syn_retries
-// 6: 127 s), so connections whose SYNs the server's kernel drops end inside
-// the replay, as they would have for the original's author.
+// 6: 127 s) and the time the client's threads then take to raise their
+// exceptions one at a time under the GIL, so connections whose SYNs the
+// server's kernel drops end inside the replay, as they did for the
+// original's author.
 func Defaults() Options {
 	return Options{
 		Python:       "/usr/bin/python3",
@@ -76,7 +78,7 @@ func Defaults() Options {
 		Threads:      10000,
 		ClientNoFile: 4096,
 		Port:         9999,
-		Duration:     150 * time.Second,
+		Duration:     180 * time.Second,
 		Quiet:        10 * time.Second,
 		After:        5 * time.Second,
 		Netns:        true,
@@ -353,7 +355,13 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 	// PYTHONUNBUFFERED: the handlers' prints reach the file as they did the
 	// author's terminal (a pipe would hold them in a buffer forever, since
 	// the handlers never return).
-	srv, err := startProc(s.ns.argv(opt.Python, filepath.Join(dir, "original", name)),
+	//
+	// unshare puts the server in a PID namespace of its own with
+	// --kill-child: if the runner dies without stopping it (SIGKILL), the
+	// server's leader dies by Pdeathsig, unshare kills the namespace's
+	// first process, and the kernel every other one in it, so no forked
+	// child is left spinning on recv() after its client has gone.
+	srv, err := startProc(s.ns.argv("unshare", "--pid", "--kill-child=SIGKILL", opt.Python, filepath.Join(dir, "original", name)),
 		[]string{portEnv, "PYTHONUNBUFFERED=1"}, srvOut, nil, srvErr)
 	if err != nil {
 		return oc, err
@@ -364,13 +372,18 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 			return oc, err
 		}
 	}
-	oc.ServerNoFile, _ = noFileOf(srv.pid)
-	if err := waitListening(ctx, srv, opt.Port); err != nil {
+	// The server itself is unshare's child.
+	srvPID, err := waitChild(ctx, srv)
+	if err != nil {
+		return oc, fmt.Errorf("%w (stderr: %s)", err, srv.stderr)
+	}
+	oc.ServerNoFile, _ = noFileOf(srvPID)
+	if err := waitListening(ctx, srv, srvPID, opt.Port); err != nil {
 		return oc, fmt.Errorf("%w (stderr: %s)", err, srv.stderr)
 	}
 	oc.Backlog, oc.BacklogErr = listenBacklog(ctx, s.ns, opt.Port)
 
-	base, err := probe.ReadCountersOf(srv.pid)
+	base, err := probe.ReadCountersOf(srvPID)
 	if err != nil {
 		return oc, err
 	}
@@ -395,7 +408,7 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 	oc.ClientNoFile, _ = noFileOf(cli.pid)
 	oc.Started = s.start
 	s.event("started", "%s server pid %d, client pid %d: %d threads to localhost:%d, open-files limit %d",
-		server, srv.pid, cli.pid, opt.Threads, opt.Port, oc.ClientNoFile)
+		server, srvPID, cli.pid, opt.Threads, opt.Port, oc.ClientNoFile)
 
 	sm := &sampler{
 		srv:    probe.NewTree(probe.TreeConfig{Roots: []int{srv.pid}}),
@@ -422,11 +435,15 @@ run:
 		}
 		samples = append(samples, smp)
 		s.w.append(Record{Type: "sample", Sample: &smp})
-		s.observe("%3.0fs  server %d procs %d threads  client %d threads %d fds  estab %d  syn-sent %d  queue %d  exceptions %d",
-			smp.Elapsed, smp.Server.Procs, smp.Server.Threads, smp.Client.Threads, smp.Client.FDs,
-			smp.Sockets.ClientEstab, smp.Sockets.SynSent, smp.Sockets.AcceptQueue, smp.Exceptions)
-		if prev == nil || changed(prev, &smp) {
+		moved := prev == nil || changed(prev, &smp)
+		if moved {
 			lastChange = time.Now()
+		}
+		// A line when something moved, and every 10 s regardless.
+		if moved || len(samples)%10 == 0 {
+			s.observe("%3.0fs  server %d procs %d threads  client %d threads %d fds  estab %d  syn-sent %d  queue %d  exceptions %d",
+				smp.Elapsed, smp.Server.Procs, smp.Server.Threads, smp.Client.Threads, smp.Client.FDs,
+				smp.Sockets.ClientEstab, smp.Sockets.SynSent, smp.Sockets.AcceptQueue, smp.Exceptions)
 		}
 		prev = &samples[len(samples)-1]
 		switch {
@@ -517,13 +534,13 @@ func settled(s *Sample) bool {
 	return s.Sockets.SynSent == 0 && s.Sockets.SynRecv == 0 && s.Sockets.Unacked == 0
 }
 
-func waitListening(ctx context.Context, srv *proc, port uint16) error {
+func waitListening(ctx context.Context, srv *proc, pid int, port uint16) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if srv.exited() {
 			return fmt.Errorf("the server exited before it listened: %v", srv.err)
 		}
-		if s, err := readSockets(srv.pid, port); err == nil && s.Listening {
+		if s, err := readSockets(pid, port); err == nil && s.Listening {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -533,6 +550,28 @@ func waitListening(ctx context.Context, srv *proc, port uint16) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// waitChild returns the PID of p's child once it has one: the server that
+// unshare forked and executed.
+func waitChild(ctx context.Context, p *proc) (int, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if p.exited() {
+			return 0, fmt.Errorf("the server exited at once: %v", p.err)
+		}
+		if kids := childrenOf(p.pid); len(kids) > 0 {
+			return kids[0], nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("the server did not start within 10s")
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -110,7 +110,8 @@ func Markdown(rep *Replay, charts []string) string {
 			{"client threads / open files, peak (limit)", fmt.Sprintf("%s / %s (%s)", n(oc.Peak.ClientThreads), n(oc.Peak.ClientFDs), n(oc.ClientNoFile))},
 			{"listen backlog (ss Send-Q) / accept queue, peak", fmt.Sprintf("%d / %d", oc.Backlog, oc.Peak.AcceptQueue)},
 			{"client sockets established / in connect() (SYN-SENT), peak", fmt.Sprintf("%s / %s", n(oc.Peak.ClientEstab), n(oc.Peak.SynSent))},
-			{"at the end: established / SYN-SENT / unacknowledged data", fmt.Sprintf("%s / %s / %s", n(oc.End.ClientEstab), n(oc.End.SynSent), n(oc.End.Unacked))},
+			{"at the end, client side: established / SYN-SENT / unacknowledged data", fmt.Sprintf("%s / %s / %s", n(oc.End.ClientEstab), n(oc.End.SynSent), n(oc.End.Unacked))},
+			{"at the end, server side: established (accepted or queued)", n(oc.End.ServerEstab)},
 			{"server CPU (cores): client alive / client gone", fmt.Sprintf("%.2f / %.2f", oc.CPURun, oc.CPUAfter)},
 		}
 		for _, r := range rows {
@@ -199,6 +200,7 @@ func drawTimeline(dir string, rep *Replay) ([]string, error) {
 			{Name: "server processes", X: xs, Y: col(func(s Sample) float64 { return float64(s.Server.Procs) })},
 			{Name: "server threads", X: xs, Y: col(func(s Sample) float64 { return float64(s.Server.Threads) })},
 			{Name: "accept queue", X: xs, Y: col(func(s Sample) float64 { return float64(s.Sockets.AcceptQueue) })},
+			{Name: "established, server side", X: xs, Y: col(func(s Sample) float64 { return float64(s.Sockets.ServerEstab) })},
 		}})
 		// Exceptions by side, cumulative at each sample.
 		sort.Slice(es, func(i, j int) bool { return es[i].Elapsed < es[j].Elapsed })
@@ -241,3 +243,24 @@ func drawTimeline(dir string, rep *Replay) ([]string, error) {
 }
 
 func cpuOf(s Sample) float64 { return s.Server.CPUUser + s.Server.CPUSys }
+
+// Rejudge reads a replay folder back, explains each outcome again from its
+// saved figures, and writes replay.json, REPLAY.md and the chart anew: a
+// replay is judged and drawn from its files, so any one can be redone.
+func Rejudge(dir string) (*Replay, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ReplayFile))
+	if err != nil {
+		return nil, fmt.Errorf("load replay: %w", err)
+	}
+	var rep Replay
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("load replay: %s: %w", ReplayFile, err)
+	}
+	for i := range rep.Outcomes {
+		rep.Outcomes[i].Verdict = Judge(&rep.Outcomes[i], rep.Probe)
+	}
+	if err := writeJSON(filepath.Join(dir, ReplayFile), &rep); err != nil {
+		return &rep, err
+	}
+	return &rep, WriteReport(dir, &rep)
+}

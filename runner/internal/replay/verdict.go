@@ -19,6 +19,12 @@ type Verdict struct {
 	ClientFailures int `json:"client_failures"`
 	ServerFailures int `json:"server_failures"`
 	Waiting        int `json:"waiting"`
+	// NotAccepted are connections established as the client sees them with
+	// no socket on the server's side when the replay ended: they raise
+	// nothing, the client never reads.
+	NotAccepted int `json:"not_accepted"`
+	// KernelFailed is Tcp.AttemptFails + Tcp.EstabResets over the run.
+	KernelFailed int `json:"kernel_failed"`
 	// Mechanisms explain the failures, Other what else the replay showed,
 	// Settings the original's three sysctls and the limits that mattered.
 	Mechanisms []Finding `json:"mechanisms"`
@@ -44,6 +50,7 @@ const (
 	KeyClientFDs     = "client-fd-limit"
 	KeyResolver      = "resolver"
 	KeyServing       = "server-serving"
+	KeyNotAccepted   = "not-accepted"
 	KeyBusyLoop      = "busy-loop"
 	KeyFileMax       = "fs.file-max"
 	KeyNetdevBacklog = "net.core.netdev_max_backlog"
@@ -81,35 +88,54 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 		}
 		names[f.Cause][f.Op+"(): "+f.Type+" "+f.Name] += f.Count
 	}
+	ctr := func(k string) int64 { return oc.Counters[k] }
 	if oc.Stop != StopSettled {
-		v.Waiting = oc.End.SynSent + oc.End.Unacked
+		v.Waiting = oc.End.SynSent
 	}
-	// The connections that got a descriptor: they failed on the server's
-	// account, still wait, or are established.
-	held := v.ServerFailures + v.Waiting + oc.End.ClientEstab
-	serverShort := v.ServerFailures + v.Waiting
+	// What the kernel counted failing on the server's side: handshakes that
+	// never completed, established connections reset. The client raises
+	// them one thread at a time under the GIL, so when the replay ends the
+	// kernel may know of more than the client has raised.
+	v.KernelFailed = int(ctr("Tcp.AttemptFails") + ctr("Tcp.EstabResets"))
+	serverShort := max(v.ServerFailures, v.KernelFailed) + v.Waiting
+	// The connections that reached the network (got a descriptor and, for
+	// a name, an address): failed on the server's side, still waiting in
+	// connect(), or established as the client sees them.
+	held := serverShort + oc.End.ClientEstab
 	switch {
 	case serverShort > 0 && serverShort*10 >= held:
 		v.Side = SideServer
 	case v.ClientFailures > 0:
 		v.Side = SideClient
 	}
-	ctr := func(k string) int64 { return oc.Counters[k] }
+	// Established on the client's side but with no socket on the server's:
+	// half-connections the client cannot tell from real ones, since it
+	// never reads.
+	v.NotAccepted = max(0, oc.End.ClientEstab-oc.End.ServerEstab)
+	served := v.NotAccepted*10 < oc.End.ClientEstab
 	handlers := oc.EndServerProcs - 1
 	if oc.Server == "threaded" {
 		handlers = oc.EndServerThreads - 1
 	}
+	clientPart := ""
+	if v.ClientFailures > 0 {
+		clientPart = fmt.Sprintf(" The client also ran out of descriptors at its own limit of %s: %s threads failed before reaching the network (%s).",
+			n(oc.ClientNoFile), n(v.ClientFailures), join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]))
+	}
 
 	switch v.Side {
 	case SideServer:
-		v.Headline = fmt.Sprintf("The server's side failed. Of %s connections the client opened, the server took %s; %s failed on the server's account (%s) and %s still waited when the replay ended. The client's own failures (%s, out of descriptors at its limit of %s) are counted apart.",
-			n(held), n(handlers), n(v.ServerFailures), join(names[CauseHandshake], names[CauseReset], names[CauseRefused]),
-			n(v.Waiting), n(v.ClientFailures), n(oc.ClientNoFile))
+		v.Headline = fmt.Sprintf("The server's side failed: of %s connections that reached it, the server took %s; %s failed on its account (kernel: Tcp.AttemptFails + EstabResets = %s; raised by the client so far: %s) and %s still waited in connect().%s",
+			n(held), n(oc.End.ServerEstab), n(max(v.ServerFailures, v.KernelFailed)), n(v.KernelFailed),
+			join(names[CauseHandshake], names[CauseReset], names[CauseRefused]), n(v.Waiting), clientPart)
 	case SideClient:
-		v.Headline = fmt.Sprintf("The client's side failed, at its own open-files limit of %s: %s of its %s threads failed (%s) while the server held every connection the client made (%s established, %s handlers).",
+		took := fmt.Sprintf("while the server held every connection the client made (%s established, %s handlers)", n(oc.End.ClientEstab), n(handlers))
+		if !served {
+			took = fmt.Sprintf("and the server raised nothing, but had taken only %s of the %s connections the client believed open", n(oc.End.ServerEstab), n(oc.End.ClientEstab))
+		}
+		v.Headline = fmt.Sprintf("The client's side failed, at its own open-files limit of %s: %s of its %s threads failed (%s), %s.",
 			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads),
-			join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]),
-			n(oc.End.ClientEstab), n(handlers))
+			join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]), took)
 	default:
 		v.Headline = fmt.Sprintf("Nothing failed: %s connections held, %s handlers.", n(oc.End.ClientEstab), n(handlers))
 	}
@@ -127,8 +153,8 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 			oc.Peak.ServerProcs, pr.MaxChildren, wait)
 	}
 	if oc.Backlog > 0 && oc.Peak.AcceptQueue > oc.Backlog {
-		add(&v.Mechanisms, KeyListenBacklog, "Listen backlog %d (request_queue_size; ss Send-Q): the accept queue sat full at %d (backlog + 1) for %.0f s, connections no process will accept.",
-			oc.Backlog, oc.Peak.AcceptQueue, oc.QueueFullSeconds)
+		add(&v.Mechanisms, KeyListenBacklog, "Listen backlog %d (request_queue_size; ss Send-Q): the accept queue was full (up to %d, above the backlog) for %.0f s%s.",
+			oc.Backlog, oc.Peak.AcceptQueue, oc.QueueFullSeconds, pickS(oc.Server == "forked", ", connections no process will accept", ""))
 	}
 	if ov := ctr("TcpExt.ListenOverflows"); ov > 0 {
 		what := ""
@@ -149,15 +175,19 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	if c := cnt[CauseHandshake]; c > 0 {
 		r := oc.Sysctls["net.ipv4.tcp_syn_retries"]
 		f := first(oc.Failures, CauseHandshake)
-		add(&v.Mechanisms, KeyTimeouts, "Timeouts: %s connect()s raised ETIMEDOUT (errno %d), the first at %.0f s: tcp_syn_retries = %d unanswered SYNs take %d s (Tcp.AttemptFails +%s).",
-			n(c), int(unix.ETIMEDOUT), f.First, r, (1<<(r+1))-1, n64(ctr("Tcp.AttemptFails")))
+		add(&v.Mechanisms, KeyTimeouts, "Timeouts: the kernel gave up %s handshakes (Tcp.AttemptFails) after tcp_syn_retries = %d unanswered SYNs (%d s); %s connect()s had raised ETIMEDOUT (errno %d) by the end, the first at %.0f s.",
+			n64(ctr("Tcp.AttemptFails")), r, (1<<(r+1))-1, n(c), int(unix.ETIMEDOUT), f.First)
 	}
 	if c := cnt[CauseReset]; c > 0 || ctr("Tcp.EstabResets") > 0 {
-		add(&v.Mechanisms, KeyResets, "Resets: %s client threads were reset (%s); Tcp.EstabResets +%s, Tcp.OutRsts +%s, SyncookiesFailed +%s.",
-			n(c), join(names[CauseReset]), n64(ctr("Tcp.EstabResets")), n64(ctr("Tcp.OutRsts")), n64(ctr("TcpExt.SyncookiesFailed")))
+		how := ""
+		if f := ctr("TcpExt.SyncookiesFailed"); f > 0 {
+			how = fmt.Sprintf(": the listener could no longer validate the syncookie that a half-connection's retransmitted data carried (SyncookiesFailed +%s) and answered it with a reset", n64(f))
+		}
+		add(&v.Mechanisms, KeyResets, "Resets, the original's Errno 104: the kernel reset %s established connections (Tcp.EstabResets; OutRsts +%s)%s. %s client threads had raised it by the end (%s).",
+			n64(ctr("Tcp.EstabResets")), n64(ctr("Tcp.OutRsts")), how, n(c), join(names[CauseReset]))
 	} else if v.Side == SideServer {
-		add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s, EstabResets +%s): the original's Errno 104 is not repeated. The original's 3.13 kernel still answered SYNs at a full accept queue, dropped the final ACK and later reset the client's data; this one drops the SYN, so the client times out instead.",
-			n64(ctr("Tcp.OutRsts")), n64(ctr("Tcp.EstabResets")))
+		add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s): while the accept queue stays full this kernel drops each SYN before answering it (no SYN-ACK, no syncookie), so the clients time out rather than being reset. The original's 3.13 kernel still answered such SYNs, dropped the final ACK at the full queue, and reset the client's data later: its Errno 104.",
+			n64(ctr("Tcp.OutRsts")))
 	}
 
 	// The client's mechanisms.
@@ -182,13 +212,20 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 		add(&v.Mechanisms, KeyResolver, "Name resolution with no descriptor left: %s threads had a socket but failed in connect((\"localhost\", port)) (%s): the resolver needs a descriptor to read /etc/hosts. Here %s getaddrinfo returns %s (%d) with errno %s (replay/probe.py) and Python raises %s; %s.",
 			n(c), join(names[CauseResolver], names[CauseResolverEAI]), pr.Libc, g.Name, g.RC, unix.ErrnoName(syscallErrno(g.Errno)), py, rel)
 	}
-	if v.Side == SideClient {
+	if v.NotAccepted > 0 && !served {
+		how := ""
+		if c := ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
+			how = fmt.Sprintf(", many by syncookie (TCPReqQFullDoCookies +%s)", n64(c))
+		}
+		add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s (%s handlers). %s are half-connections: the handshake completed on the client's side%s but the full accept queue (backlog %d) dropped the final ACK, and each waits for a retransmission of its data to find room. Silent: the client never reads.",
+			n(oc.End.ClientEstab), n(oc.End.ServerEstab), n(handlers), n(v.NotAccepted), how, oc.Backlog)
+	} else if v.Side == SideClient {
 		add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; no client failed on its account.",
 			n(handlers), pick(oc.Server == "threaded", oc.EndServerThreads, oc.EndServerProcs), pickS(oc.Server == "threaded", "threads", "processes"), n(oc.End.ClientEstab))
 	}
 
 	// What else: handlers that only recv().
-	if oc.AfterSeconds > 0 && oc.CPUAfter > oc.CPURun+0.2 {
+	if oc.AfterSeconds > 0 && oc.CPUAfter > oc.CPURun+0.1 {
 		add(&v.Other, KeyBusyLoop, "Handlers that only recv(): with the client gone, server CPU went from %.2f to %.2f cores (%d CPUs here) with all %d processes / %d threads still there: recv() returns b'' at once on a closed connection and `while 1` calls it again, a busy loop that never ends%s.",
 			oc.CPURun, oc.CPUAfter, oc.CPUs, oc.AfterProcs, oc.AfterThreads,
 			pickS(oc.Server == "forked", "; each looping child holds its max_children slot for good", ""))
@@ -197,14 +234,18 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	// The three settings the author changed, and what would have mattered.
 	add(&v.Settings, KeyFileMax, "fs.file-max = %s (system-wide; %s handles in use at the end): not hit. The client hit its per-process RLIMIT_NOFILE (%s), which fs.file-max does not raise.",
 		n64(oc.Sysctls["fs.file-max"]), n64(oc.FileNr), n(oc.ClientNoFile))
-	add(&v.Settings, KeyNetdevBacklog, "net.core.netdev_max_backlog = %s: a CPU's queue of received packets, not a listen queue; drops there during the replay: %s.",
-		n64(oc.Sysctls["net.core.netdev_max_backlog"]), n64(oc.SoftnetDrops))
+	drops := "none dropped there during the replay: not hit"
+	if oc.SoftnetDrops > 0 {
+		drops = fmt.Sprintf("%s packets dropped there during the replay (machine-wide: other loads count too), each one retransmitted by TCP, not a failed connection", n64(oc.SoftnetDrops))
+	}
+	add(&v.Settings, KeyNetdevBacklog, "net.core.netdev_max_backlog = %s: a CPU's queue of received packets, not a listen queue; %s.",
+		n64(oc.Sysctls["net.core.netdev_max_backlog"]), drops)
 	add(&v.Settings, KeySomaxconn, "net.core.somaxconn = %s: caps the backlog listen() asks for, but Python asks for request_queue_size = %d and the listener has %d: raising it changed nothing.",
 		n64(oc.Sysctls["net.core.somaxconn"]), pr.RequestQueueSize, oc.Backlog)
 	if oc.Server == "forked" {
 		add(&v.Settings, KeyWouldHave, "would have mattered: ForkingMixIn.max_children (%d) and handlers that end; a larger request_queue_size only lengthens a queue nobody accepts from.", pr.MaxChildren)
 	} else {
-		add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (ulimit -n, %s here); a larger request_queue_size (%d) would have spared the SYN retransmits and syncookies.", n(oc.ClientNoFile), pr.RequestQueueSize)
+		add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (ulimit -n, %s here), and a larger request_queue_size (%d; somaxconn caps it), which would have queued the connect burst instead of answering it with syncookies.", n(oc.ClientNoFile), pr.RequestQueueSize)
 	}
 	return v
 }
