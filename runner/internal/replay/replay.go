@@ -411,9 +411,9 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 		server, srvPID, cli.pid, opt.Threads, opt.Port, oc.ClientNoFile)
 
 	sm := &sampler{
-		srv:    probe.NewTree(probe.TreeConfig{Roots: []int{srv.pid}}),
+		srv:    probe.NewTree(probe.TreeConfig{Roots: []int{srvPID}}),
 		cli:    probe.NewTree(probe.TreeConfig{Roots: []int{cli.pid}}),
-		srvPID: srv.pid, port: opt.Port, base: base,
+		srvPID: srvPID, port: opt.Port, base: base,
 	}
 	var samples []Sample
 	tick := time.NewTicker(opt.Interval)
