@@ -91,8 +91,8 @@ type Exception struct {
 	Strerror string  `json:"strerror"` // as Python gave it; never used to judge
 	Op       string  `json:"op"`       // the statement that raised: socket, connect, sendall...
 	Threads  int     `json:"threads"`  // live threads in the client then
-	// ClientFDs is the client's open descriptors in the latest sample
-	// before the exception was read.
+	// ClientFDs is the client's open descriptors when the report was read
+	// (the latest sample's count on kernels before 6.2).
 	ClientFDs int `json:"client_fds"`
 }
 

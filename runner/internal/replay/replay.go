@@ -299,6 +299,7 @@ type session struct {
 	mu         sync.Mutex
 	exceptions []Exception
 	clientFDs  atomic.Int64
+	clientPID  atomic.Int64
 }
 
 func (s *session) observe(format string, args ...any) {
@@ -402,6 +403,7 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 		return oc, err
 	}
 	defer cli.kill()
+	s.clientPID.Store(int64(cli.pid))
 	if err := setNoFile(cli.pid, opt.ClientNoFile); err != nil {
 		return oc, err
 	}
@@ -509,7 +511,14 @@ func (s *session) exception(line []byte) {
 		return // the original prints nothing; anything else is not a report
 	}
 	e.Elapsed = e.Time - float64(s.start.UnixNano())/1e9
+	// The client's descriptors now: since Linux 6.2 stat(2) of /proc/PID/fd
+	// gives their count; before, the latest sample's count stands in.
 	e.ClientFDs = int(s.clientFDs.Load())
+	if pid := s.clientPID.Load(); pid > 0 {
+		if fi, err := os.Stat("/proc/" + strconv.Itoa(int(pid)) + "/fd"); err == nil && fi.Size() > 0 {
+			e.ClientFDs = int(fi.Size())
+		}
+	}
 	s.mu.Lock()
 	s.exceptions = append(s.exceptions, e)
 	s.mu.Unlock()

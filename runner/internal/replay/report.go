@@ -53,36 +53,80 @@ func WriteReport(dir string, rep *Replay) error {
 	return cerr
 }
 
-// Verdicts is the one-screen text: per server, the headline and its
-// mechanisms.
-func Verdicts(rep *Replay) string {
+// Verdicts is the one-screen text for a terminal: per server, the
+// headline and its mechanisms, wrapped to 100 columns.
+func Verdicts(rep *Replay) string { return verdicts(rep, false) }
+
+// verdicts writes the verdict as text, or as Markdown (bold server names,
+// list items that wrap by themselves).
+func verdicts(rep *Replay, md bool) string {
 	var b strings.Builder
+	item := func(indent, text string) {
+		if md {
+			fmt.Fprintf(&b, "%s- %s\n", indent, text)
+			return
+		}
+		b.WriteString(wrap(indent+"- ", indent+"  ", text, 100))
+	}
 	for _, oc := range rep.Outcomes {
 		v := oc.Verdict
-		fmt.Fprintf(&b, "%s server (%s, %.0f s, %s):\n  %s\n", oc.Server, oc.Script, oc.RunSeconds, oc.Stop, v.Headline)
+		head := fmt.Sprintf("%s server (%s, %.0f s, %s): %s", oc.Server, oc.Script, oc.RunSeconds, oc.Stop, v.Headline)
+		if md {
+			fmt.Fprintf(&b, "**%s server** (%s, %.0f s, %s): %s\n\n", oc.Server, oc.Script, oc.RunSeconds, oc.Stop, v.Headline)
+		} else {
+			b.WriteString(wrap("", "  ", head, 100))
+		}
 		for _, f := range v.Mechanisms {
-			fmt.Fprintf(&b, "  - %s\n", f.Text)
+			item("  ", f.Text)
 		}
 		for _, f := range v.Other {
-			fmt.Fprintf(&b, "  - %s\n", f.Text)
+			item("  ", f.Text)
+		}
+		if md {
+			b.WriteString("\n")
 		}
 	}
 	if len(rep.Outcomes) > 0 {
-		b.WriteString("The original's settings:\n")
+		if md {
+			b.WriteString("**The original's settings**\n\n")
+		} else {
+			b.WriteString("The original's settings:\n")
+		}
 		// The settings findings hold for both; the last one differs.
 		for _, f := range rep.Outcomes[0].Verdict.Settings {
 			if f.Key != KeyWouldHave {
-				fmt.Fprintf(&b, "  - %s\n", f.Text)
+				item("  ", f.Text)
 			}
 		}
 		for _, oc := range rep.Outcomes {
 			for _, f := range oc.Verdict.Settings {
 				if f.Key == KeyWouldHave {
-					fmt.Fprintf(&b, "  - %s: %s\n", oc.Server, f.Text)
+					item("  ", oc.Server+": "+f.Text)
 				}
 			}
 		}
 	}
+	return b.String()
+}
+
+// wrap breaks text into lines of at most width columns, the first
+// prefixed by first, the others by rest.
+func wrap(first, rest, text string, width int) string {
+	var b strings.Builder
+	line := first
+	fresh := true
+	for _, w := range strings.Fields(text) {
+		if !fresh && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line, fresh = rest, true
+		}
+		if !fresh {
+			line += " "
+		}
+		line += w
+		fresh = false
+	}
+	b.WriteString(line + "\n")
 	return b.String()
 }
 
@@ -100,7 +144,7 @@ func Markdown(rep *Replay, charts []string) string {
 		fmt.Fprintf(&b, " Inside that namespace net.ipv4.tcp_syn_retries was set to %d to make unanswered connect()s give up sooner (the host's setting is untouched).", c.SynRetries)
 	}
 	fmt.Fprintf(&b, " Each replay lasted at most %v, ending earlier once nothing was left for the kernel to resolve and nothing changed for %v; then the client was killed and the server watched for %v.\n\n", c.Duration, c.Quiet, c.After)
-	b.WriteString("## Verdict\n\n```\n" + Verdicts(rep) + "```\n\n")
+	b.WriteString("## Verdict\n\n" + verdicts(rep, true) + "\n")
 	for _, oc := range rep.Outcomes {
 		fmt.Fprintf(&b, "## %s server\n\n", oc.Server)
 		fmt.Fprintf(&b, "| figure | value |\n|---|--:|\n")

@@ -125,9 +125,13 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 
 	switch v.Side {
 	case SideServer:
-		v.Headline = fmt.Sprintf("The server's side failed: of %s connections that reached it, the server took %s; %s failed on its account (kernel: Tcp.AttemptFails + EstabResets = %s; raised by the client so far: %s) and %s still waited in connect().%s",
+		half := ""
+		if v.NotAccepted > 0 {
+			half = fmt.Sprintf(", %s were half-open (established for the client only)", n(v.NotAccepted))
+		}
+		v.Headline = fmt.Sprintf("The server's side failed: of %s connections that reached it, the server took %s; %s failed on its account (kernel: Tcp.AttemptFails + EstabResets = %s; raised by the client so far: %s)%s and %s still waited in connect().%s",
 			n(held), n(oc.End.ServerEstab), n(max(v.ServerFailures, v.KernelFailed)), n(v.KernelFailed),
-			join(names[CauseHandshake], names[CauseReset], names[CauseRefused]), n(v.Waiting), clientPart)
+			join(names[CauseHandshake], names[CauseReset], names[CauseRefused]), half, n(v.Waiting), clientPart)
 	case SideClient:
 		took := fmt.Sprintf("while the server held every connection the client made (%s established, %s handlers)", n(oc.End.ClientEstab), n(handlers))
 		if !served {
