@@ -362,8 +362,13 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 	// server's leader dies by Pdeathsig, unshare kills the namespace's
 	// first process, and the kernel every other one in it, so no forked
 	// child is left spinning on recv() after its client has gone.
-	srv, err := startProc(s.ns.argv("unshare", "--pid", "--kill-child=SIGKILL", opt.Python, filepath.Join(dir, "original", name)),
-		[]string{portEnv, "PYTHONUNBUFFERED=1"}, srvOut, nil, srvErr)
+	// Without root (no namespaces) the server runs directly.
+	argv := []string{opt.Python, filepath.Join(dir, "original", name)}
+	pidns := os.Geteuid() == 0
+	if pidns {
+		argv = append([]string{"unshare", "--pid", "--kill-child=SIGKILL"}, argv...)
+	}
+	srv, err := startProc(s.ns.argv(argv...), []string{portEnv, "PYTHONUNBUFFERED=1"}, srvOut, nil, srvErr)
 	if err != nil {
 		return oc, err
 	}
@@ -374,9 +379,11 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 		}
 	}
 	// The server itself is unshare's child.
-	srvPID, err := waitChild(ctx, srv)
-	if err != nil {
-		return oc, fmt.Errorf("%w (stderr: %s)", err, srv.stderr)
+	srvPID := srv.pid
+	if pidns {
+		if srvPID, err = waitChild(ctx, srv); err != nil {
+			return oc, fmt.Errorf("%w (stderr: %s)", err, srv.stderr)
+		}
 	}
 	oc.ServerNoFile, _ = noFileOf(srvPID)
 	if err := waitListening(ctx, srv, srvPID, opt.Port); err != nil {
