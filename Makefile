@@ -16,7 +16,7 @@ build:
 bench: deps build
 	$(C10KLAB) bench $(BENCH_FLAGS)
 
-# The original experiment's own programs, replayed and explained (root, ~5 min):
+# The original experiment's own programs, replayed and explained (root, about 7 min):
 # results/<time>-replay/REPLAY.md. e.g. make replay REPLAY_FLAGS="--threads 2000 --client-nofile 1024"
 REPLAY_FLAGS ?=
 replay: deps build

@@ -42,6 +42,34 @@ func netnsSupported() error {
 	return nil
 }
 
+// netnsPrefix starts the name of every namespace a replay creates,
+// followed by the runner's PID.
+const netnsPrefix = "c10klab-replay-"
+
+// removeStale deletes namespaces left by replays whose runner no longer
+// exists (killed before it could clean up): only names this package makes,
+// and only when their PID is gone.
+func removeStale(ctx context.Context) {
+	out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], netnsPrefix) {
+			continue
+		}
+		pid, _, _ := strings.Cut(strings.TrimPrefix(f[0], netnsPrefix), "-")
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			continue // its replay is still running
+		}
+		(&netns{name: f[0]}).remove()
+	}
+}
+
 // argv returns the command line that runs argv inside the namespace. `ip
 // netns exec` execs argv, so the process keeps the PID the runner sees.
 func (ns *netns) argv(argv ...string) []string {

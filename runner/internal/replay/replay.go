@@ -325,7 +325,8 @@ func replayServer(ctx context.Context, opt *Options, dir, out, server string, pr
 	defer w.close()
 	s := &session{opt: opt, server: server, w: w, ns: &netns{}}
 	if opt.Netns {
-		if s.ns, err = newNetns(ctx, fmt.Sprintf("c10klab-replay-%d-%s", os.Getpid(), server)); err != nil {
+		removeStale(ctx)
+		if s.ns, err = newNetns(ctx, fmt.Sprintf("%s%d-%s", netnsPrefix, os.Getpid(), server)); err != nil {
 			return nil, err
 		}
 		defer func() {

@@ -131,7 +131,7 @@ func TestReplaySmall(t *testing.T) {
 	}
 	// Nothing left running: no process of either program, no namespace.
 	out, _ := exec.Command("ip", "netns", "list").Output()
-	if strings.Contains(string(out), "c10klab-replay-"+strconv.Itoa(os.Getpid())) {
+	if strings.Contains(string(out), netnsPrefix+strconv.Itoa(os.Getpid())) {
 		t.Errorf("namespace left behind: %s", out)
 	}
 	scripts := filepath.Join(root, "replay", "original")
