@@ -68,6 +68,7 @@ func verdicts(rep *Replay, md bool) string {
 		}
 		b.WriteString(wrap(indent+"- ", indent+"  ", text, 100))
 	}
+	b.WriteString(summary(rep, md))
 	for _, oc := range rep.Outcomes {
 		v := oc.Verdict
 		head := fmt.Sprintf("%s server (%s, %.0f s, %s): %s", oc.Server, oc.Script, oc.RunSeconds, oc.Stop, v.Headline)
@@ -107,6 +108,65 @@ func verdicts(rep *Replay, md bool) string {
 		}
 	}
 	return b.String()
+}
+
+// summary is the verdict's table: a row per server.
+func summary(rep *Replay, md bool) string {
+	head := []string{"server", "side", "client's own failures", "reached the server", "taken", "failed on the server's side", "half-open"}
+	rows := [][]string{head}
+	for _, oc := range rep.Outcomes {
+		v := oc.Verdict
+		side := v.Side
+		if side == "" {
+			side = "none"
+		}
+		srv := max(v.ServerFailures, v.KernelFailed)
+		what := map[string]int{}
+		for _, f := range oc.Failures {
+			if f.Side == SideServer {
+				what[f.Name] += f.Count
+			}
+		}
+		rows = append(rows, []string{oc.Server, side,
+			fmt.Sprintf("%s (limit %s)", n(v.ClientFailures), n(oc.ClientNoFile)),
+			n(v.Reached),
+			n(oc.End.ServerEstab), strings.TrimSpace(n(srv) + " " + names(what)), n(v.NotAccepted)})
+	}
+	var b strings.Builder
+	if md {
+		for i, r := range rows {
+			b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+			if i == 0 {
+				b.WriteString("|---|---|--:|--:|--:|--:|--:|\n")
+			}
+		}
+		b.WriteString("\n")
+		return b.String()
+	}
+	w := make([]int, len(head))
+	for _, r := range rows {
+		for i, c := range r {
+			w[i] = max(w[i], len([]rune(c)))
+		}
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			fmt.Fprintf(&b, "%-*s  ", w[i], c)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// names lists errno names, most frequent first: "ETIMEDOUT, ECONNRESET".
+func names(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	return strings.Join(keys, ", ")
 }
 
 // wrap breaks text into lines of at most width columns, the first

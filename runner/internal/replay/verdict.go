@@ -25,6 +25,9 @@ type Verdict struct {
 	NotAccepted int `json:"not_accepted"`
 	// KernelFailed is Tcp.AttemptFails + Tcp.EstabResets over the run.
 	KernelFailed int `json:"kernel_failed"`
+	// Reached are the connections that reached the network: failed on the
+	// server's side, waiting in connect(), or established for the client.
+	Reached int `json:"reached"`
 	// Mechanisms explain the failures, Other what else the replay showed,
 	// Settings the original's three sysctls and the limits that mattered.
 	Mechanisms []Finding `json:"mechanisms"`
@@ -102,6 +105,7 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	// a name, an address): failed on the server's side, still waiting in
 	// connect(), or established as the client sees them.
 	held := serverShort + oc.End.ClientEstab
+	v.Reached = held
 	switch {
 	case serverShort > 0 && serverShort*10 >= held:
 		v.Side = SideServer
