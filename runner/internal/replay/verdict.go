@@ -123,25 +123,24 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	}
 	clientPart := ""
 	if v.ClientFailures > 0 {
-		clientPart = fmt.Sprintf(" The client also ran out of descriptors at its own limit of %s: %s threads failed before reaching the network (%s).",
-			n(oc.ClientNoFile), n(v.ClientFailures), join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]))
+		clientPart = fmt.Sprintf(" The client's own limit (%s descriptors) failed %s threads before they reached the network.",
+			n(oc.ClientNoFile), n(v.ClientFailures))
 	}
-
+	raised := join(names[CauseHandshake], names[CauseReset], names[CauseRefused])
 	switch v.Side {
 	case SideServer:
 		half := ""
 		if v.NotAccepted > 0 {
-			half = fmt.Sprintf(", %s were half-open (established for the client only)", n(v.NotAccepted))
+			half = fmt.Sprintf(", %s half-open", n(v.NotAccepted))
 		}
-		v.Headline = fmt.Sprintf("The server's side failed: of %s connections that reached it, the server took %s; %s failed on its account (kernel: Tcp.AttemptFails + EstabResets = %s; raised by the client so far: %s)%s and %s still waited in connect().%s",
-			n(held), n(oc.End.ServerEstab), n(max(v.ServerFailures, v.KernelFailed)), n(v.KernelFailed),
-			join(names[CauseHandshake], names[CauseReset], names[CauseRefused]), half, n(v.Waiting), clientPart)
+		v.Headline = fmt.Sprintf("Server's side: it took %s of the %s connections that reached it; %s failed there (%s raised by the end)%s.%s",
+			n(oc.End.ServerEstab), n(held), n(max(v.ServerFailures, v.KernelFailed)), raised, half, clientPart)
 	case SideClient:
-		took := fmt.Sprintf("while the server held every connection the client made (%s established, %s handlers)", n(oc.End.ClientEstab), n(handlers))
+		took := fmt.Sprintf("the server held all %s connections that got through", n(oc.End.ClientEstab))
 		if !served {
-			took = fmt.Sprintf("and the server raised nothing, but had taken only %s of the %s connections the client believed open", n(oc.End.ServerEstab), n(oc.End.ClientEstab))
+			took = fmt.Sprintf("the server raised nothing but held only %s of the %s connections the client believed open", n(oc.End.ServerEstab), n(oc.End.ClientEstab))
 		}
-		v.Headline = fmt.Sprintf("The client's side failed, at its own open-files limit of %s: %s of its %s threads failed (%s), %s.",
+		v.Headline = fmt.Sprintf("Client's side: its open-files limit of %s failed %s of %s threads (%s); %s.",
 			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads),
 			join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]), took)
 	default:
@@ -155,53 +154,52 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	if pr.MaxChildren > 0 && oc.Server == "forked" && oc.Peak.ServerProcs == pr.MaxChildren+1 {
 		wait := "the parent was never seen in wait4()"
 		if oc.WaitSamples > 0 {
-			wait = fmt.Sprintf("the parent sat blocked in wait4() (%d of %d samples at the cap): collect_children() waits for a child to exit before accepting again, and these never exit", oc.WaitSamples, oc.CapSamples)
+			wait = fmt.Sprintf("the parent was blocked in wait4() in %d of %d samples: collect_children() waits for a child to exit, and none ever does", oc.WaitSamples, oc.CapSamples)
 		}
-		add(&v.Mechanisms, KeyChildrenCap, "Cap on children: %d server processes, the parent and max_children = %d children; %s.",
-			oc.Peak.ServerProcs, pr.MaxChildren, wait)
+		add(&v.Mechanisms, KeyChildrenCap, "Cap on children: %d processes, the parent and max_children = %d; %s.", oc.Peak.ServerProcs, pr.MaxChildren, wait)
 	}
 	if oc.Backlog > 0 && oc.Peak.AcceptQueue > oc.Backlog {
-		add(&v.Mechanisms, KeyListenBacklog, "Listen backlog %d (request_queue_size; ss Send-Q): the accept queue was full (up to %d, above the backlog) for %.0f s%s.",
-			oc.Backlog, oc.Peak.AcceptQueue, oc.QueueFullSeconds, pickS(oc.Server == "forked", ", connections no process will accept", ""))
+		add(&v.Mechanisms, KeyListenBacklog, "Listen backlog %d (ss Send-Q): the accept queue was full (%d) for %.0f s%s.",
+			oc.Backlog, oc.Peak.AcceptQueue, oc.QueueFullSeconds, pickS(oc.Server == "forked", ", with connections no process will accept", ""))
 	}
 	if ov := ctr("TcpExt.ListenOverflows"); ov > 0 {
 		what := ""
 		if oc.Peak.SynRecv == 0 && oc.Peak.SynSent > 0 {
-			what = " While the accept queue is full this kernel drops the SYN itself: no SYN-ACK (SYN-RECV stayed 0), no reset."
+			what = " While the accept queue is full this kernel drops the SYN unanswered (SYN-RECV stayed 0)."
 		}
 		if c := ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
-			what += fmt.Sprintf(" When the pending handshakes overflowed too it answered %s SYNs with syncookies: those clients count themselves connected, their ACK is dropped at the full queue, and they get in only when a retransmission of their data finds room (SyncookiesRecv +%s; up to %s client connections held unacknowledged data, %s at the end).",
-				n64(c), n64(ctr("TcpExt.SyncookiesRecv")), n(oc.Peak.Unacked), n(oc.End.Unacked))
+			what += fmt.Sprintf(" With the handshake queue full too it sent %s syncookies: those clients think they are connected, but their ACK is dropped at the full accept queue until a retransmission finds room (SyncookiesRecv +%s; up to %s half-open).",
+				n64(c), n64(ctr("TcpExt.SyncookiesRecv")), n(oc.Peak.Unacked))
 		}
-		fate := fmt.Sprintf("Clients retransmitted SYNs (TCPSynRetrans +%s); up to %s waited in connect().", n64(ctr("TcpExt.TCPSynRetrans")), n(oc.Peak.SynSent))
+		fate := fmt.Sprintf(" Clients retransmitted SYNs (TCPSynRetrans +%s), up to %s waiting in connect().", n64(ctr("TcpExt.TCPSynRetrans")), n(oc.Peak.SynSent))
 		if v.Side == SideClient {
-			fate = fmt.Sprintf("Clients retransmitted (TCPSynRetrans +%s) and got in later: no connect() failed on the server's account.", n64(ctr("TcpExt.TCPSynRetrans")))
+			fate = fmt.Sprintf(" Clients retransmitted (TCPSynRetrans +%s) and got in later.", n64(ctr("TcpExt.TCPSynRetrans")))
 		}
-		add(&v.Mechanisms, KeySynDropped, "Handshakes the listener could not queue: ListenOverflows +%s, ListenDrops +%s, dropped not reset (tcp_abort_on_overflow = %d).%s %s",
-			n64(ov), n64(ctr("TcpExt.ListenDrops")), oc.Sysctls["net.ipv4.tcp_abort_on_overflow"], what, fate)
+		add(&v.Mechanisms, KeySynDropped, "Backlog overflow: ListenOverflows +%s, dropped not reset (tcp_abort_on_overflow = %d).%s%s",
+			n64(ov), oc.Sysctls["net.ipv4.tcp_abort_on_overflow"], what, fate)
 	}
 	if c := cnt[CauseHandshake]; c > 0 {
 		r := oc.Sysctls["net.ipv4.tcp_syn_retries"]
 		f := first(oc.Failures, CauseHandshake)
-		add(&v.Mechanisms, KeyTimeouts, "Timeouts: the kernel gave up %s handshakes (Tcp.AttemptFails) after tcp_syn_retries = %d unanswered SYNs (%d s); %s connect()s had raised ETIMEDOUT (errno %d) by the end, the first at %.0f s.",
+		add(&v.Mechanisms, KeyTimeouts, "Timeouts: the kernel gave up %s handshakes (Tcp.AttemptFails) after tcp_syn_retries = %d (%d s); the client raised %s ETIMEDOUT (errno %d) by the end, from %.0f s.",
 			n64(ctr("Tcp.AttemptFails")), r, (1<<(r+1))-1, n(c), int(unix.ETIMEDOUT), f.First)
 	}
 	if c := cnt[CauseReset]; c > 0 || ctr("Tcp.EstabResets") > 0 {
 		how := ""
 		if f := ctr("TcpExt.SyncookiesFailed"); f > 0 {
-			how = fmt.Sprintf(": the listener could no longer validate the syncookie that a half-connection's retransmitted data carried (SyncookiesFailed +%s) and answered it with a reset", n64(f))
+			how = fmt.Sprintf("; SyncookiesFailed +%s: the cookie their retransmitted data carried had expired, and the listener answered with a reset", n64(f))
 		}
-		add(&v.Mechanisms, KeyResets, "Resets, the original's Errno 104: the kernel reset %s established connections (Tcp.EstabResets; OutRsts +%s)%s. %s client threads had raised it by the end (%s).",
-			n64(ctr("Tcp.EstabResets")), n64(ctr("Tcp.OutRsts")), how, n(c), join(names[CauseReset]))
+		add(&v.Mechanisms, KeyResets, "Resets, the original's Errno 104: the server's kernel reset %s established connections (Tcp.EstabResets)%s. Raised by the end: %s.",
+			n64(ctr("Tcp.EstabResets")), how, join(names[CauseReset]))
 	} else if v.Side == SideServer {
-		add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s): while the accept queue stays full this kernel drops each SYN before answering it (no SYN-ACK, no syncookie), so the clients time out rather than being reset. The original's 3.13 kernel still answered such SYNs, dropped the final ACK at the full queue, and reset the client's data later: its Errno 104.",
+		add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s): this kernel drops the SYN, so clients time out. The original's 3.13 kernel answered it, dropped the final ACK at the full queue and reset the data later: its Errno 104.",
 			n64(ctr("Tcp.OutRsts")))
 	}
 
 	// The client's mechanisms.
 	if c := cnt[CauseClientFDs]; c > 0 {
 		f := first(oc.Failures, CauseClientFDs)
-		add(&v.Mechanisms, KeyClientFDs, "Client open-files limit %s (RLIMIT_NOFILE of the running client): its descriptors peaked at %s and %s threads failed creating a socket (%s) from connection #%s, %.1f s in. The server never saw these.",
+		add(&v.Mechanisms, KeyClientFDs, "Client open-files limit %s (read from the running client): descriptors peaked at %s; %s threads failed (%s) from connection #%s, %.1f s in.",
 			n(oc.ClientNoFile), n(oc.Peak.ClientFDs), n(c), join(names[CauseClientFDs]), n(f.FirstIndex), f.First)
 	}
 	if c := cnt[CauseResolver] + cnt[CauseResolverEAI]; c > 0 {
@@ -213,47 +211,47 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 				py += fmt.Sprintf(" %d", *pr.PythonRaises.Errno)
 			}
 		}
-		rel := "the original's older glibc returned EAI_NODATA (-5) there: its \"gaierror: [Errno -5]\" was the client out of descriptors, not the server"
+		rel := "the original's glibc returned EAI_NODATA (-5): its \"gaierror: [Errno -5]\" was this, on the client"
 		if g.RC == -5 {
-			rel = "as the original's did: its \"gaierror: [Errno -5]\" was the client out of descriptors, not the server"
+			rel = "as the original's: its \"gaierror: [Errno -5]\" was this, on the client"
 		}
-		add(&v.Mechanisms, KeyResolver, "Name resolution with no descriptor left: %s threads had a socket but failed in connect((\"localhost\", port)) (%s): the resolver needs a descriptor to read /etc/hosts. Here %s getaddrinfo returns %s (%d) with errno %s (replay/probe.py) and Python raises %s; %s.",
+		add(&v.Mechanisms, KeyResolver, "Resolver without a descriptor: %s threads had a socket but failed in connect((\"localhost\", port)) (%s), since reading /etc/hosts takes a descriptor. This %s returns %s (%d), errno %s (replay/probe.py), raised by Python as %s; %s.",
 			n(c), join(names[CauseResolver], names[CauseResolverEAI]), pr.Libc, g.Name, g.RC, unix.ErrnoName(syscallErrno(g.Errno)), py, rel)
 	}
 	if v.NotAccepted > 0 && !served {
 		how := ""
 		if c := ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
-			how = fmt.Sprintf(", many by syncookie (TCPReqQFullDoCookies +%s)", n64(c))
+			how = " (syncookies)"
 		}
-		add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s (%s handlers). %s are half-connections: the handshake completed on the client's side%s but the full accept queue (backlog %d) dropped the final ACK, and each waits for a retransmission of its data to find room. Silent: the client never reads.",
-			n(oc.End.ClientEstab), n(oc.End.ServerEstab), n(handlers), n(v.NotAccepted), how, oc.Backlog)
+		add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s: %s are half-open%s, their final ACK dropped at the full accept queue (backlog %d). Silent: the client never reads.",
+			n(oc.End.ClientEstab), n(oc.End.ServerEstab), n(v.NotAccepted), how, oc.Backlog)
 	} else if v.Side == SideClient {
-		add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; no client failed on its account.",
+		add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; nothing failed on its side.",
 			n(handlers), pick(oc.Server == "threaded", oc.EndServerThreads, oc.EndServerProcs), pickS(oc.Server == "threaded", "threads", "processes"), n(oc.End.ClientEstab))
 	}
 
 	// What else: handlers that only recv().
 	if oc.AfterSeconds > 0 && oc.CPUAfter > oc.CPURun+0.1 {
-		add(&v.Other, KeyBusyLoop, "Handlers that only recv(): with the client gone, server CPU went from %.2f to %.2f cores (%d CPUs here) with all %d processes / %d threads still there: recv() returns b'' at once on a closed connection and `while 1` calls it again, a busy loop that never ends%s.",
+		add(&v.Other, KeyBusyLoop, "recv()-only handlers: with the client gone, server CPU rose from %.2f to %.2f cores (of %d) with all %d processes / %d threads still there: recv() returns b'' at once and `while 1` repeats it forever%s.",
 			oc.CPURun, oc.CPUAfter, oc.CPUs, oc.AfterProcs, oc.AfterThreads,
-			pickS(oc.Server == "forked", "; each looping child holds its max_children slot for good", ""))
+			pickS(oc.Server == "forked", "; each child keeps its max_children slot", ""))
 	}
 
 	// The three settings the author changed, and what would have mattered.
-	add(&v.Settings, KeyFileMax, "fs.file-max = %s (system-wide; %s handles in use at the end): not hit. The client hit its per-process RLIMIT_NOFILE (%s), which fs.file-max does not raise.",
+	add(&v.Settings, KeyFileMax, "fs.file-max = %s: system-wide, %s in use at the end; not hit. The client hit its RLIMIT_NOFILE (%s), which it does not raise.",
 		n64(oc.Sysctls["fs.file-max"]), n64(oc.FileNr), n(oc.ClientNoFile))
-	drops := "none dropped there during the replay: not hit"
+	drops := "no drops there: not hit"
 	if oc.SoftnetDrops > 0 {
-		drops = fmt.Sprintf("%s packets dropped there during the replay (machine-wide: other loads count too), each one retransmitted by TCP, not a failed connection", n64(oc.SoftnetDrops))
+		drops = fmt.Sprintf("%s packets dropped there (machine-wide), which TCP retransmits", n64(oc.SoftnetDrops))
 	}
-	add(&v.Settings, KeyNetdevBacklog, "net.core.netdev_max_backlog = %s: a CPU's queue of received packets, not a listen queue; %s.",
+	add(&v.Settings, KeyNetdevBacklog, "net.core.netdev_max_backlog = %s: a CPU's queue of incoming packets, not a listen queue; %s.",
 		n64(oc.Sysctls["net.core.netdev_max_backlog"]), drops)
-	add(&v.Settings, KeySomaxconn, "net.core.somaxconn = %s: caps the backlog listen() asks for, but Python asks for request_queue_size = %d and the listener has %d: raising it changed nothing.",
+	add(&v.Settings, KeySomaxconn, "net.core.somaxconn = %s: caps what listen() asks for; Python asks for request_queue_size = %d and the listener has %d: no effect.",
 		n64(oc.Sysctls["net.core.somaxconn"]), pr.RequestQueueSize, oc.Backlog)
 	if oc.Server == "forked" {
-		add(&v.Settings, KeyWouldHave, "would have mattered: ForkingMixIn.max_children (%d) and handlers that end; a larger request_queue_size only lengthens a queue nobody accepts from.", pr.MaxChildren)
+		add(&v.Settings, KeyWouldHave, "would have mattered: max_children (%d) and handlers that end; a larger request_queue_size only lengthens a queue nobody accepts from.", pr.MaxChildren)
 	} else {
-		add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (ulimit -n, %s here), and a larger request_queue_size (%d; somaxconn caps it), which would have queued the connect burst instead of answering it with syncookies.", n(oc.ClientNoFile), pr.RequestQueueSize)
+		add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (%s here), and a larger request_queue_size (%d; somaxconn caps it) to queue the connect burst instead of syncookies.", n(oc.ClientNoFile), pr.RequestQueueSize)
 	}
 	return v
 }
