@@ -105,6 +105,7 @@ type FailureClass struct {
 const (
 	SideClient  = "client"
 	SideServer  = "server"
+	SideBoth    = "both" // in a Verdict only: each side failed a good share
 	SideUnknown = "unknown"
 )
 

@@ -9,8 +9,8 @@ import (
 
 // Verdict is one server's explanation, made only of what was measured.
 type Verdict struct {
-	// Side is the side whose limit capped the connections the experiment
-	// held: SideServer, SideClient, or "" when nothing failed.
+	// Side is the side whose limit held the experiment back: SideServer,
+	// SideClient, SideBoth, or "" when nothing failed.
 	Side     string `json:"side"`
 	Headline string `json:"headline"`
 	// ClientFailures and ServerFailures count the client's exceptions by
@@ -106,8 +106,17 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	// connect(), or established as the client sees them.
 	held := serverShort + oc.End.ClientEstab
 	v.Reached = held
+	// The side whose limit held the experiment back: the server's when it
+	// failed at least half of what reached it; both when it failed a fifth
+	// and the client also ran out; else the client's, if it ran out.
+	// Half-open connections do not count here: they raise nothing yet, may
+	// still get in, and are reported on their own.
 	switch {
-	case serverShort > 0 && serverShort*10 >= held:
+	case serverShort > 0 && serverShort*2 >= held:
+		v.Side = SideServer
+	case serverShort > 0 && serverShort*5 >= held && v.ClientFailures > 0:
+		v.Side = SideBoth
+	case serverShort > 0 && serverShort*5 >= held:
 		v.Side = SideServer
 	case v.ClientFailures > 0:
 		v.Side = SideClient
@@ -135,6 +144,11 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 		}
 		v.Headline = fmt.Sprintf("Server's side: it took %s of the %s connections that reached it; %s failed there (%s raised by the end)%s.%s",
 			n(oc.End.ServerEstab), n(held), n(max(v.ServerFailures, v.KernelFailed)), raised, half, clientPart)
+	case SideBoth:
+		v.Headline = fmt.Sprintf("Both sides: the client's open-files limit of %s failed %s of %s threads (%s); of the %s connections that got through, the server took %s and %s failed on its side (%s raised by the end).",
+			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads),
+			join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]),
+			n(held), n(oc.End.ServerEstab), n(max(v.ServerFailures, v.KernelFailed)), raised)
 	case SideClient:
 		took := fmt.Sprintf("the server held all %s connections that got through", n(oc.End.ClientEstab))
 		if !served {
@@ -172,7 +186,7 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 				n64(c), n64(ctr("TcpExt.SyncookiesRecv")), n(oc.Peak.Unacked))
 		}
 		fate := fmt.Sprintf(" Clients retransmitted SYNs (TCPSynRetrans +%s), up to %s waiting in connect().", n64(ctr("TcpExt.TCPSynRetrans")), n(oc.Peak.SynSent))
-		if v.Side == SideClient {
+		if v.Side == SideClient && oc.Peak.SynSent > 0 && cnt[CauseHandshake] == 0 {
 			fate = fmt.Sprintf(" Clients retransmitted (TCPSynRetrans +%s) and got in later.", n64(ctr("TcpExt.TCPSynRetrans")))
 		}
 		add(&v.Mechanisms, KeySynDropped, "Backlog overflow: ListenOverflows +%s, dropped not reset (tcp_abort_on_overflow = %d).%s%s",
@@ -223,7 +237,7 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 		if c := ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
 			how = " (syncookies)"
 		}
-		add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s: %s are half-open%s, their final ACK dropped at the full accept queue (backlog %d). Silent: the client never reads.",
+		add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s: %s are half-open%s, their final ACK dropped at the full accept queue (backlog %d); each waits for a retransmission to find room, and if its syncookie expires first the listener answers with a reset. Silent: the client never reads.",
 			n(oc.End.ClientEstab), n(oc.End.ServerEstab), n(v.NotAccepted), how, oc.Backlog)
 	} else if v.Side == SideClient {
 		add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; nothing failed on its side.",

@@ -137,6 +137,21 @@ func TestJudge(t *testing.T) {
 		want:    []string{KeyClientFDs, KeyResolver, KeyNotAccepted, KeySynDropped},
 		notWant: []string{KeyServing},
 	}, {
+		// Syncookie half-connections reset after a minute or two: the
+		// server's side failed a good share of what got through, and the
+		// client's limit failed the rest.
+		name: "threaded, resets",
+		oc: Outcome{
+			Server: "threaded", Stop: StopDuration, ClientNoFile: 4096, Backlog: 5, Sysctls: sysctls,
+			End:              Sockets{ClientEstab: 2658, ServerEstab: 2419, Unacked: 239},
+			EndServerThreads: 2420,
+			Counters:         map[string]int64{"TcpExt.ListenOverflows": 27044, "TcpExt.TCPReqQFullDoCookies": 3375, "Tcp.EstabResets": 1432, "TcpExt.SyncookiesFailed": 1432},
+			Failures:         []FailureClass{fc("socket", "OSError", int(unix.EMFILE), 5698), fc("sendall", "ConnectionResetError", int(unix.ECONNRESET), 1432)},
+		},
+		side:    SideBoth,
+		want:    []string{KeyClientFDs, KeyResets, KeySynDropped},
+		notWant: []string{KeyNoResets, KeyServing},
+	}, {
 		name:    "nothing failed",
 		oc:      Outcome{Server: "threaded", Stop: StopSettled, Sysctls: sysctls, End: Sockets{ClientEstab: 100, ServerEstab: 100}, EndServerThreads: 101},
 		side:    "",
