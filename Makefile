@@ -5,7 +5,7 @@ C10KLAB  := $(BIN)/c10klab
 # Extra flags for the run, e.g. make bench BENCH_FLAGS="--models epoll,goroutine --target 60000"
 BENCH_FLAGS ?=
 
-.PHONY: all build k8s bench bench-hostile bench-scale test plots env deps clean
+.PHONY: all build k8s bench bench-hostile bench-scale test plots env deps clean replay
 
 all: build
 
@@ -34,6 +34,12 @@ bench-hostile: deps build
 # (docs/scale-out.md has the arithmetic). Takes the whole machine for ~15 min.
 bench-scale: deps build
 	$(C10KLAB) bench --profile scale $(BENCH_FLAGS)
+
+# The original experiment's own programs, replayed and explained (root, about 7 min):
+# results/<time>-replay/REPLAY.md. e.g. make replay REPLAY_FLAGS="--threads 2000 --client-nofile 1024"
+REPLAY_FLAGS ?=
+replay: deps build
+	$(C10KLAB) replay $(REPLAY_FLAGS)
 
 # Redraw the charts, CSVs and REPORT.md of the latest run.
 plots: build

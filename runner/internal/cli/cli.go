@@ -25,6 +25,7 @@ commands:
   env       print the environment record and the limits that will cap a run
   plot      draw the charts, REPORT.md and CSVs of a run folder again
   compare   compare the summaries of two run folders side by side
+  replay    run the original experiment's own programs and explain its errors
   agent     a swarm agent (started by bench, or dialling a runner with --control)
   k8s       write the Kubernetes objects of a run (c10klab k8s --help; make k8s)
 
@@ -50,6 +51,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = plotCmd(rest, stdout, stderr)
 	case "compare":
 		err = compareCmd(rest, stdout, stderr)
+	case "replay":
+		err = replayCmd(rest, stdout, stderr)
 	case "agent":
 		err = agent(rest, stderr)
 	case "k8s":
