@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -98,7 +97,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	env.Warnings = append(env.Warnings, skipped...)
 	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, cmp.Or(opt.Backlog, DefaultModelBacklog), perProcess)...)
 
-	id, dir, err := newRunDir(opt.ResultsDir, time.Now())
+	id, dir, err := results.NewRunDir(opt.ResultsDir, time.Now(), "")
 	if err != nil {
 		return "", err
 	}
@@ -197,30 +196,4 @@ func versions(moduleRoot string) map[string]string {
 		}
 	}
 	return v
-}
-
-// newRunDir creates the run's folder, named by its start time. Two runs
-// started in the same second (tests in parallel, two terminals) get
-// distinct folders, "-2", "-3"..., since the name also names the run's
-// cgroups and one run must never take over another's.
-func newRunDir(root string, start time.Time) (id, dir string, err error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", "", fmt.Errorf("create results folder: %w", err)
-	}
-	base := start.Format("20060102-150405")
-	for n := 1; n < 1000; n++ {
-		id = base
-		if n > 1 {
-			id = fmt.Sprintf("%s-%d", base, n)
-		}
-		dir = filepath.Join(root, id)
-		err = os.Mkdir(dir, 0o755)
-		if err == nil {
-			return id, dir, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return "", "", fmt.Errorf("create results folder: %w", err)
-		}
-	}
-	return "", "", fmt.Errorf("create results folder in %s: %w", root, err)
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -208,7 +207,7 @@ func Run(ctx context.Context, opt Options) (string, *Replay, error) {
 		return "", nil, fmt.Errorf("read environment: %w", err)
 	}
 	start := time.Now()
-	id, out, err := newRunDir(opt.ResultsDir, start)
+	id, out, err := results.NewRunDir(opt.ResultsDir, start, "-replay")
 	if err != nil {
 		return "", nil, err
 	}
@@ -263,29 +262,6 @@ func runProbe(ctx context.Context, python, path string) (Probe, error) {
 		return p, fmt.Errorf("probe %s: %w", path, err)
 	}
 	return p, nil
-}
-
-// newRunDir creates the replay's folder under root, named by its start
-// time like a bench run's, with "-replay" so the two never collide.
-func newRunDir(root string, start time.Time) (id, dir string, err error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", "", fmt.Errorf("create results folder: %w", err)
-	}
-	base := start.Format("20060102-150405") + "-replay"
-	for n := 1; n < 1000; n++ {
-		id = base
-		if n > 1 {
-			id = fmt.Sprintf("%s-%d", base, n)
-		}
-		dir = filepath.Join(root, id)
-		if err = os.Mkdir(dir, 0o755); err == nil {
-			return id, dir, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return "", "", fmt.Errorf("create results folder: %w", err)
-		}
-	}
-	return "", "", fmt.Errorf("create results folder in %s: %w", root, err)
 }
 
 // session is one server's replay while it runs.

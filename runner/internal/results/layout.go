@@ -1,6 +1,11 @@
 package results
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"time"
 )
@@ -33,4 +38,31 @@ func DueEchoes(st *Step, interval time.Duration) float64 {
 		return 0
 	}
 	return float64(st.Open) * st.HoldSeconds / interval.Seconds()
+}
+
+// NewRunDir creates a run's folder under root, named by its start time and
+// suffix ("" for a bench run, "-replay" for a replay). Two runs started in
+// the same second (tests in parallel, two terminals) get distinct folders,
+// "-2", "-3"..., since the name also names the run's cgroups and one run
+// must never take over another's.
+func NewRunDir(root string, start time.Time, suffix string) (id, dir string, err error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", "", fmt.Errorf("create results folder: %w", err)
+	}
+	base := start.Format("20060102-150405") + suffix
+	for n := 1; n < 1000; n++ {
+		id = base
+		if n > 1 {
+			id = fmt.Sprintf("%s-%d", base, n)
+		}
+		dir = filepath.Join(root, id)
+		err = os.Mkdir(dir, 0o755)
+		if err == nil {
+			return id, dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", "", fmt.Errorf("create results folder: %w", err)
+		}
+	}
+	return "", "", fmt.Errorf("create results folder in %s: %w", root, err)
 }

@@ -1,4 +1,4 @@
-package bench
+package results
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ func TestNewRunDirIsUniqueWithinASecond(t *testing.T) {
 	start := time.Date(2026, 11, 26, 3, 24, 1, 0, time.UTC)
 	seen := map[string]bool{}
 	for range 3 {
-		id, _, err := newRunDir(root, start)
+		id, _, err := NewRunDir(root, start, "")
 		if err != nil {
 			t.Fatal(err)
 		}
