@@ -181,7 +181,7 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 	// The run ID is unique only within its results folder; the pid makes
 	// the cgroup's name unique on the machine, so that no run removes
 	// another's cgroups as leftovers.
-	name := fmt.Sprintf("%s-%d-%s", filepath.Base(m.dir), os.Getpid(), m.label)
+	name := guard.OwnedName(os.Getpid(), filepath.Base(m.dir)+"-"+m.label)
 	g, err := guard.New(name, guard.Limits{Memory: m.opt.MemLimit, Pids: int64(m.opt.PidsLimit)})
 	if err != nil {
 		return cfg, nil, fmt.Errorf("resource guard for %s: %w", m.label, err)

@@ -400,10 +400,30 @@ func (g *Group) removeDirs() error {
 	return errors.Join(errs...)
 }
 
-// removeStale removes the groups in parent that hold no process and were
-// made before cutoff: what a SIGKILLed runner leaves behind (its processes
-// die with it, through Pdeathsig, but its cgroup folders stay). Best
-// effort: a group that cannot be removed is simply left.
+// OwnedName names a group after the process that owns it, so that a later
+// run can tell at once that the owner is gone: "pid<PID>-<rest>".
+func OwnedName(pid int, rest string) string { return fmt.Sprintf("pid%d-%s", pid, rest) }
+
+// ownerGone reports whether a group named by OwnedName belongs to a process
+// that no longer exists (the kernel says ESRCH): a pid reused since then
+// keeps the group until it is stale by age.
+func ownerGone(name string) bool {
+	digits, _, ok := strings.Cut(strings.TrimPrefix(name, "pid"), "-")
+	if !ok || !strings.HasPrefix(name, "pid") {
+		return false
+	}
+	pid, err := strconv.Atoi(digits)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return unix.Kill(pid, 0) == unix.ESRCH
+}
+
+// removeStale removes the groups in parent that hold no process and whose
+// owner is provably gone, or were made before cutoff: what a SIGKILLed
+// runner leaves behind (its processes die with it, through Pdeathsig, but
+// its cgroup folders stay). Best effort: a group that cannot be removed is
+// simply left.
 func removeStale(parent string, cutoff time.Time) {
 	entries, err := os.ReadDir(parent)
 	if err != nil {
@@ -415,7 +435,7 @@ func removeStale(parent string, cutoff time.Time) {
 		}
 		dir := filepath.Join(parent, e.Name())
 		info, err := e.Info()
-		if err != nil || !info.ModTime().Before(cutoff) {
+		if err != nil || !ownerGone(e.Name()) && !info.ModTime().Before(cutoff) {
 			continue
 		}
 		if procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err != nil || len(strings.TrimSpace(string(procs))) > 0 {

@@ -245,7 +245,7 @@ func TestStaleGroupsRemoved(t *testing.T) {
 	needCgroups(t)
 	lim := Limits{Memory: 256 << 20, Pids: 64}
 	group := func(suffix string) *Group {
-		g, err := New(fmt.Sprintf("test-%d-stale-%s", os.Getpid(), suffix), lim)
+		g, err := New(OwnedName(os.Getpid(), "test-stale-"+suffix), lim)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,11 +264,27 @@ func TestStaleGroupsRemoved(t *testing.T) {
 	startSleeper(t, busy)
 	backdate(left)
 	backdate(busy)
+	// A group named after an owner that is gone: removed at once, however new.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	orphan := map[string]string{}
+	for _, c := range Controllers {
+		orphan[c] = filepath.Join(filepath.Dir(left.Dir(c)), OwnedName(gone.Process.Pid, "orphan"))
+		if err := os.Mkdir(orphan[c], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(orphan[c]) })
+	}
 
 	group("next")
 	for _, c := range Controllers {
 		if _, err := os.Stat(left.Dir(c)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("stale empty group %s: stat error %v, want it removed", left.Dir(c), err)
+		}
+		if _, err := os.Stat(orphan[c]); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("group %s of a gone owner: stat error %v, want it removed at once", orphan[c], err)
 		}
 		for _, g := range []*Group{busy, fresh} {
 			if _, err := os.Stat(g.Dir(c)); err != nil {
