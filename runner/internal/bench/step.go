@@ -144,6 +144,9 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			// The agents' own counts at the window's two ends: the per-second
 			// statuses lag by up to a second.
 			st.Echoes = ev.Echoed - sr.opened.Echoed
+			st.Open = ev.Open
+			st.Failures = probe.CounterDeltas(sr.before.Swarm.Failures, ev.Failures)
+			st.ClientFailures = probe.CounterDeltas(sr.before.Swarm.ClientFailures, ev.ClientFailures)
 			analysis.Judge(st, m.runRec.Config)
 			if !st.OK {
 				if st.Untrusted != "" {

@@ -174,6 +174,7 @@ type agent struct {
 	lagMax                      int64
 	unstamped                   int64 // echoes timed at read time: no plausible kernel stamp
 	window                      int   // the evaluation window in progress (0: none yet)
+	acked                       int   // the target command the next status answers
 	hostile                     hostileState
 	windowStart                 int64
 	hist                        *hdr.Histogram
@@ -374,6 +375,11 @@ func (a *agent) command(c Command, now int64) {
 		a.emitStatus(nil, c.Evaluate, 0)
 	default:
 		a.setTargets(c.Target, c.Hostile, c.HostileKind, now)
+		if c.Seq > 0 {
+			a.openMore(now) // the answer shows the ramp begun
+			a.acked = c.Seq
+			a.emitStatus(nil, 0, 0)
+		}
 	}
 }
 
@@ -815,6 +821,7 @@ func (a *agent) emitStatus(stopErr error, evaluated, opened int) {
 		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped,
 	}
 	st.WindowOpened = opened
+	st.Acked, a.acked = a.acked, 0
 	if a.hostile.kind != "" {
 		st.Hostile = &HostileStatus{Kind: a.hostile.kind, Offered: a.hostile.target, Open: a.hostile.open,
 			Cycles: a.hostile.cycles, Failures: a.hostile.failures}

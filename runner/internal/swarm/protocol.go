@@ -32,6 +32,10 @@ type Command struct {
 	// (see HostileKinds); they are counted apart.
 	Hostile     int    `json:"hostile,omitempty"`
 	HostileKind string `json:"hostile_kind,omitempty"`
+	// Seq, when positive on a target command, asks for a status at once
+	// that acknowledges it (Status.Acked): the runner then knows every
+	// status after it describes the new target, not the old one.
+	Seq int `json:"seq,omitempty"`
 }
 
 // Check refuses a command no agent can carry out.
@@ -79,7 +83,9 @@ type Status struct {
 	Evaluated int `json:"evaluated,omitempty"`
 	// Opened is the window this status starts, sent at once when it
 	// starts, so that the window's counts begin from fresh counters.
-	WindowOpened    int    `json:"window_opened,omitempty"`
+	WindowOpened int `json:"window_opened,omitempty"`
+	// Acked is the Seq of the target command this status answers at once.
+	Acked           int    `json:"acked,omitempty"`
 	WindowSustained int    `json:"window_sustained,omitempty"`
 	Hist            []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
 	// Hostile is the misbehaving connections' side, when there are any.

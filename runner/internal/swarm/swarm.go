@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +41,8 @@ type Swarm struct {
 	lagMs   []float64
 	evals   []Status      // each agent's latest status that ended a window
 	opens   []Status      // each agent's latest status that started one
+	acks    []Status      // each agent's latest status that answered a target
+	seq     int           // the last target command's Seq
 	evalled chan struct{} // a signal per such status received
 	stopped bool
 }
@@ -57,7 +60,7 @@ func Start(cfg Config) (*Swarm, error) {
 		return nil, fmt.Errorf("swarm: need at least one agent, got %d", cfg.Agents)
 	}
 	s := &Swarm{died: make(chan error, cfg.Agents), latest: make([]Status, cfg.Agents), pending: NewHist(),
-		lagMs: make([]float64, cfg.Agents), evals: make([]Status, cfg.Agents), opens: make([]Status, cfg.Agents),
+		lagMs: make([]float64, cfg.Agents), evals: make([]Status, cfg.Agents), opens: make([]Status, cfg.Agents), acks: make([]Status, cfg.Agents),
 		evalled: make(chan struct{}, cfg.Agents)}
 	rate := max(cfg.TotalRate/cfg.Agents, 1)
 	launchers := cfg.Launchers
@@ -104,11 +107,14 @@ func (s *Swarm) readStatus(a *agentProc, stdout io.Reader) {
 		s.mu.Lock()
 		s.latest[a.index] = st
 		s.lagMs[a.index] = max(s.lagMs[a.index], st.LagMaxMs)
-		if st.Evaluated > 0 || st.WindowOpened > 0 {
-			if st.Evaluated > 0 {
+		if st.Evaluated > 0 || st.WindowOpened > 0 || st.Acked > 0 {
+			switch {
+			case st.Evaluated > 0:
 				s.evals[a.index] = st
-			} else {
+			case st.WindowOpened > 0:
 				s.opens[a.index] = st
+			default:
+				s.acks[a.index] = st
 			}
 			select {
 			case s.evalled <- struct{}{}:
@@ -159,8 +165,13 @@ func (s *Swarm) PIDs() []int {
 func (s *Swarm) SetTarget(total int) error { return s.SetTargets(total, 0, "") }
 
 // SetTargets shares total well-behaved connections and hostile ones of
-// kind evenly among the agents.
+// kind evenly among the agents, and waits until each has answered: from
+// then on every status describes the new targets, none the old.
 func (s *Swarm) SetTargets(total, hostile int, kind string) error {
+	s.mu.Lock()
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
 	k := len(s.agents)
 	share := func(n, i int) int {
 		if i < n%k {
@@ -169,7 +180,7 @@ func (s *Swarm) SetTargets(total, hostile int, kind string) error {
 		return n / k
 	}
 	for i, a := range s.agents {
-		c := Command{Target: share(total, i), Hostile: share(hostile, i)}
+		c := Command{Target: share(total, i), Hostile: share(hostile, i), Seq: seq}
 		if c.Hostile > 0 {
 			c.HostileKind = kind
 		}
@@ -177,7 +188,10 @@ func (s *Swarm) SetTargets(total, hostile int, kind string) error {
 			return fmt.Errorf("swarm: send target to agent %d: %w", i, err)
 		}
 	}
-	return nil
+	// Every status, the answers included, becomes the agent's latest as it
+	// arrives: once all have answered, Collect sums none of the old ones.
+	_, err := s.await("target command "+strconv.Itoa(seq), 5*time.Second, func(i int) (Status, bool) { return s.acks[i], s.acks[i].Acked == seq })
+	return err
 }
 
 // Evaluation is what the agents said at the start or the end of a window.
@@ -186,6 +200,11 @@ type Evaluation struct {
 	LagMaxMs  float64 // the agents' worst lag behind schedule in their last second
 	Echoed    int64   // echoes received so far, all agents: the window's are the difference
 	Sent      int64
+	// Open, Failures and ClientFailures as the agents counted them at that
+	// moment: fresher than the last per-second status.
+	Open           int
+	Failures       map[string]int64
+	ClientFailures map[string]int64
 }
 
 // StartWindow starts evaluation window n (positive, increasing) on every
@@ -194,7 +213,7 @@ func (s *Swarm) StartWindow(n int, wait time.Duration) (Evaluation, error) {
 	if err := s.broadcast(Command{Window: n}); err != nil {
 		return Evaluation{}, err
 	}
-	return s.await(n, wait, func(i int) (Status, bool) { return s.opens[i], s.opens[i].WindowOpened == n })
+	return s.await("the start of window "+strconv.Itoa(n), wait, func(i int) (Status, bool) { return s.opens[i], s.opens[i].WindowOpened == n })
 }
 
 // Evaluate ends window n and returns how many connections the whole swarm
@@ -205,16 +224,16 @@ func (s *Swarm) Evaluate(n int, wait time.Duration) (Evaluation, error) {
 	if err := s.broadcast(Command{Evaluate: n}); err != nil {
 		return Evaluation{}, err
 	}
-	return s.await(n, wait, func(i int) (Status, bool) { return s.evals[i], s.evals[i].Evaluated == n })
+	return s.await("the end of window "+strconv.Itoa(n), wait, func(i int) (Status, bool) { return s.evals[i], s.evals[i].Evaluated == n })
 }
 
-// await waits until every agent has answered window n, as got tells, and
-// sums the answers.
-func (s *Swarm) await(n int, wait time.Duration, got func(agent int) (Status, bool)) (Evaluation, error) {
+// await waits until every agent has answered what, as got tells, and sums
+// the answers.
+func (s *Swarm) await(what string, wait time.Duration, got func(agent int) (Status, bool)) (Evaluation, error) {
 	timeout := time.After(wait)
 	for {
 		s.mu.Lock()
-		var ev Evaluation
+		ev := Evaluation{Failures: map[string]int64{}, ClientFailures: map[string]int64{}}
 		missing := -1
 		for i := range s.agents {
 			st, ok := got(i)
@@ -226,6 +245,9 @@ func (s *Swarm) await(n int, wait time.Duration, got func(agent int) (Status, bo
 			ev.LagMaxMs = max(ev.LagMaxMs, st.LagMaxMs)
 			ev.Echoed += st.Echoed
 			ev.Sent += st.Sent
+			ev.Open += st.Open
+			addCounts(ev.Failures, st.Failures)
+			addCounts(ev.ClientFailures, st.ClientFailures)
 		}
 		s.mu.Unlock()
 		if missing < 0 {
@@ -234,7 +256,7 @@ func (s *Swarm) await(n int, wait time.Duration, got func(agent int) (Status, bo
 		select {
 		case <-s.evalled:
 		case <-timeout:
-			return Evaluation{}, fmt.Errorf("swarm: agent %d did not report window %d within %v", missing, n, wait)
+			return Evaluation{}, fmt.Errorf("swarm: agent %d did not answer %s within %v", missing, what, wait)
 		}
 	}
 }
