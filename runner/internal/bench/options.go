@@ -81,9 +81,9 @@ type Options struct {
 // Defaults are the settings of `make bench`.
 func Defaults() Options {
 	return Options{
-		Steps:        []int{1000, 5000, 10000, 20000, 30000, 40000},
+		Steps:        []int{1000, 5000, 10000, 20000, 40000},
 		Rate:         10000,
-		Hold:         5 * time.Second,
+		Hold:         4 * time.Second,
 		Interval:     time.Second,
 		Deadline:     time.Second,
 		MsgSize:      16,
