@@ -74,6 +74,8 @@ test: deps
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
 	done
+	# The Kubernetes objects' module of its own: their strict decode test.
+	cd runner/k8s && $(GO) test -count=1 .
 
 # What a fresh machine needs besides Go: ss (iproute2) for the conformance
 # backlog check, the Debian packages the models declare ("deb NAME" lines of
