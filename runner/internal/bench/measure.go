@@ -199,14 +199,18 @@ func (m *measurement) guardTripped() string {
 	if m.cgroup != nil {
 		if ev, u, err := m.cgroup.Check(); err == nil && ev.Tripped() {
 			msg := fmt.Sprintf("%s (peak %d MiB, %d tasks)", ev, u.MemoryMax>>20, u.Pids)
-			m.event(results.EventGuard, "%s", msg)
+			mech := results.MechGuardMemory
+			if ev.ForksRefused > 0 {
+				mech = results.MechGuardPids
+			}
+			m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventGuard, Msg: msg, Mechanism: mech})
 			return msg
 		}
 	}
 	if m.watch != nil {
 		if st, err := m.watch.Check(); err == nil && st.Low() {
 			msg := "machine memory low: " + st.String()
-			m.event(results.EventGuard, "%s", msg)
+			m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventGuard, Msg: msg, Mechanism: results.MechGuardMemory})
 			return msg
 		}
 	}

@@ -272,8 +272,12 @@ func serverReported(in Input, first *results.Step, at int) (Result, bool) {
 		return say(results.Cause{Side: results.SideServer, Mechanism: results.MechOpenFiles, At: conns, Limit: v}, "%s", s), true
 	case r.Kind == contract.KindForkCap:
 		c := results.Cause{Side: results.SideServer, Mechanism: results.MechForkCap, At: at, Limit: r.Conns}
-		s := fmt.Sprintf("the model stops accepting at its cap of %d children (%d server processes) from %s connections on; clients saw %s",
-			r.Conns, first.Model.Procs, n(at), failureSummary(first))
+		cap := fmt.Sprintf("its cap of %d children", r.Conns)
+		if in.Instances > 1 {
+			cap = fmt.Sprintf("its cap of %d children per instance (%d instances)", r.Conns, in.Instances)
+		}
+		s := fmt.Sprintf("the model stops accepting at %s, %d server processes, from %s connections on; clients saw %s",
+			cap, first.Model.Procs, n(at), failureSummary(first))
 		if q := queueOverflow(first); q != "" {
 			c.Evidence = append(c.Evidence, q)
 			s += "; " + q + ": connections past the cap wait in a listen queue the model does not drain"
@@ -325,8 +329,12 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		}
 	case unaccepted(first, held) || f["connect:ETIMEDOUT"]*2 >= total && f["connect:ETIMEDOUT"] > 0:
 		c.Mechanism = results.MechNotAccepting
-		s = fmt.Sprintf("the model stopped accepting: it holds %s sockets while the clients had %s open at %s offered (%s); the kernel completed the rest into the listen queue, where they wait unserved",
-			n(held), n(first.Open), n(first.Offered), failureSummary(first))
+		how := "stopped accepting"
+		if cpuSaturation(in, first) != "" {
+			how = "fell behind accepting" // it accepts, but has no CPU left to keep up
+		}
+		s = fmt.Sprintf("the model %s: it holds %s sockets while the clients had %s open at %s offered (%s); the kernel completed the rest into the listen queue, where they wait unserved",
+			how, n(held), n(first.Open), n(first.Offered), failureSummary(first))
 		if q := queueOverflow(first); q != "" {
 			c.Mechanism = results.MechListenQueue
 			s += "; " + q
