@@ -94,7 +94,7 @@ func offeredAt(l *results.Loaded, model string, e *results.Event) int {
 }
 
 func sustainedFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
-	p := newPlot("", "offered connections", "sustained connections (end of step)")
+	p := newPlot("", "offered connections", "sustained connections (through the step's window)")
 	leg := newLegend()
 	var top float64
 	for _, m := range models {
@@ -341,7 +341,7 @@ func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []strin
 
 // nameLineEnds writes each model's name where its line ends, so that
 // sixteen lines can be told apart without the legend; models whose lines
-// end at the same point share one label. Lines that reached the largest
+// end at the same point share one label. Lines that sustained the largest
 // offer end together at the top and are left to the legend.
 func nameLineEnds(p *gplot.Plot, l *results.Loaded, models []string, styles map[string]modelStyle, top float64) {
 	type end struct{ x, y float64 }
@@ -354,8 +354,8 @@ func nameLineEnds(p *gplot.Plot, l *results.Loaded, models []string, styles map[
 		}
 		s := steps[len(steps)-1]
 		e := end{float64(s.Offered), float64(s.Sustained)}
-		if e.x >= top {
-			continue
+		if e.x >= top && e.y >= 0.95*top {
+			continue // reached the largest offer, with the others there
 		}
 		if _, ok := names[e]; !ok {
 			order = append(order, e)
