@@ -6,10 +6,17 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-// memGrowthLimit is the PSS growth, over a hostile step's window, that
-// names a model as growing without bound: a MiB a second is a GiB in
-// under twenty minutes.
-const memGrowthLimit = 1 << 20
+// A model's memory grows without bound under a hostile kind when, over
+// the step's window, its PSS grows by at least memGrowthLimit, and by at
+// least perHostileGrowth for each hostile connection, while its tasks and
+// descriptors hold still: a model still taking on the hostile connections
+// (a process or a thread each) grows for that reason, and is settling, not
+// leaking. A MiB a second is a GiB in under twenty minutes; a non-reader's
+// bursts come at 64 KiB a second.
+const (
+	memGrowthLimit   = 1 << 20
+	perHostileGrowth = 4 << 10
+)
 
 // HostileEffects compares each hostile step of a model with the baseline
 // step before them: the last without hostiles, at the same offer.
@@ -24,8 +31,9 @@ func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileE
 			}
 			continue
 		}
+		growth, still := memGrowth(*st, m.Samples, st.Hostile.Offered)
 		e := results.HostileEffect{Kind: st.Hostile.Kind, Offered: st.Offered, Hostile: st.Hostile.Offered,
-			Sustained: st.Sustained, Latency: st.Latency, MemGrowth: memGrowth(*st, m.Samples)}
+			Sustained: st.Sustained, Latency: st.Latency, MemGrowth: growth}
 		if base != nil {
 			e.Baseline, e.BaselineP99 = base.Sustained, base.Latency.P99
 		}
@@ -34,8 +42,8 @@ func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileE
 			e.Untrusted = st.Untrusted
 		case st.Cut && (stop == results.StopExited || stop == results.StopGuard):
 			e.Failed = "the model died: " + stop
-		case e.MemGrowth >= memGrowthLimit:
-			e.Failed = fmt.Sprintf("its memory grew without bound (%s/s over the window)", Bytes(e.MemGrowth))
+		case still && e.MemGrowth >= max(memGrowthLimit, perHostileGrowth*float64(e.Hostile)):
+			e.Failed = fmt.Sprintf("its memory grew without bound (%s/s over the window, its tasks and descriptors steady)", Bytes(e.MemGrowth))
 		case !st.Cut && float64(st.Sustained) < cfg.SustainRatio*float64(st.Offered):
 			e.Failed = fmt.Sprintf("well-behaved connections sustained fell to %.0f%%", 100*float64(st.Sustained)/float64(max(st.Offered, 1)))
 		}
@@ -44,8 +52,10 @@ func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileE
 	return out
 }
 
-// memGrowth is the model's PSS growth over the step's window, bytes/s.
-func memGrowth(st results.Step, samples []results.Sample) float64 {
+// memGrowth is the model's PSS growth over the step's window, bytes/s, and
+// whether its tasks and descriptors held still meanwhile (within 2% of the
+// hostile connections, or 10).
+func memGrowth(st results.Step, samples []results.Sample, hostile int) (float64, bool) {
 	var first, last *results.Sample
 	for i := range samples {
 		s := &samples[i]
@@ -58,7 +68,10 @@ func memGrowth(st results.Step, samples []results.Sample) float64 {
 		last = s
 	}
 	if first == nil || last == first {
-		return 0
+		return 0, false
 	}
-	return float64(last.Model.PSS-first.Model.PSS) / last.Time.Sub(first.Time).Seconds()
+	slack := max(10, hostile/50)
+	moved := func(a, b int) bool { return a-b > slack || b-a > slack }
+	still := !moved(first.Model.Threads, last.Model.Threads) && !moved(first.Model.Procs, last.Model.Procs) && !moved(first.Model.FDs, last.Model.FDs)
+	return float64(last.Model.PSS-first.Model.PSS) / last.Time.Sub(first.Time).Seconds(), still
 }
