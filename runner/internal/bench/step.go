@@ -56,11 +56,18 @@ func (m *measurement) settleMax() time.Duration {
 // this model must end, why.
 func (m *measurement) step(ctx context.Context, index int, p planned) (*results.Step, *stopCause) {
 	offered := p.offered
-	if err := m.sw.SetTargets(offered, p.hostile, p.kind); err != nil {
-		return nil, &stopCause{stop: results.StopError, err: err}
-	}
 	sr := &stepRun{index: index, offered: offered, start: time.Now(), before: m.last,
 		rampHist: swarm.NewHist(), windowHist: swarm.NewHist()}
+	if err := m.sw.SetTargets(offered, p.hostile, p.kind); err != nil {
+		// An agent that died between steps cannot take its target: the
+		// step is the swarm's, recorded at the offer it was for.
+		select {
+		case derr := <-m.sw.Died():
+			return m.agentDied(sr, derr)
+		case <-time.After(time.Second):
+		}
+		return nil, &stopCause{stop: results.StopError, err: err}
+	}
 	m.mu.Lock()
 	m.reportsAtStepStart = maps.Clone(m.reportCounts)
 	m.mu.Unlock()
@@ -87,10 +94,7 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			return st, &stopCause{stop: results.StopExited, detail: e.String()}
 		case err := <-m.sw.Died():
 			m.sample(index, offered)
-			m.event(results.EventAgentDied, "%v", err)
-			st := m.cut(sr)
-			st.Untrusted = "a swarm agent died: " + err.Error()
-			return st, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
+			return m.agentDied(sr, err)
 		case <-tick.C:
 		}
 		h := m.sample(index, offered)
@@ -157,6 +161,16 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			return st, nil
 		}
 	}
+}
+
+// agentDied ends a step whose swarm lost an agent: cut, untrusted, and the
+// run of this model over, since the swarm can no longer offer the load.
+func (m *measurement) agentDied(sr *stepRun, err error) (*results.Step, *stopCause) {
+	m.event(results.EventAgentDied, "%v", err)
+	st := m.cut(sr)
+	st.Untrusted, st.UntrustedBy = "a swarm agent died: "+err.Error(), results.MechAgentDied
+	analysis.Judge(st, m.runRec.Config)
+	return st, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
 }
 
 // cut records a step that ended before its window did: the model exited,
