@@ -161,8 +161,12 @@ func swarmLimit(in Input, at int) Result {
 		}
 	}
 	c.Evidence = append(c.Evidence, why)
-	return say(c, "the clients, not the model, were the limit at %s offered (%s); the model sustained at least %s connections — a client limit, not the model's",
-		n(off), why, n(at))
+	held := "no step could be trusted before it"
+	if at > 0 {
+		held = fmt.Sprintf("the model sustained at least %s connections", n(at))
+	}
+	return say(c, "the clients, not the model, were the limit at %s offered (%s); %s — a client limit, not the model's",
+		n(off), why, held)
 }
 
 func exited(in Input, at int) Result {
