@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -166,7 +165,7 @@ func TestPresets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := modeltest.Start(t, bin, tt.env...)
-			if got := listenBacklog(t, p.Addr()); got != tt.backlog {
+			if got := modeltest.ListenBacklog(t, p.Addr()); got != tt.backlog {
 				t.Errorf("backlog %d, want %d", got, tt.backlog)
 			}
 			if tt.cap > 0 {
@@ -179,19 +178,6 @@ func TestPresets(t *testing.T) {
 			}
 		})
 	}
-}
-
-// listenBacklog reads the backlog of the one listening socket on addr.
-func listenBacklog(t *testing.T, addr netip.AddrPort) int {
-	t.Helper()
-	got, err := conformance.ListenBacklogs(t.Context(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 {
-		t.Fatalf("listeners on %s have backlogs %v, want one listener", addr, got)
-	}
-	return got[0]
 }
 
 // A child that cannot be started is reported as kind fork with its errno,
@@ -211,7 +197,7 @@ func TestForkFailure(t *testing.T) {
 		}
 	}
 	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
-	if n := tasksOfUID(65534); n != 0 {
+	if n := modeltest.TasksOfUID(65534); n != 0 {
 		t.Skipf("user nobody already runs %d tasks", n)
 	}
 	limit := fmt.Sprintf("--nproc=%d:%d", nprocLimit, nprocLimit)
@@ -238,7 +224,7 @@ func TestForkFailure(t *testing.T) {
 		fillers = nil
 	}
 	defer stopFillers()
-	for range nprocLimit - tasksOfUID(65534) {
+	for range nprocLimit - modeltest.TasksOfUID(65534) {
 		f := exec.Command(asNobody[0], append(asNobody[1:], "sleep", "60")...)
 		if err := f.Start(); err != nil {
 			t.Fatalf("start filler: %v", err)
@@ -246,7 +232,7 @@ func TestForkFailure(t *testing.T) {
 		fillers = append(fillers, f)
 	}
 	modeltest.WaitFor(t, 3*time.Second, func() error {
-		if n := tasksOfUID(65534); n < nprocLimit {
+		if n := modeltest.TasksOfUID(65534); n < nprocLimit {
 			return fmt.Errorf("nobody runs %d tasks, want %d", n, nprocLimit)
 		}
 		return nil
@@ -288,25 +274,6 @@ func TestForkFailure(t *testing.T) {
 	})
 }
 
-// tasksOfUID counts the threads of every process whose real uid is uid,
-// the count RLIMIT_NPROC is checked against.
-func tasksOfUID(uid int) int {
-	ents, _ := os.ReadDir("/proc")
-	total := 0
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if real, err := modeltest.StatusField(pid, "Uid"); err == nil && real == uid {
-			if n, err := modeltest.StatusField(pid, "Threads"); err == nil {
-				total += n
-			}
-		}
-	}
-	return total
-}
-
 // TestChildCost measures what one child costs (the README quotes it) and
 // fails if a change makes children much heavier. The README's figures at
 // larger counts come from FORKED_COST_CONNS=1000,3000.
@@ -324,100 +291,28 @@ func TestChildCost(t *testing.T) {
 	}
 	for _, n := range counts {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			before := meminfo(t)
+			before := modeltest.Meminfo(t)
 			p := modeltest.Start(t, bin)
 			conns := modeltest.DialEcho(t, p.Addr(), n)
 			modeltest.EchoRound(t, conns)
-			c := costOf(t, p.Pid())
-			after := meminfo(t)
-			if c.kids != n {
-				t.Fatalf("%d children, want %d", c.kids, n)
+			c := modeltest.CostOf(t, p.Pid())
+			after := modeltest.Meminfo(t)
+			if c.Kids != n {
+				t.Fatalf("%d children, want %d", c.Kids, n)
 			}
 			t.Logf("%d children: per child private %.1f kB, Pss %.1f kB, page tables %.1f kB, tasks %.2f; "+
 				"parent Pss %d kB; system-wide per connection (noisy): KernelStack %+.1f kB, PageTables %+.1f kB",
-				n, c.private/float64(n), c.pss/float64(n), c.pte/float64(n), float64(c.tasks)/float64(n), c.parentPss,
+				n, c.Private/float64(n), c.PSS/float64(n), c.PTE/float64(n), float64(c.Tasks)/float64(n), c.ParentPSS,
 				float64(after["KernelStack"]-before["KernelStack"])/float64(n),
 				float64(after["PageTables"]-before["PageTables"])/float64(n))
-			if c.private/float64(n) > 4<<10 {
-				t.Errorf("private memory per child %.1f kB, want under 4 MiB", c.private/float64(n))
+			if c.Private/float64(n) > 4<<10 {
+				t.Errorf("private memory per child %.1f kB, want under 4 MiB", c.Private/float64(n))
 			}
-			if c.tasks > 8*n {
-				t.Errorf("%.1f threads per child, want at most 8", float64(c.tasks)/float64(n))
+			if c.Tasks > 8*n {
+				t.Errorf("%.1f threads per child, want at most 8", float64(c.Tasks)/float64(n))
 			}
 		})
 	}
-}
-
-// cost sums what the children of a model use, in kB (tasks: threads).
-type cost struct {
-	kids, tasks       int
-	private, pss, pte float64
-	parentPss         int
-}
-
-func costOf(t *testing.T, pid int) cost {
-	t.Helper()
-	kids := modeltest.ChildrenOf(pid)
-	c := cost{kids: len(kids)}
-	for _, k := range kids {
-		roll, err := smapsRollup(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.private += float64(roll["Private_Clean"] + roll["Private_Dirty"])
-		c.pss += float64(roll["Pss"])
-		v, err := modeltest.StatusField(k, "VmPTE")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.pte += float64(v)
-		th, err := modeltest.StatusField(k, "Threads")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.tasks += th
-	}
-	parent, err := smapsRollup(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.parentPss = parent["Pss"]
-	return c
-}
-
-// meminfo reads /proc/meminfo in kB.
-func meminfo(t *testing.T) map[string]int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]int{}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 {
-			n, _ := strconv.Atoi(f[1])
-			m[strings.TrimSuffix(f[0], ":")] = n
-		}
-	}
-	return m
-}
-
-// smapsRollup returns /proc/pid/smaps_rollup's fields in kB.
-func smapsRollup(pid int) (map[string]int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]int{}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 3 && f[2] == "kB" {
-			n, _ := strconv.Atoi(f[1])
-			m[strings.TrimSuffix(f[0], ":")] = n
-		}
-	}
-	return m, nil
 }
 
 func TestLoadConfig(t *testing.T) {
