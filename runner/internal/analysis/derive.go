@@ -13,9 +13,6 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-// FileName is results.FileName, for the consumers of the analysis.
-func FileName(model string) string { return results.FileName(model) }
-
 // UserMemPerConn is the model's PSS above its idle baseline per sustained
 // connection, in bytes; ok is false when nothing was sustained or the PSS
 // did not rise above the idle size (a collection can take it below).

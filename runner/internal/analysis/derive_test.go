@@ -42,9 +42,3 @@ func TestRatiosWithoutDivisionByZero(t *testing.T) {
 		t.Errorf("CPU per 1k echoes = %v, want 0.5", v)
 	}
 }
-
-func TestFileName(t *testing.T) {
-	if got := FileName("forked:seed"); got != "forked_seed" {
-		t.Errorf("FileName = %q", got)
-	}
-}

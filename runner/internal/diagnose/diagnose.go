@@ -356,7 +356,7 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		if t, ok := lastEcho(in.Samples); ok {
 			s += fmt.Sprintf(" at about %.0f s", t)
 		}
-		due := dueEchoes(in, first)
+		due := results.DueEchoes(first, in.Config.Interval)
 		s += fmt.Sprintf(": %s of the %s echoes due in the window came back (%s) at %s offered, %s sustained",
 			n(int(first.Echoes)), n(int(due)), failureSummary(first), n(first.Offered), n(first.Sustained))
 	default:
@@ -412,10 +412,8 @@ func silentHolding(in Input, first *results.Step, held int) bool {
 	if f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 {
 		return false
 	}
-	return float64(first.Echoes) < 0.6*dueEchoes(in, first)
+	return float64(first.Echoes) < 0.6*results.DueEchoes(first, in.Config.Interval)
 }
-
-func dueEchoes(in Input, st *results.Step) float64 { return results.DueEchoes(st, in.Config.Interval) }
 
 // heldSockets estimates the connections the model's processes hold in a
 // step: its descriptors above idle, divided by the descriptors it used

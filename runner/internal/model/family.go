@@ -12,12 +12,8 @@ import (
 // so reports can group sixteen models into a few kinds. One line.
 const FamilyFile = "family"
 
-// Families are the names the shipped models use, in the order reports list
-// them; a model may name any other.
-var Families = []string{
-	"Go reactor", "Go goroutines", "Go thread/process", "C process",
-	"Python event loop", "Python green threads", "Python thread/process",
-}
+// The names the shipped models use, in the order reports list them, are
+// results.FamilyOrder; a model may name any other.
 
 // OtherFamily is the family of a model that names none.
 const OtherFamily = "other"

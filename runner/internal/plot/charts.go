@@ -164,7 +164,7 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 	}
 done:
 	p.X.Min, p.Y.Min = 0, 0
-	return &figure{name: SustainedChart, title: "Sustained vs offered connections", w: 9 * inch, h: 5.5 * inch,
+	return &figure{name: results.SustainedChart, title: "Sustained vs offered connections", w: 9 * inch, h: 5.5 * inch,
 		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
 }
 
@@ -307,7 +307,7 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 	if len(client) > 0 {
 		title += "  (grey, dashed = client-side: the swarm's own)"
 	}
-	return &figure{name: FailuresChart(model), title: title, w: 9 * inch, h: 5 * inch,
+	return &figure{name: results.FailuresChart(model), title: title, w: 9 * inch, h: 5 * inch,
 		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
 }
 
@@ -409,7 +409,7 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 		p.Y.Min, p.Y.Max = lo, hi
 		p.X.Min = 0
 	}
-	return &figure{name: LatencyChart, title: "Echo latency over each step's hold: scheduled send to the echo's arrival", w: 13 * inch, h: 4.8 * inch,
+	return &figure{name: results.LatencyChart, title: "Echo latency over each step's hold: scheduled send to the echo's arrival", w: 13 * inch, h: 4.8 * inch,
 		rows: [][]*gplot.Plot{row}, legends: []*gplot.Legend{leg}}
 }
 
@@ -441,7 +441,7 @@ func memoryFigure(l *results.Loaded, models []string, styles map[string]modelSty
 		p.Y.Tick.Marker = logTicks{}
 		p.Y.Min, p.Y.Max = lo, hi
 	}
-	return &figure{name: MemoryChart, title: "Memory per connection", w: 12 * inch, h: 5 * inch,
+	return &figure{name: results.MemoryChart, title: "Memory per connection", w: 12 * inch, h: 5 * inch,
 		rows: [][]*gplot.Plot{{user, kernel}}, legends: []*gplot.Legend{leg}}
 }
 
@@ -458,7 +458,7 @@ func cpuFigure(l *results.Loaded, models []string, styles map[string]modelStyle)
 	}
 	p.X.Min, p.Y.Min = 0, 0
 	p.Y.Max = hi * 1.1
-	return &figure{name: CPUChart, title: "CPU per 1,000 echoed messages", w: 9 * inch, h: 5 * inch,
+	return &figure{name: results.CPUChart, title: "CPU per 1,000 echoed messages", w: 9 * inch, h: 5 * inch,
 		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
 }
 
@@ -557,5 +557,5 @@ func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
 	for i, p := range panels {
 		rows[i] = []*gplot.Plot{p}
 	}
-	return &figure{name: TimelineChart(model), title: "Timeline: " + model, w: 10 * inch, h: 11 * inch, rows: rows, legends: legs}
+	return &figure{name: results.TimelineChart(model), title: "Timeline: " + model, w: 10 * inch, h: 11 * inch, rows: rows, legends: legs}
 }

@@ -2,7 +2,7 @@
 // results, so any run can be drawn again later. Every chart is written as
 // PNG and SVG; a model keeps the same colour in every chart of a run.
 //
-// Files (model names pass through analysis.FileName):
+// Files (named in package results; model names pass through results.FileName):
 //
 //	sustained.{png,svg}          sustained vs offered connections, all models
 //	failures-<model>.{png,svg}   failures by class per step, one per model
@@ -20,20 +20,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"c10klab/runner/internal/results"
-)
-
-// Chart names: the run folder's, see package results.
-const (
-	SustainedChart = results.SustainedChart
-	LatencyChart   = results.LatencyChart
-	MemoryChart    = results.MemoryChart
-	CPUChart       = results.CPUChart
-)
-
-// FailuresChart and TimelineChart name a model's charts.
-var (
-	FailuresChart = results.FailuresChart
-	TimelineChart = results.TimelineChart
 )
 
 // Render draws every chart of the run into outDir and returns the files
@@ -103,13 +89,12 @@ var familyHues = map[string][]color.RGBA{
 	"Python thread/process": {{0x7b, 0x3f, 0x9e, 0xff}, {0xb0, 0x7a, 0xa1, 0xff}, {0xd4, 0xb9, 0xda, 0xff}},
 }
 
-// familyRank orders families as model.Families does; unknown ones last.
+// familyRank orders families as results.FamilyOrder does; unknown ones last.
 func familyRank(f string) int {
-	order := []string{"Go reactor", "Go goroutines", "Go thread/process", "C process", "Python event loop", "Python green threads", "Python thread/process"}
-	if i := slices.Index(order, f); i >= 0 {
+	if i := slices.Index(results.FamilyOrder, f); i >= 0 {
 		return i
 	}
-	return len(order)
+	return len(results.FamilyOrder)
 }
 
 // byFamily orders models by family, keeping the run's order within one,

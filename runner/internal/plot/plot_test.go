@@ -32,9 +32,9 @@ func TestRenderRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	want := []string{SustainedChart, LatencyChart, MemoryChart, CPUChart}
+	want := []string{results.SustainedChart, results.LatencyChart, results.MemoryChart, results.CPUChart}
 	for _, m := range []string{"epoll", "threaded", "goroutine"} {
-		want = append(want, FailuresChart(m), TimelineChart(m))
+		want = append(want, results.FailuresChart(m), results.TimelineChart(m))
 	}
 	for _, n := range want {
 		for _, ext := range []string{".png", ".svg"} {
@@ -103,12 +103,12 @@ func TestCrashMarked(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ file, want string }{
-		{TimelineChart("threaded") + ".svg", "model exited at 10.8 s"},
-		{FailuresChart("threaded") + ".svg", "model exited"},
-		{FailuresChart("threaded") + ".svg", "2k (unfinished)"},
-		{SustainedChart + ".svg", "model exited at 2k offered"},
-		{FailuresChart("goroutine") + ".svg", "first failure"},
-		{TimelineChart("epoll") + ".svg", "sustained"},
+		{results.TimelineChart("threaded") + ".svg", "model exited at 10.8 s"},
+		{results.FailuresChart("threaded") + ".svg", "model exited"},
+		{results.FailuresChart("threaded") + ".svg", "2k (unfinished)"},
+		{results.SustainedChart + ".svg", "model exited at 2k offered"},
+		{results.FailuresChart("goroutine") + ".svg", "first failure"},
+		{results.TimelineChart("epoll") + ".svg", "sustained"},
 	} {
 		b, err := os.ReadFile(filepath.Join(out, tc.file))
 		if err != nil {
@@ -118,7 +118,7 @@ func TestCrashMarked(t *testing.T) {
 			t.Errorf("%s: no %q", tc.file, tc.want)
 		}
 	}
-	b, _ := os.ReadFile(filepath.Join(out, TimelineChart("epoll")+".svg"))
+	b, _ := os.ReadFile(filepath.Join(out, results.TimelineChart("epoll")+".svg"))
 	if strings.Contains(string(b), "model exited") {
 		t.Errorf("epoll did not crash but its timeline marks an exit")
 	}

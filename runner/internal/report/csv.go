@@ -16,8 +16,8 @@ import (
 const SummaryCSV = "summary.csv"
 
 // TimelineCSV and StepsCSV name a model's CSV files.
-func TimelineCSV(model string) string { return "timeline-" + analysis.FileName(model) + ".csv" }
-func StepsCSV(model string) string    { return "steps-" + analysis.FileName(model) + ".csv" }
+func TimelineCSV(model string) string { return "timeline-" + results.FileName(model) + ".csv" }
+func StepsCSV(model string) string    { return "steps-" + results.FileName(model) + ".csv" }
 
 // WriteCSV exports the run for spreadsheets and scripts: summary.csv (one
 // row per model), and per model timeline-<model>.csv (one row per sample)

@@ -51,11 +51,11 @@ func TestGolden(t *testing.T) {
 	l := mustLoad(t, runSmall)
 	// The chart list plot.Render returns for this run, without drawing.
 	var charts []string
-	for _, n := range []string{plot.SustainedChart, plot.LatencyChart, plot.MemoryChart, plot.CPUChart} {
+	for _, n := range []string{results.SustainedChart, results.LatencyChart, results.MemoryChart, results.CPUChart} {
 		charts = append(charts, filepath.Join(runSmall, n+".png"), filepath.Join(runSmall, n+".svg"))
 	}
 	for _, m := range l.Models() {
-		for _, n := range []string{plot.FailuresChart(m), plot.TimelineChart(m)} {
+		for _, n := range []string{results.FailuresChart(m), results.TimelineChart(m)} {
 			charts = append(charts, filepath.Join(runSmall, n+".png"), filepath.Join(runSmall, n+".svg"))
 		}
 	}

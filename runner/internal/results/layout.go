@@ -66,3 +66,11 @@ func NewRunDir(root string, start time.Time, suffix string) (id, dir string, err
 	}
 	return "", "", fmt.Errorf("create results folder in %s: %w", root, err)
 }
+
+// FamilyOrder is the families the shipped models name (their folders'
+// family files), in the order reports and charts list them; a family not
+// in it comes after.
+var FamilyOrder = []string{
+	"Go reactor", "Go goroutines", "Go thread/process", "C process",
+	"Python event loop", "Python green threads", "Python thread/process",
+}
