@@ -142,15 +142,7 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			if err != nil {
 				return m.cut(sr), &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
 			}
-			m.stepLagMs = max(m.stepLagMs, ev.LagMaxMs)
-			st := m.stepRecord(sr, false)
-			st.Sustained, st.Window = ev.Sustained, true
-			// The agents' own counts at the window's two ends: the per-second
-			// statuses lag by up to a second.
-			st.Echoes = ev.Echoed - sr.opened.Echoed
-			st.Open = ev.Open
-			st.Failures = probe.CounterDeltas(sr.before.Swarm.Failures, ev.Failures)
-			st.ClientFailures = probe.CounterDeltas(sr.before.Swarm.ClientFailures, ev.ClientFailures)
+			st := m.stepRecord(sr, false, &ev)
 			analysis.Judge(st, m.runRec.Config)
 			if !st.OK {
 				if st.Untrusted != "" {
@@ -177,15 +169,14 @@ func (m *measurement) agentDied(sr *stepRun, err error) (*results.Step, *stopCau
 // the guard stopped it, an agent died or the run was interrupted. It is
 // kept for what it measured and never sets a capacity.
 func (m *measurement) cut(sr *stepRun) *results.Step {
-	st := m.stepRecord(sr, true)
-	st.Sustained = m.last.Swarm.Sustained
+	var ev *swarm.Evaluation
 	if sr.phase == judging && m.sw != nil {
 		// The agents can still say what the window held until now.
-		if ev, err := m.sw.Evaluate(sr.index+1, time.Second); err == nil {
-			st.Sustained, st.Window = ev.Sustained, true
-			st.LagMaxMs = max(st.LagMaxMs, ev.LagMaxMs)
+		if e, err := m.sw.Evaluate(sr.index+1, time.Second); err == nil {
+			ev = &e
 		}
 	}
+	st := m.stepRecord(sr, true, ev)
 	analysis.Judge(st, m.runRec.Config)
 	return st
 }
@@ -194,7 +185,10 @@ func (m *measurement) cut(sr *stepRun) *results.Step {
 // count over the whole step; latency, CPU and echoes over the window, so
 // the cost per echo is the steady state's, without the accepts of the
 // ramp; the ramp's and the settle's latency is kept apart.
-func (m *measurement) stepRecord(sr *stepRun, cut bool) *results.Step {
+//
+// ev, when the window was evaluated, is the agents' answer at its end: its
+// counts replace the last per-second status's, which lag by up to a second.
+func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *results.Step {
 	end := m.last
 	steady := sr.before
 	if sr.window != nil {
@@ -245,6 +239,16 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool) *results.Step {
 	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
 	st.UserMem = end.Model.PSS - m.basePSS
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
+	st.Sustained = end.Swarm.Sustained // on time at the end: all a step without a window can say
+	if ev != nil {
+		m.stepLagMs = max(m.stepLagMs, ev.LagMaxMs)
+		st.LagMaxMs = m.stepLagMs
+		st.Sustained, st.Window = ev.Sustained, true
+		st.Echoes = ev.Echoed - sr.opened.Echoed
+		st.Open = ev.Open
+		st.Failures = probe.CounterDeltas(sr.before.Swarm.Failures, ev.Failures)
+		st.ClientFailures = probe.CounterDeltas(sr.before.Swarm.ClientFailures, ev.ClientFailures)
+	}
 	return st
 }
 
