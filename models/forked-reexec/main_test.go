@@ -188,20 +188,7 @@ func TestPresets(t *testing.T) {
 // processes, so the very next clone(2) fails with EAGAIN.
 func TestForkFailure(t *testing.T) {
 	const nprocLimit = 40
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the model as another user")
-	}
-	for _, tool := range []string{"prlimit", "setpriv", "sleep"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
-	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
-	if n := modeltest.TasksOfUID(65534); n != 0 {
-		t.Skipf("user nobody already runs %d tasks", n)
-	}
-	limit := fmt.Sprintf("--nproc=%d:%d", nprocLimit, nprocLimit)
-	p := modeltest.StartModel(t, conformance.Model{Bin: bin, Wrap: append([]string{"prlimit", limit}, asNobody...)})
+	p := modeltest.StartForkLimited(t, bin, nprocLimit)
 	pid := p.Pid()
 	// Warm up so the parent has every thread it will need.
 	for range 3 {
@@ -215,63 +202,7 @@ func TestForkFailure(t *testing.T) {
 		}
 		return nil
 	})
-	var fillers []*exec.Cmd
-	stopFillers := func() {
-		for _, f := range fillers {
-			f.Process.Kill()
-			f.Wait()
-		}
-		fillers = nil
-	}
-	defer stopFillers()
-	for range nprocLimit - modeltest.TasksOfUID(65534) {
-		f := exec.Command(asNobody[0], append(asNobody[1:], "sleep", "60")...)
-		if err := f.Start(); err != nil {
-			t.Fatalf("start filler: %v", err)
-		}
-		fillers = append(fillers, f)
-	}
-	modeltest.WaitFor(t, 3*time.Second, func() error {
-		if n := modeltest.TasksOfUID(65534); n < nprocLimit {
-			return fmt.Errorf("nobody runs %d tasks, want %d", n, nprocLimit)
-		}
-		return nil
-	})
-
-	c, err := net.Dial("tcp", p.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	c.Write([]byte("no child for me"))
-	if n, err := c.Read(make([]byte, 32)); n > 0 || os.IsTimeout(err) {
-		t.Fatalf("connection without a child: read %d bytes, %v; want it closed", n, err)
-	}
-	modeltest.WaitFor(t, 3*time.Second, func() error {
-		for _, r := range p.Reports() {
-			if r.Kind == modelkit.KindFork && r.Errno == "EAGAIN" {
-				return nil
-			}
-		}
-		return fmt.Errorf("no fork EAGAIN report on stdout: %q", p.Stdout())
-	})
-
-	stopFillers()
-	modeltest.WaitFor(t, 3*time.Second, func() error {
-		c, err := net.DialTimeout("tcp", p.Addr().String(), time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(time.Second))
-		c.Write([]byte("back"))
-		got := make([]byte, 4)
-		if _, err := io.ReadFull(c, got); err != nil || string(got) != "back" {
-			return fmt.Errorf("after the fillers exited: %q, %v\nstderr: %s", got, err, p.Stderr())
-		}
-		return nil
-	})
+	modeltest.ForkRefused(t, p, nprocLimit)
 }
 
 // TestChildCost measures what one child costs (the README quotes it) and
