@@ -366,6 +366,21 @@ func Owner(name string) (int, bool) {
 	return pid, err == nil && pid > 0
 }
 
+// Links lists the network interfaces of the calling process's namespace:
+// before and after a run they must be the same, since the hosts' veth
+// pairs and bridge live in namespaces of their own.
+func Links() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("netns: list links: %w", err)
+	}
+	names := make([]string, len(ifs))
+	for i, f := range ifs {
+		names[i] = f.Name
+	}
+	return names, nil
+}
+
 // Leftovers lists the c10k namespaces present, any owner's.
 func Leftovers() ([]string, error) {
 	entries, err := os.ReadDir(runDir)

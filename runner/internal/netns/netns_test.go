@@ -91,7 +91,7 @@ func TestHosts(t *testing.T) {
 	for _, k := range keys {
 		before[k] = sysctl(t, k)
 	}
-	linksBefore := links(t)
+	linksBefore := mustLinks(t)
 
 	s := netns.Settings{Somaxconn: 12345, PortRange: [2]int{2000, 64000}, SynBacklog: 23456, Sources: 3}
 	hosts, err := netns.Create(2, s)
@@ -127,7 +127,7 @@ func TestHosts(t *testing.T) {
 			t.Errorf("machine's %s changed: %q, was %q", k, got, before[k])
 		}
 	}
-	if got := links(t); !slices.Equal(got, linksBefore) {
+	if got := mustLinks(t); !slices.Equal(got, linksBefore) {
 		t.Errorf("machine's links changed: %v, were %v", got, linksBefore)
 	}
 
@@ -207,7 +207,7 @@ func TestHosts(t *testing.T) {
 	if left := ownLeftovers(t); len(left) > 0 {
 		t.Errorf("namespaces left behind: %v", left)
 	}
-	if got := links(t); !slices.Equal(got, linksBefore) {
+	if got := mustLinks(t); !slices.Equal(got, linksBefore) {
 		t.Errorf("links left behind: %v, were %v", got, linksBefore)
 	}
 }
@@ -261,19 +261,6 @@ func sysctl(t *testing.T, key string) string {
 	return strings.Join(strings.Fields(string(b)), " ")
 }
 
-func links(t *testing.T) []string {
-	t.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, i := range ifs {
-		names = append(names, i.Name)
-	}
-	return names
-}
-
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -287,4 +274,13 @@ func waitFor(t *testing.T, cond func() bool) {
 func wrapCmd(h netns.Host, argv ...string) *exec.Cmd {
 	w := h.Wrap(argv)
 	return exec.Command(w[0], w[1:]...)
+}
+
+func mustLinks(t *testing.T) []string {
+	t.Helper()
+	l, err := netns.Links()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

@@ -259,7 +259,7 @@ func TestSSHAndControlAcrossHosts(t *testing.T) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	linksBefore := linkNames(t)
+	linksBefore := mustLinks(t)
 
 	hosts, err := netns.Create(2, netns.DefaultSettings())
 	if err != nil {
@@ -409,7 +409,7 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 			t.Errorf("namespace %s left behind", name)
 		}
 	}
-	if got := linkNames(t); !slices.Equal(got, linksBefore) {
+	if got := mustLinks(t); !slices.Equal(got, linksBefore) {
 		t.Errorf("links %v after the test, %v before", got, linksBefore)
 	}
 	if err := syscall.Kill(sshdCmd.Process.Pid, 0); !errors.Is(err, syscall.ESRCH) {
@@ -422,19 +422,6 @@ func write(t *testing.T, path, s string) {
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func linkNames(t *testing.T) []string {
-	t.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, i := range ifs {
-		names = append(names, i.Name)
-	}
-	return names
 }
 
 // waitListening waits until addr accepts a connection made from host.
@@ -462,4 +449,13 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 	t.Errorf("%s: not within 10s", what)
+}
+
+func mustLinks(t *testing.T) []string {
+	t.Helper()
+	l, err := netns.Links()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
