@@ -137,20 +137,29 @@ func (h *timerHeap) Pop() any {
 // agent is the state of one agent process's loop. Everything runs on one
 // locked OS thread; the only other goroutine reads commands from stdin.
 //
-// The loop ticks: it sleeps until the next tick (every phaseQuantum, on a
-// grid offset per agent), then takes every ready socket at once, sends the
-// messages due and sleeps again. It does not wake for each echo: echoes are
-// timed by the kernel when they arrive (SO_TIMESTAMPNS), so reading them up
-// to a tick later changes no latency, and waking for each cost more CPU and
-// more context switches (at 19,000 connections, BenchmarkAgentEfficiency:
-// 19-23% of a CPU ticking, mean 21% over 6 runs, against 21-26%, mean 24%
-// over 4, waking per echo).
+// The loop ticks while it has work: it sleeps until the next tick (every
+// quantum, on a grid offset per agent), then takes every ready socket at
+// once, sends the messages due and sleeps again. It does not wake for each
+// echo: echoes are timed by the kernel when they arrive (SO_TIMESTAMPNS), so
+// reading them up to a tick later changes no latency, and waking for each
+// cost more CPU and more context switches (at 19,000 connections,
+// BenchmarkAgentEfficiency: 19-23% of a CPU ticking, mean 21% over 6 runs,
+// against 21-26%, mean 24% over 4, waking per echo).
+//
+// With less than a message a tick to send and nothing connecting, ticking
+// is waste: it sleeps until the next timer or a socket's readiness instead
+// (idle). At a message a minute a 1 ms tick cost 3.8% of a CPU per agent
+// whatever it held, and the scale profile's 101 agents more than the
+// machine's two CPUs, starving the model's accepts.
 type agent struct {
-	cfg   AgentConfig
-	start time.Time
-	epfd  int // the connections
-	ctlfd int // the command eventfd alone: the loop sleeps on this
-	evfd  int
+	cfg    AgentConfig
+	start  time.Time
+	epfd   int // the connections
+	ctlfd  int // the command eventfd alone: the ticking loop sleeps on this
+	idlefd int // the eventfd and epfd: the idle loop sleeps on this
+	evfd   int
+	// quantum is the tick: the grid sends are rounded onto (quantumFor).
+	quantum int64
 	// tickOffset places this agent's ticks within the quantum, so that
 	// agents sharing a CPU do not all wake at the same instant.
 	tickOffset int64
@@ -173,8 +182,9 @@ type agent struct {
 	failures, clientFailures    map[string]int64
 	lagMax                      int64
 	unstamped                   int64 // echoes timed at read time: no plausible kernel stamp
-	window                      int   // the evaluation window in progress (0: none yet)
-	acked                       int   // the target command the next status answers
+	wakes                       int64
+	window                      int // the evaluation window in progress (0: none yet)
+	acked                       int // the target command the next status answers
 	hostile                     hostileState
 	windowStart                 int64
 	hist                        *hdr.Histogram
@@ -238,14 +248,15 @@ func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
 	runtime.LockOSThread()
 	a := &agent{
 		cfg: cfg, start: time.Now(),
-		tickOffset: int64(frac(float64(cfg.Index)*goldenRatio) * float64(phaseQuantum)),
-		failures:   map[string]int64{}, clientFailures: map[string]int64{},
+		quantum:  quantumFor(cfg.Interval, cfg.Deadline),
+		failures: map[string]int64{}, clientFailures: map[string]int64{},
 		hostile: hostileState{failures: map[string]int64{}},
 		hist:    NewHist(), out: json.NewEncoder(status),
 		rbuf: make([]byte, 64<<10), wbuf: make([]byte, cfg.MsgSize),
 		events: make([]unix.EpollEvent, 1024),
 		fdSlot: make([]int32, lim.Cur+16),
 	}
+	a.tickOffset = int64(frac(float64(cfg.Index)*goldenRatio) * float64(a.quantum))
 	a.recv.init(a.rbuf)
 	var err error
 	if a.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -259,6 +270,14 @@ func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
 	}
 	if err := unix.EpollCtl(a.ctlfd, unix.EPOLL_CTL_ADD, a.evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(a.evfd)}); err != nil {
 		return fmt.Errorf("agent: watch eventfd: %w", err)
+	}
+	if a.idlefd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return fmt.Errorf("agent: epoll_create: %w", err)
+	}
+	for _, fd := range []int{a.evfd, a.epfd} {
+		if err := unix.EpollCtl(a.idlefd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+			return fmt.Errorf("agent: watch for idle wake-ups: %w", err)
+		}
 	}
 
 	cmds := make(chan Command, 16)
@@ -302,11 +321,16 @@ func (a *agent) loop(cmds <-chan Command) error {
 		now := a.now()
 		a.openMore(now)
 		if !more {
-			woken, err := epollWait(a.ctlfd, a.events[:1], a.wait(now, nextStatus))
+			fd := a.ctlfd
+			if a.idle() {
+				fd = a.idlefd
+			}
+			woken, err := epollWait(fd, a.events[:1], a.wait(now, nextStatus, fd == a.idlefd))
+			a.wakes++
 			if err != nil && err != unix.EINTR {
 				return fmt.Errorf("agent: epoll_wait: %w", err)
 			}
-			if woken > 0 { // a command came: reset the eventfd
+			if woken > 0 && int(a.events[0].Fd) == a.evfd { // a command came: reset the eventfd
 				var b [8]byte
 				unix.Read(a.evfd, b[:])
 			}
@@ -342,10 +366,13 @@ func (a *agent) loop(cmds <-chan Command) error {
 	}
 }
 
-// wait is how long the loop may sleep: until the next tick, or sooner if a
-// timer or the status is due before it (or overdue).
-func (a *agent) wait(now, nextStatus int64) time.Duration {
-	until := min(nextStatus, a.nextTick(now))
+// wait is how long the loop may sleep: until the next tick (none when
+// idle), or sooner if a timer or the status is due before it (or overdue).
+func (a *agent) wait(now, nextStatus int64, idle bool) time.Duration {
+	until := nextStatus
+	if !idle {
+		until = min(until, a.nextTick(now))
+	}
 	if len(a.timers) > 0 {
 		until = min(until, a.timers[0].at)
 	}
@@ -357,7 +384,24 @@ func (a *agent) nextTick(now int64) int64 {
 	if now < a.tickOffset {
 		return a.tickOffset
 	}
-	return a.tickOffset + ((now-a.tickOffset)/phaseQuantum+1)*phaseQuantum
+	return a.tickOffset + ((now-a.tickOffset)/a.quantum+1)*a.quantum
+}
+
+// idle reports whether ticking would be waste: nothing is connecting or
+// waiting to be opened, and the connections open make less than a message
+// a tick. Echoes, resets and commands then wake the loop themselves.
+func (a *agent) idle() bool {
+	return a.connecting == 0 && !a.wantsToOpen() && int64(a.open)*a.quantum < int64(a.cfg.Interval)
+}
+
+// quantumFor is the tick for an interval and a deadline: a thousandth of
+// the interval, so a message a second ticks every millisecond as before,
+// but at most a hundredth of the deadline, so that rounding a send onto the
+// grid moves it by far less than the deadline, and never under 1 ms. At a
+// message a minute within a second it is 10 ms: a tenth of the wake-ups.
+func quantumFor(interval, deadline time.Duration) int64 {
+	q := min(interval/1000, deadline/100)
+	return int64(max(q, time.Millisecond))
 }
 
 // wantsToOpen: slots below nextOpen that failed are retried only when a new
@@ -618,7 +662,7 @@ func (a *agent) connected(slot int32, c *conn) {
 	// message on time.
 	interval := int64(a.cfg.Interval)
 	phase := int64(float64(interval) * frac(float64(slot)*goldenRatio))
-	phase += a.tickOffset - phase%phaseQuantum
+	phase += a.tickOffset - phase%a.quantum
 	now := a.now()
 	first := now - (now % interval) + phase
 	if first <= now {
@@ -627,8 +671,6 @@ func (a *agent) connected(slot int32, c *conn) {
 	c.base = first
 	heap.Push(&a.timers, timer{at: first, slot: slot, gen: c.gen, kind: timerSend})
 }
-
-const phaseQuantum = int64(time.Millisecond)
 
 // goldenRatio's fractional part spreads any count of items evenly over [0, 1).
 const goldenRatio = 0.6180339887498949
@@ -818,7 +860,7 @@ func (a *agent) emitStatus(stopErr error, evaluated, opened int) {
 		Open: a.open - a.hostile.open, Connecting: a.connecting, Sustained: a.sustained,
 		Opened: a.opened, Sent: a.sent, Echoed: a.echoed,
 		Failures: a.failures, ClientFailures: a.clientFailures,
-		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped,
+		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped, Wakes: a.wakes,
 	}
 	st.WindowOpened = opened
 	st.Acked, a.acked = a.acked, 0

@@ -242,3 +242,54 @@ func TestAgentTimesServerDelay(t *testing.T) {
 		t.Errorf("%d of %d echoes timed at read, want most timed by their kernel stamp", st.Unstamped, st.Echoed)
 	}
 }
+
+func TestQuantumKeepsSendsWellInsideTheDeadline(t *testing.T) {
+	for _, c := range []struct {
+		interval, deadline, want time.Duration
+	}{
+		{time.Second, time.Second, time.Millisecond},                       // make bench: as before
+		{time.Minute, time.Second, 10 * time.Millisecond},                  // the scale profile
+		{time.Minute, 60 * time.Second, 60 * time.Millisecond},             // deadline of the interval
+		{200 * time.Millisecond, 200 * time.Millisecond, time.Millisecond}, // never under 1 ms
+		{10 * time.Second, 50 * time.Millisecond, time.Millisecond},
+	} {
+		if got := time.Duration(quantumFor(c.interval, c.deadline)); got != c.want {
+			t.Errorf("quantumFor(%v, %v) = %v, want %v", c.interval, c.deadline, got, c.want)
+		}
+	}
+}
+
+// An idle agent (a message a minute on a few connections) sleeps, and must
+// still see a server's reset at once, not at its next send a minute later.
+func TestIdleAgentSeesAResetAtOnce(t *testing.T) {
+	var mu sync.Mutex
+	var held []net.Conn
+	addr := server(t, func(c net.Conn) {
+		mu.Lock()
+		held = append(held, c)
+		mu.Unlock()
+		echo(c)
+	})
+	cfg := testConfig(addr)
+	cfg.Interval, cfg.Deadline = time.Minute, time.Second
+	s := startSession(t, cfg)
+	s.send(Command{Target: 5})
+	before := s.await(10*time.Second, func(st Status) bool { return st.Open == 5 })
+	// Idle, it wakes for its statuses (5 a second) and little else; ticking
+	// it would wake 100 times a second or more. A busy machine only makes
+	// fewer wakes, so the bound cannot flake.
+	after := s.await(3*time.Second, func(st Status) bool { return st.Time.Sub(before.Time) >= time.Second })
+	secs := after.Time.Sub(before.Time).Seconds()
+	if woke := float64(after.Wakes-before.Wakes) / secs; woke > 20 {
+		t.Errorf("the idle agent woke %.0f times a second, want only for its 5 statuses", woke)
+	}
+	mu.Lock()
+	c := held[0].(*net.TCPConn)
+	c.SetLinger(0)
+	c.Close()
+	mu.Unlock()
+	st := s.await(3*time.Second, func(st Status) bool { return st.Open == 4 })
+	if st.Failures["read:ECONNRESET"] != 1 {
+		t.Fatalf("failures %v, want one read:ECONNRESET", st.Failures)
+	}
+}

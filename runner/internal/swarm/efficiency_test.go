@@ -18,14 +18,21 @@ import (
 // BenchmarkAgentEfficiency measures what one swarm agent costs: it opens
 // -conns connections (default 19,000, what one agent holds under a 20,000
 // open-files limit) to the epoll model, reports the connect rate, then holds
-// them at one message a second and reports the agent's CPU use. Model and
-// agent are pinned to different CPUs (when there are two).
+// them at one message a second (interval=1s) or a minute (interval=1m, the
+// scale profile's) and reports the agent's CPU use. Model and agent are
+// pinned to different CPUs (when there are two).
 //
 //	go test -run '^$' -bench AgentEfficiency -benchtime 1x ./runner/internal/swarm
 //
 // The figures are metrics, not assertions: speed targets belong in
 // benchmarks, not in tests that flake on a busy machine.
 func BenchmarkAgentEfficiency(b *testing.B) {
+	for _, interval := range []time.Duration{time.Second, time.Minute} {
+		b.Run("interval="+interval.String(), func(b *testing.B) { agentEfficiency(b, interval) })
+	}
+}
+
+func agentEfficiency(b *testing.B, interval time.Duration) {
 	const conns = 19000
 	const hold = 10 * time.Second
 	dir := b.TempDir()
@@ -69,7 +76,7 @@ func BenchmarkAgentEfficiency(b *testing.B) {
 	}
 	sw, err := swarm.Start(swarm.Config{
 		Exe: c10klab, Agents: 1, TotalRate: 20000, CPUs: swarmCPUs,
-		Agent: swarm.AgentConfig{Addr: addr, Interval: time.Second, Deadline: time.Second,
+		Agent: swarm.AgentConfig{Addr: addr, Interval: interval, Deadline: time.Second,
 			ConnectTimeout: 5 * time.Second, MsgSize: 16, MaxInFlight: 4096},
 	})
 	if err != nil {
@@ -116,7 +123,12 @@ func BenchmarkAgentEfficiency(b *testing.B) {
 	b.ReportMetric(100*(after.CPUSys-before.CPUSys)/elapsed, "%sys")
 	b.ReportMetric(float64(st.Sustained), "sustained")
 	b.ReportMetric(swarm.Percentiles(h).P99, "p99-ms")
-	if st.Sustained < conns*95/100 {
+	// At a message a minute the hold sees only a sixth of the connections
+	// echo, so only failures can be asserted.
+	if interval == time.Second && st.Sustained < conns*95/100 {
 		b.Errorf("agent sustained %d of %d: the figures above measure a failing run", st.Sustained, conns)
+	}
+	if len(st.Failures) > 0 {
+		b.Errorf("failures %v: the figures above measure a failing run", st.Failures)
 	}
 }

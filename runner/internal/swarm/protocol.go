@@ -76,6 +76,9 @@ type Status struct {
 	// Unstamped counts echoes timed when read rather than when they
 	// arrived, for want of a plausible kernel receive stamp; cumulative.
 	Unstamped int64 `json:"unstamped,omitempty"`
+	// Wakes counts the times the agent's loop slept and woke; cumulative.
+	// The agent's own overhead: a tick it did not need is a wake.
+	Wakes int64 `json:"wakes,omitempty"`
 	// Evaluated is the window this status ends (0: an ordinary status);
 	// WindowSustained counts the connections open through all of that
 	// window whose every echo due in it came back intact and on time,
