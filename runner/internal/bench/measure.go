@@ -293,6 +293,7 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	agentCfg := swarm.AgentConfig{
 		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
 		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
+		RampDoubling: m.opt.RampDoubling,
 	}
 	m.sw, err = swarm.Start(swarm.Config{
 		Exe: m.opt.Exe, Agents: m.opt.Placement.Agents(ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,

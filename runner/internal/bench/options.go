@@ -31,6 +31,11 @@ type Options struct {
 	Specs    []model.Spec
 	Steps    []int
 	Rate     int
+	// RampDoubling starts each ramp doubling the connections held every
+	// this long, from 1,000, until that reaches Rate (swarm.Ramp): the
+	// once-a-second samples then measure cost at evenly spaced points of a
+	// log scale. 0: every ramp at Rate from the start.
+	RampDoubling time.Duration
 	Hold     time.Duration
 	Interval time.Duration
 	Deadline time.Duration
@@ -273,7 +278,7 @@ func (o *Options) validateMachine(m Machine) error {
 
 func (o *Options) config(labels []string, modelCPUs, swarmCPUs []int, perProcess int) results.Config {
 	return results.Config{
-		Models: labels, Steps: o.Steps, Rate: o.Rate, Hold: o.Hold,
+		Models: labels, Steps: o.Steps, Rate: o.Rate, RampDoubling: o.RampDoubling, Hold: o.Hold,
 		Interval: o.Interval, Deadline: o.Deadline, MsgSize: o.MsgSize,
 		Procs: o.Procs, Pin: o.Pin, ModelCPUs: modelCPUs, SwarmCPUs: swarmCPUs,
 		SustainRatio: o.SustainRatio, Addr: o.Addr.String(), ConnsPerAgent: perProcess,

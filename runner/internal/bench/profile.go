@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"c10klab/runner/internal/swarm"
 )
 
 // A Profile is a named set of settings for one kind of question, applied
@@ -67,7 +69,9 @@ func scaleProfile() Profile {
 		Models: []string{"epoll", "gnet", "goroutine"},
 		Apply: func(o *Options) {
 			o.Steps = []int{1_000_000, 2_000_000}
-			o.Rate = 50_000
+			o.Rate = 30_000
+			o.RampDoubling = time.Second
+			o.SettleMax = 10 * time.Second
 			o.Interval = time.Minute
 			o.Deadline = time.Second
 			o.Hold = o.Interval + o.Deadline
@@ -76,18 +80,20 @@ func scaleProfile() Profile {
 	}
 }
 
-// Estimate bounds the time the settings commit each model to: every
-// step's ramp at the set rate, its settle and its hold. The hold starts
-// once SustainRatio of the offered connections have echoed, and a
-// connection first echoes within an interval of opening, so the settle
-// takes up to SustainRatio x Interval, plus the agents' status second and
-// the runner's sampling second. A model's start and stop come on top.
+// Estimate is the time the settings commit a model that keeps up to:
+// every step's ramp at the set rate, its settle and its hold. The settle
+// ends once every connection that has sent a message has had it back, so
+// for such a model it is the last messages' deadline plus the agents'
+// status second and the runner's sampling second; a model that falls
+// behind settles for up to SettleMax instead. A model's start and stop
+// come on top.
 func Estimate(o Options) time.Duration {
-	settle := time.Duration(o.SustainRatio*float64(o.Interval)) + 2*time.Second
+	settle := o.Deadline + 2*time.Second
 	var d time.Duration
 	prev := 0
+	ramp := swarm.SwarmRamp(o.Rate, o.RampDoubling)
 	for _, s := range o.Steps {
-		d += time.Duration(float64(s-prev) / float64(o.Rate) * float64(time.Second))
+		d += ramp.Time(prev, s-prev)
 		d += settle + o.Hold
 		prev = s
 	}

@@ -61,8 +61,8 @@ func TestScaleProfileArithmetic(t *testing.T) {
 func TestEstimate(t *testing.T) {
 	o := Options{Steps: []int{1000, 11000}, Rate: 1000, Hold: 5 * time.Second,
 		Interval: 10 * time.Second, Deadline: time.Second, SustainRatio: 0.5}
-	// settle: 0.5 x 10s + 2s = 7s; ramps 1s and 10s; holds 5s each.
-	if got, want := Estimate(o), 35*time.Second; got != want {
+	// settle: the 1s deadline + 2s = 3s; ramps 1s and 10s; holds 5s each.
+	if got, want := Estimate(o), 27*time.Second; got != want {
 		t.Errorf("Estimate = %v, want %v", got, want)
 	}
 	// The 1M run (500,000 and 1,000,000 at 20,000/s, interval 60s,

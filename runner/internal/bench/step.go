@@ -75,7 +75,8 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 	// The ramp ends when every offered connection is open, or once the
 	// rate allowed time to open them and none is still connecting, or at
 	// the connect timeout past that.
-	minRamp := time.Duration(float64(offered+p.hostile-sr.before.Swarm.Open)/float64(m.opt.Rate)*float64(time.Second)) + 500*time.Millisecond
+	ramp := swarm.SwarmRamp(m.opt.Rate, m.opt.RampDoubling)
+	minRamp := ramp.Time(sr.before.Swarm.Open, offered+p.hostile-sr.before.Swarm.Open) + 500*time.Millisecond
 	maxRamp := minRamp + connectTimeout
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -120,7 +121,12 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			if sr.phase == settling && sr.rampEnd != now {
 				sr.rampHist.Merge(h)
 			}
-			sr.settled = sw.Connecting == 0 && sw.Sustained >= sw.Open
+			// Served means every connection that has had a message to
+			// echo has echoed it on time; a fresh one has had none yet. At
+			// a message a minute, waiting for the fresh ones would make
+			// the settle a minute long whatever the model does, and the
+			// window (an interval and a deadline) judges them anyway.
+			sr.settled = sw.Connecting == 0 && sw.Sustained+sw.Fresh >= sw.Open
 			if !sr.settled && now.Sub(sr.rampEnd) < m.settleMax() {
 				continue
 			}

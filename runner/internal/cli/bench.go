@@ -64,6 +64,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&opt.HostileShare, "hostile-share", 0.25, "hostile connections per well-behaved one in a --hostile step")
 	target := fs.Int("target", 0, "instead of --steps: 6 steps up to this many connections")
 	fs.IntVar(&opt.Rate, "rate", opt.Rate, "connections opened per second by the whole swarm")
+	fs.DurationVar(&opt.RampDoubling, "ramp-doubling", opt.RampDoubling, "start each ramp doubling the connections every this long, from 1,000, until that reaches --rate, so the per-second samples chart cost from 1,000 up (0: at --rate from the start)")
 	fs.DurationVar(&opt.Hold, "hold", opt.Hold, "each step's evaluation window, after its settle")
 	fs.DurationVar(&opt.SettleMax, "settle-max", 0, "longest a step waits after its ramp for the model to serve every open connection (0: 5s + 2 intervals)")
 	fs.IntVar(&opt.Repeat, "repeat", 1, "measure each model this many times, round robin; the report gives median and range")

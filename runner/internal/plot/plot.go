@@ -9,6 +9,7 @@
 //	latency.{png,svg}            p50, p99, p99.9 vs offered connections
 //	memory.{png,svg}             user and kernel memory per connection
 //	cpu.{png,svg}                model CPU per 1,000 echoes
+//	cost.{png,svg}               memory, CPU and ramp rate against connections, log scale
 //	timeline-<model>.{png,svg}   connections, failures/s, memory, threads over time
 package plot
 
@@ -38,6 +39,7 @@ func Render(l *results.Loaded, outDir string) ([]string, error) {
 		latencyFigure(l, models, styles),
 		memoryFigure(l, models, styles),
 		cpuFigure(l, models, styles),
+		costFigure(l, models, styles),
 	)
 	for _, m := range models {
 		figs = append(figs, timelineFigure(l, m, styles[m].color))

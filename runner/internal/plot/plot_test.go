@@ -32,7 +32,7 @@ func TestRenderRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	want := []string{results.SustainedChart, results.LatencyChart, results.MemoryChart, results.CPUChart}
+	want := []string{results.SustainedChart, results.LatencyChart, results.MemoryChart, results.CPUChart, results.CostChart}
 	for _, m := range []string{"epoll", "threaded", "goroutine"} {
 		want = append(want, results.FailuresChart(m), results.TimelineChart(m))
 	}

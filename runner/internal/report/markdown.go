@@ -107,6 +107,7 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		{results.LatencyChart, "Latency percentiles vs offered connections"},
 		{results.MemoryChart, "Memory per connection"},
 		{results.CPUChart, "CPU per 1,000 echoes"},
+		{results.CostChart, "Cost as the connections grow"},
 	} {
 		embed(&b, links, c.name, c.alt)
 	}

@@ -51,7 +51,7 @@ func TestGolden(t *testing.T) {
 	l := mustLoad(t, runSmall)
 	// The chart list plot.Render returns for this run, without drawing.
 	var charts []string
-	for _, n := range []string{results.SustainedChart, results.LatencyChart, results.MemoryChart, results.CPUChart} {
+	for _, n := range []string{results.SustainedChart, results.LatencyChart, results.MemoryChart, results.CPUChart, results.CostChart} {
 		charts = append(charts, filepath.Join(runSmall, n+".png"), filepath.Join(runSmall, n+".svg"))
 	}
 	for _, m := range l.Models() {

@@ -25,6 +25,9 @@ const (
 	LatencyChart   = "latency"
 	MemoryChart    = "memory"
 	CPUChart       = "cpu"
+	// CostChart: memory, CPU and ramp rate against connections held, on a
+	// log scale, from the ramps' samples and the steps' windows.
+	CostChart = "cost"
 )
 
 // FailuresChart and TimelineChart name a model's charts, without extension.

@@ -35,6 +35,9 @@ type Config struct {
 	Models        []string      `json:"models"`
 	Steps         []int         `json:"steps"` // offered connections per step, ascending
 	Rate          int           `json:"rate"`  // connections opened per second, whole swarm
+	// RampDoubling: ramps began doubling the count held this often, from
+	// 1,000, up to Rate (0: at Rate throughout).
+	RampDoubling time.Duration `json:"ramp_doubling,omitempty"`
 	Hold          time.Duration `json:"hold"`  // time each step holds its connections before it is evaluated
 	Interval      time.Duration `json:"interval"`
 	Deadline      time.Duration `json:"deadline"`
@@ -116,11 +119,13 @@ type Sample struct {
 
 // Swarm is the client side, summed over agents.
 type Swarm struct {
-	Open       int   `json:"open"`
-	Connecting int   `json:"connecting"`
-	Sustained  int   `json:"sustained"`
-	Sent       int64 `json:"sent"`   // messages sent, cumulative
-	Echoed     int64 `json:"echoed"` // messages echoed intact, cumulative
+	Open       int `json:"open"`
+	Connecting int `json:"connecting"`
+	Sustained  int `json:"sustained"`
+	// Fresh: open connections that have sent nothing yet (swarm.Status).
+	Fresh  int   `json:"fresh,omitempty"`
+	Sent   int64 `json:"sent"`   // messages sent, cumulative
+	Echoed int64 `json:"echoed"` // messages echoed intact, cumulative
 	// Unstamped counts echoes timed when an agent read them, not when
 	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
 	Unstamped int64 `json:"unstamped,omitempty"`

@@ -22,6 +22,9 @@ func (c AgentConfig) Args() []string {
 		"--inflight", strconv.Itoa(c.MaxInFlight),
 		"--nofile", strconv.Itoa(c.NoFile),
 	}
+	if c.RampDoubling > 0 {
+		args = append(args, "--ramp-doubling", c.RampDoubling.String(), "--ramp-from", strconv.Itoa(c.RampFrom))
+	}
 	if c.Src.IsValid() {
 		args = append(args, "--src", c.Src.String(), "--src-count", strconv.Itoa(c.SrcCount))
 	}
@@ -62,6 +65,8 @@ connection: an agent started on another host, by hand or by a cluster.
 	fs.IntVar(&c.MsgSize, "size", 16, "message size in bytes")
 	fs.IntVar(&c.Rate, "rate", 10000, "connections opened per second")
 	fs.IntVar(&c.MaxInFlight, "inflight", 4096, "connects pending at once")
+	fs.DurationVar(&c.RampDoubling, "ramp-doubling", 0, "start each ramp doubling the connections held every this long, until that reaches --rate (0: at --rate from the start)")
+	fs.IntVar(&c.RampFrom, "ramp-from", 0, "with --ramp-doubling: the count the doubling starts from, at least")
 	fs.IntVar(&c.NoFile, "nofile", 0, "lower the agent's own open-files limit to this (0: raise it to the hard limit)")
 	src := fs.String("src", "", "first of this host's source addresses to spread connections over (default: 127.(16+index).x.y toward loopback, the route's choice otherwise)")
 	fs.IntVar(&c.SrcCount, "src-count", 1, "with --src: how many consecutive source addresses")

@@ -65,9 +65,13 @@ type Status struct {
 	Open       int       `json:"open"`
 	Connecting int       `json:"connecting"`
 	Sustained  int       `json:"sustained"`
-	Opened     int64     `json:"opened"`
-	Sent       int64     `json:"sent"`
-	Echoed     int64     `json:"echoed"`
+	// Fresh counts the open connections that have not sent their first
+	// message yet: neither served nor unserved. At a message a minute a
+	// connection is fresh for up to a minute after it opens.
+	Fresh  int   `json:"fresh,omitempty"`
+	Opened int64 `json:"opened"`
+	Sent   int64 `json:"sent"`
+	Echoed int64 `json:"echoed"`
 	// Failures blamed on the server side, by "phase:ERRNO".
 	Failures map[string]int64 `json:"failures,omitempty"`
 	// ClientFailures are the agent's own resource failures.

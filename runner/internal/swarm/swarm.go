@@ -70,6 +70,9 @@ func Start(cfg Config) (*Swarm, error) {
 	for i := 0; i < cfg.Agents; i++ {
 		ac := cfg.Agent
 		ac.Index, ac.Rate = i, rate
+		if ac.RampDoubling > 0 {
+			ac.RampFrom = max((RampFrom+cfg.Agents-1)/cfg.Agents, 1)
+		}
 		if err := ac.Validate(); err != nil {
 			s.Stop()
 			return nil, err
@@ -280,6 +283,7 @@ func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 		sum.Open += st.Open
 		sum.Connecting += st.Connecting
 		sum.Sustained += st.Sustained
+		sum.Fresh += st.Fresh
 		sum.Sent += st.Sent
 		sum.Echoed += st.Echoed
 		sum.Unstamped += st.Unstamped
