@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,6 +295,11 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
 		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
 		RampDoubling: m.opt.RampDoubling,
+	}
+	if pl := m.opt.Placement; pl.Dialers > 0 {
+		// Nothing starts a dial-in agent but the user: say what to run.
+		m.event(results.EventAgentsWait, "waiting for %d agent(s) to dial %v; on each client host run (again for each model): c10klab %s",
+			pl.Dialers, pl.Control.Addr(), strings.Join(swarm.DialBackArgs(agentCfg, pl.Control.Addr()), " "))
 	}
 	m.sw, err = swarm.Start(swarm.Config{
 		Exe: m.opt.Exe, Agents: m.opt.Placement.Agents(ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,

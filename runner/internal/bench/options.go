@@ -28,28 +28,34 @@ type Options struct {
 	Exe        string // the c10klab binary (agents run as `Exe agent`)
 	Command    []string
 
-	Specs    []model.Spec
-	Steps    []int
-	Rate     int
+	Specs []model.Spec
+	Steps []int
+	Rate  int
 	// RampDoubling starts each ramp doubling the connections held every
 	// this long, from 1,000, until that reaches Rate (swarm.Ramp): the
 	// once-a-second samples then measure cost at evenly spaced points of a
 	// log scale. 0: every ramp at Rate from the start.
 	RampDoubling time.Duration
-	Hold     time.Duration
-	Interval time.Duration
-	Deadline time.Duration
-	MsgSize  int
-	Procs    int // model instances; 0: as many as the open-files limit needs
-	Pin      bool
+	Hold         time.Duration
+	Interval     time.Duration
+	Deadline     time.Duration
+	MsgSize      int
+	Procs        int // model instances; 0: as many as the open-files limit needs
+	Pin          bool
 	// ModelCPUs and SwarmCPUs override the split of the CPUs when pinning
 	// (default: the first CPU for the model, the rest for the swarm); an
 	// empty, non-nil list leaves that side unpinned.
 	ModelCPUs, SwarmCPUs []int
-	SustainRatio         float64
-	Addr                 netip.AddrPort
-	Backlog              int // C10K_BACKLOG for the models; 0: each model's default (4096, or its preset's)
-	ReadyTimeout         time.Duration
+	// SwarmApart keeps the agents off the model's CPUs even under the
+	// guard's cpu cgroup. The cgroup makes the model one scheduling entity
+	// of one share; a hundred agents on its CPU have a hundred, and at a
+	// million connections the model got a tenth of a CPU while its listen
+	// queues overflowed (the scale profile's first runs).
+	SwarmApart   bool
+	SustainRatio float64
+	Addr         netip.AddrPort
+	Backlog      int // C10K_BACKLOG for the models; 0: each model's default (4096, or its preset's)
+	ReadyTimeout time.Duration
 	// ConnsPerProcess is how many connections one process (model instance
 	// or agent) may hold; 0: the open-files soft limit minus a margin.
 	ConnsPerProcess int

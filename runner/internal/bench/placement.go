@@ -69,5 +69,10 @@ func (p Placement) AllowsAddr(a netip.Addr) bool {
 	if a.IsLoopback() {
 		return true
 	}
-	return p.Hosts != nil && a == p.Hosts.Server.Addr
+	if p.Hosts != nil {
+		return a == p.Hosts.Server.Addr
+	}
+	// Agents on other hosts (--ssh-hosts, --dial-agents) are the user's
+	// word that the network between them is theirs to load.
+	return len(p.SSH) > 0 || p.Dialers > 0
 }

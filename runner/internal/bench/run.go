@@ -82,7 +82,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	if opt.Pin && (modelCPUs == nil || swarmCPUs == nil) {
 		// The guard's cpu cgroup makes the model one scheduling entity,
 		// which is what lets the swarm share its CPU safely.
-		m, s, err := pin.Split(opt.Guard && guard.Supported() == nil)
+		m, s, err := pin.Split(opt.Guard && guard.Supported() == nil && !opt.SwarmApart)
 		if err != nil {
 			return "", err
 		}

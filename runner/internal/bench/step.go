@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"time"
 
@@ -34,8 +35,16 @@ type stepRun struct {
 	window         *results.Sample  // the sample at which the window began
 	opened         swarm.Evaluation // the agents' counters as the window began
 	rampHist       *hdr.Histogram   // echoes of the ramp and the settle
+	behind         int              // seconds in a row the swarm was behindLag deadlines late
 	windowHist     *hdr.Histogram   // echoes of the window
 }
+
+// A step whose swarm is behindLag deadlines behind its send schedule for
+// behindFor samples in a row before its window ends there.
+const (
+	behindLag = 2
+	behindFor = 5
+)
 
 // settleMax bounds a step's settle: a model that accepts slowly (a thread
 // or a process per connection) gets this long to serve what the clients
@@ -108,6 +117,18 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			return m.cut(sr), &stopCause{stop: results.StopGuard, detail: trip}
 		}
 		now, sw := m.last.Time, m.last.Swarm
+		// A swarm this far behind for this long cannot be trusted in any
+		// window that follows: end the step now, as the swarm's, rather
+		// than hold a window only to throw it away (at a message a minute
+		// that is a minute per model of a run that is over).
+		if sr.phase != judging && time.Duration(sw.LagMaxMs*float64(time.Millisecond)) > behindLag*m.opt.Deadline {
+			if sr.behind++; sr.behind >= behindFor {
+				st := m.cut(sr)
+				return st, &stopCause{stop: results.StopSwarm, detail: fmt.Sprintf("%s for %d s in the ramp, over %d times the deadline: no window was held", st.Untrusted, sr.behind, behindLag)}
+			}
+		} else {
+			sr.behind = 0
+		}
 		switch sr.phase {
 		case ramping:
 			sr.rampHist.Merge(h)

@@ -66,7 +66,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Rate, "rate", opt.Rate, "connections opened per second by the whole swarm")
 	fs.DurationVar(&opt.RampDoubling, "ramp-doubling", opt.RampDoubling, "start each ramp doubling the connections every this long, from 1,000, until that reaches --rate, so the per-second samples chart cost from 1,000 up (0: at --rate from the start)")
 	fs.DurationVar(&opt.Hold, "hold", opt.Hold, "each step's evaluation window, after its settle")
-	fs.DurationVar(&opt.SettleMax, "settle-max", 0, "longest a step waits after its ramp for the model to serve every open connection (0: 5s + 2 intervals)")
+	fs.DurationVar(&opt.SettleMax, "settle-max", opt.SettleMax, "longest a step waits after its ramp for the model to serve every open connection (0: 5s + 2 intervals)")
 	fs.IntVar(&opt.Repeat, "repeat", 1, "measure each model this many times, round robin; the report gives median and range")
 	fs.DurationVar(&opt.Interval, "interval", opt.Interval, "time between messages on one connection")
 	fs.DurationVar(&opt.Deadline, "deadline", opt.Deadline, "an echo later than this fails (at most --interval)")
@@ -88,6 +88,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&opt.Conformance, "conformance", opt.Conformance, "run the quick conformance check before measuring a model")
 	resultsDir := fs.String("results", "", "folder for run folders (default: results/ in the project)")
 	quiet := fs.Bool("quiet", false, "print only step lines and the summary")
+	sshHosts := fs.String("ssh-hosts", "", "run the agents over ssh on the hosts listed in this file, one a line: [user@]host[:port] [key=FILE] [exe=PATH] [src=ADDR+COUNT] [known_hosts=FILE] (docs/scale-out.md); give --addr an address they reach")
+	control := fs.String("control", "", "with --dial-agents: listen for agents on this ip:port")
+	dialAgents := fs.Int("dial-agents", 0, "take this many agents that dial --control (c10klab agent --control IP:PORT ..., started by you on other hosts; the run prints their command line)")
+	listenAddr := fs.String("addr", "", "the model's listen address, an IP (default 127.0.0.1); off loopback only with agents on other hosts")
 	hostsN := fs.Int("hosts", 0, "run in test hosts: a server host and this many client hosts, network namespaces with TCP settings of their own (root; otherwise loopback)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -114,6 +118,46 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--port %d outside 1..65535", *port)
 	}
 	opt.Addr = netip.AddrPortFrom(opt.Addr.Addr(), uint16(*port))
+	if *listenAddr != "" {
+		ip, err := netip.ParseAddr(*listenAddr)
+		if err != nil {
+			return fmt.Errorf("--addr %q: %w (want an IP address)", *listenAddr, err)
+		}
+		opt.Addr = netip.AddrPortFrom(ip, uint16(*port))
+	}
+	if *sshHosts != "" {
+		f, err := os.Open(*sshHosts)
+		if err != nil {
+			return fmt.Errorf("--ssh-hosts: %w", err)
+		}
+		opt.Placement.SSH, err = swarm.ParseHostList(f, swarm.SSH{})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--ssh-hosts %s: %w", *sshHosts, err)
+		}
+		if len(opt.Placement.SSH) == 0 {
+			return fmt.Errorf("--ssh-hosts %s: no hosts listed", *sshHosts)
+		}
+	}
+	switch {
+	case *dialAgents < 0:
+		return fmt.Errorf("--dial-agents %d: want a count of agents", *dialAgents)
+	case *dialAgents > 0 && *control == "":
+		return fmt.Errorf("--dial-agents needs --control IP:PORT to listen on")
+	case *dialAgents == 0 && *control != "":
+		return fmt.Errorf("--control needs --dial-agents N: how many agents will dial it")
+	case *dialAgents > 0:
+		ap, err := netip.ParseAddrPort(*control)
+		if err != nil {
+			return fmt.Errorf("--control %q: %w (want ip:port)", *control, err)
+		}
+		c, err := swarm.ListenControl(ap.String())
+		if err != nil {
+			return fmt.Errorf("--control: %w", err)
+		}
+		defer c.Close()
+		opt.Placement.Control, opt.Placement.Dialers = c, *dialAgents
+	}
 	hosts, done, err := benchInHosts(*hostsN, opt.Steps, args, stdout, stderr)
 	if done || err != nil {
 		return err

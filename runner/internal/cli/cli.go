@@ -74,11 +74,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	default:
-		fmt.Fprintf(stderr, "c10klab %s: %v\n", cmd, err)
 		var ex exitCode
 		if errors.As(err, &ex) {
-			return int(ex)
+			return int(ex) // whoever chose the code has said why
 		}
+		fmt.Fprintf(stderr, "c10klab %s: %v\n", cmd, err)
 		return 1
 	}
 }
@@ -86,6 +86,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // errUsage means the flag package already printed what was wrong.
 var errUsage = errors.New("usage")
 
+// exitCode ends the command with this status and no message: the run
+// (or the child it waited for) has already said what happened.
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

@@ -321,6 +321,11 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		{[]string{"--steps", "100,100"}, "ascending"},
 		{[]string{"--target", "100000000"}, "swarm agents"},
 		{[]string{"--backlog", "-1"}, "--backlog -1"},
+		{[]string{"--dial-agents", "2"}, "--dial-agents needs --control"},
+		{[]string{"--control", "127.0.0.1:0"}, "--control needs --dial-agents"},
+		{[]string{"--ssh-hosts", "/nonexistent/hosts"}, "--ssh-hosts: open /nonexistent/hosts"},
+		{[]string{"--addr", "localhost"}, "want an IP address"},
+		{[]string{"--addr", "192.0.2.1"}, "192.0.2.1"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -32,13 +32,13 @@ const FormatAnalysis = 2
 
 // Config is the run's settings.
 type Config struct {
-	Models        []string      `json:"models"`
-	Steps         []int         `json:"steps"` // offered connections per step, ascending
-	Rate          int           `json:"rate"`  // connections opened per second, whole swarm
+	Models []string `json:"models"`
+	Steps  []int    `json:"steps"` // offered connections per step, ascending
+	Rate   int      `json:"rate"`  // connections opened per second, whole swarm
 	// RampDoubling: ramps began doubling the count held this often, from
 	// 1,000, up to Rate (0: at Rate throughout).
-	RampDoubling time.Duration `json:"ramp_doubling,omitempty"`
-	Hold          time.Duration `json:"hold"`  // time each step holds its connections before it is evaluated
+	RampDoubling  time.Duration `json:"ramp_doubling,omitempty"`
+	Hold          time.Duration `json:"hold"` // time each step holds its connections before it is evaluated
 	Interval      time.Duration `json:"interval"`
 	Deadline      time.Duration `json:"deadline"`
 	MsgSize       int           `json:"msg_size"`
@@ -322,7 +322,8 @@ const (
 	EventStopped     = "model_stopped"
 	EventTeardown    = "teardown" // the swarm closes its connections: what follows is not the model's doing
 	EventEnded       = "measure_end"
-	EventBaseline    = "baseline" // the system's idle readings, for the resolution of memory figures
+	EventBaseline    = "baseline"    // the system's idle readings, for the resolution of memory figures
+	EventAgentsWait  = "agents_wait" // the runner waits for agents to dial its control address (information)
 )
 
 // Summary is <model>.summary.json.

@@ -248,10 +248,11 @@ func TestQuantumKeepsSendsWellInsideTheDeadline(t *testing.T) {
 		interval, deadline, want time.Duration
 	}{
 		{time.Second, time.Second, time.Millisecond},                       // make bench: as before
-		{time.Minute, time.Second, 10 * time.Millisecond},                  // the scale profile
+		{time.Minute, time.Second, 50 * time.Millisecond},                  // the scale profile
 		{time.Minute, 60 * time.Second, 60 * time.Millisecond},             // deadline of the interval
 		{200 * time.Millisecond, 200 * time.Millisecond, time.Millisecond}, // never under 1 ms
-		{10 * time.Second, 50 * time.Millisecond, time.Millisecond},
+		{10 * time.Second, 50 * time.Millisecond, 2500 * time.Microsecond},
+		{10 * time.Second, 10 * time.Millisecond, time.Millisecond},
 	} {
 		if got := time.Duration(quantumFor(c.interval, c.deadline)); got != c.want {
 			t.Errorf("quantumFor(%v, %v) = %v, want %v", c.interval, c.deadline, got, c.want)
