@@ -48,9 +48,10 @@ type measurement struct {
 	cgroup  *guard.Group    // the model's cgroups; nil without root or cgroup v1
 	watch   *guard.Watchdog // MemAvailable floor, with or without cgroups
 
-	baseSys results.System // before the model started
-	basePSS int64          // the model idle, after it became ready
-	mu      sync.Mutex     // reports arrive from the instances' stdout readers
+	baseSys  results.System // before the model started
+	peakOpen int            // the most connections the swarm held in this model's run
+	basePSS  int64          // the model idle, after it became ready
+	mu       sync.Mutex     // reports arrive from the instances' stdout readers
 	// reportCounts sums reports by "kind:ERRNO" over the whole run.
 	reportCounts       map[string]int64
 	reportsAtStepStart map[string]int64
@@ -237,8 +238,45 @@ func (m *measurement) teardown() {
 			m.event(results.EventGuardSetup, "remove cgroups: %v", err)
 		}
 	}
+	m.awaitQuiet()
 	m.tl.Sync()
 }
+
+// awaitQuiet waits, bounded, until the kernel has freed the sockets this
+// model's run opened. Closing 1,665,329 connections kept both CPUs busy
+// long after the processes were gone, and the next model (101 instances)
+// then failed to listen within its ready timeout.
+func (m *measurement) awaitQuiet() {
+	if m.peakOpen < quietFrom {
+		return // freed as fast as they close; and other programs' sockets (tests in parallel) must not hold us
+	}
+	base := m.baseSys.TCPInUse + m.baseSys.TCPOrphan
+	start := time.Now()
+	for {
+		sys, err := probe.ReadSystem()
+		left := sys.TCPInUse + sys.TCPOrphan - base
+		if err != nil || left <= quietSockets {
+			if waited := time.Since(start); waited >= time.Second {
+				m.event(results.EventStopped, "the kernel freed the run's sockets in %v", waited.Round(100*time.Millisecond))
+			}
+			return
+		}
+		if time.Since(start) >= quietMax {
+			m.event(results.EventStopped, "%d sockets still open %v after the model stopped; going on", left, quietMax)
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// awaitQuiet waits only after runs of quietFrom connections or more, until
+// at most quietSockets remain (other programs' come and go), for at most
+// quietMax.
+const (
+	quietFrom    = 100_000
+	quietSockets = 1000
+	quietMax     = 2 * time.Minute
+)
 
 func (m *measurement) measure(ctx context.Context) stopCause {
 	var err error
@@ -341,6 +379,7 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 func (m *measurement) sample(index, offered int) *hdr.Histogram {
 	s, h := m.snapshot(index, offered)
 	m.last = s
+	m.peakOpen = max(m.peakOpen, s.Swarm.Open)
 	m.stepLagMs = max(m.stepLagMs, s.Swarm.LagMaxMs)
 	m.record(results.Record{Type: results.TypeSample, Sample: &s})
 	return h

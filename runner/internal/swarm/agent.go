@@ -880,8 +880,17 @@ func (a *agent) closeConn(slot int32) {
 	}
 }
 
+// closeAll ends every connection as the agent stops, with a reset rather
+// than a FIN: nothing is measured any more, and a reset spares the kernel
+// the closing handshake and a TIME_WAIT socket per connection. Closing
+// 1,665,329 connections with FINs took 66 s before the next model could
+// start.
 func (a *agent) closeAll() {
+	rst := &unix.Linger{Onoff: 1, Linger: 0}
 	for i := range a.conns {
+		if c := &a.conns[i]; c.state != stateIdle {
+			unix.SetsockoptLinger(int(c.fd), unix.SOL_SOCKET, unix.SO_LINGER, rst)
+		}
 		a.closeConn(int32(i))
 	}
 }
