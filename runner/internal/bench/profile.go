@@ -74,7 +74,7 @@ func scaleProfile() Profile {
 		Models: []string{"epoll", "gnet", "goroutine"},
 		Apply: func(o *Options) {
 			o.Steps = []int{1_000_000, 2_000_000}
-			o.Rate = 12_000
+			o.Rate = 15_000
 			o.RampDoubling = time.Second
 			o.SettleMax = 5 * time.Second
 			o.SwarmApart = true

@@ -86,7 +86,11 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 	// the connect timeout past that.
 	ramp := swarm.SwarmRamp(m.opt.Rate, m.opt.RampDoubling)
 	minRamp := ramp.Time(sr.before.Swarm.Open, offered+p.hostile-sr.before.Swarm.Open) + 500*time.Millisecond
-	maxRamp := minRamp + connectTimeout
+	// The agents pause their ramps while they are behind on their sends
+	// (swarm.pauseLagDiv), so a ramp may take longer than its rate says:
+	// it goes on while connections still open, up to three times that.
+	maxRamp := 3*minRamp + connectTimeout
+	lastGrowth, lastOpen := sr.start, sr.before.Swarm.Open
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -133,7 +137,13 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 		case ramping:
 			sr.rampHist.Merge(h)
 			elapsed := now.Sub(sr.start)
-			if sw.Open < offered && !(elapsed >= minRamp && sw.Connecting == 0) && elapsed < maxRamp {
+			if sw.Open > lastOpen {
+				lastGrowth, lastOpen = now, sw.Open
+			}
+			// Stalled: nothing connecting, and either no ramp paused
+			// (the swarm opened all it could) or nothing opened for 2 s.
+			stalled := sw.Connecting == 0 && (sw.RampPauses == sr.before.Swarm.RampPauses || now.Sub(lastGrowth) >= 2*time.Second)
+			if sw.Open < offered && !(elapsed >= minRamp && stalled) && elapsed < maxRamp {
 				continue
 			}
 			sr.rampEnd, sr.phase = now, settling

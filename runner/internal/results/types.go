@@ -123,9 +123,12 @@ type Swarm struct {
 	Connecting int `json:"connecting"`
 	Sustained  int `json:"sustained"`
 	// Fresh: open connections that have sent nothing yet (swarm.Status).
-	Fresh  int   `json:"fresh,omitempty"`
-	Sent   int64 `json:"sent"`   // messages sent, cumulative
-	Echoed int64 `json:"echoed"` // messages echoed intact, cumulative
+	Fresh int `json:"fresh,omitempty"`
+	// RampPauses: ticks the agents' ramps waited because they were behind
+	// on their own sends (swarm.Status), cumulative.
+	RampPauses int64 `json:"ramp_pauses,omitempty"`
+	Sent       int64 `json:"sent"`   // messages sent, cumulative
+	Echoed     int64 `json:"echoed"` // messages echoed intact, cumulative
 	// Unstamped counts echoes timed when an agent read them, not when
 	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
 	Unstamped int64 `json:"unstamped,omitempty"`

@@ -83,6 +83,9 @@ type Status struct {
 	// Wakes counts the times the agent's loop slept and woke; cumulative.
 	// The agent's own overhead: a tick it did not need is a wake.
 	Wakes int64 `json:"wakes,omitempty"`
+	// RampPauses counts the ticks the ramp waited because the agent was
+	// behind on its sends; cumulative.
+	RampPauses int64 `json:"ramp_pauses,omitempty"`
 	// Evaluated is the window this status ends (0: an ordinary status);
 	// WindowSustained counts the connections open through all of that
 	// window whose every echo due in it came back intact and on time,

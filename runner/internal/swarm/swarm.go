@@ -284,6 +284,7 @@ func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 		sum.Connecting += st.Connecting
 		sum.Sustained += st.Sustained
 		sum.Fresh += st.Fresh
+		sum.RampPauses += st.RampPauses
 		sum.Sent += st.Sent
 		sum.Echoed += st.Echoed
 		sum.Unstamped += st.Unstamped
