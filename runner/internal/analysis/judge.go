@@ -62,9 +62,19 @@ func untrusted(st *results.Step, cfg results.Config) (mech, why string) {
 	// the deadline into a miss: past that, a miss may be the swarm's. But a
 	// late swarm still sends every message, late, and gets it back: when
 	// most echoes due in the window never came, the silence is the model's.
-	if lag := time.Duration(st.LagMaxMs * float64(time.Millisecond)); cfg.Deadline > 0 && lag > cfg.Deadline/2 &&
+	// Nor can a lag of L make an echo more than L late: a p99 past the
+	// deadline by more than the lag is the model's (goroutine at 1M: p99
+	// 20.6 s, the swarm 0.9 s behind).
+	lag := time.Duration(st.LagMaxMs * float64(time.Millisecond))
+	modelLate := st.Latency.Count > 0 && time.Duration(st.Latency.P99*float64(time.Millisecond)) > cfg.Deadline+lag
+	if cfg.Deadline > 0 && lag > cfg.Deadline/2 && !modelLate &&
 		(!st.Window || float64(st.Echoes) >= 0.5*results.DueEchoes(st, cfg.Interval) || lag.Seconds() >= st.HoldSeconds/2) {
 		return results.MechSwarmLag, fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
+	}
+	// The agents hold back their ramps while behind on their own sends:
+	// a step they did not open in full is the swarm's, whatever its window.
+	if st.RampPauses > 0 && float64(st.Open) < 0.95*float64(st.Offered) {
+		return results.MechSwarmCPU, fmt.Sprintf("the swarm opened only %d of %d connections: its agents held their ramps back %d ticks, behind on their own sends", st.Open, st.Offered, st.RampPauses)
 	}
 	if st.HoldSeconds > 0 {
 		busy := st.AgentsCPU / st.HoldSeconds

@@ -61,7 +61,16 @@ func TestJudgeTrust(t *testing.T) {
 		// 1,000 connections over 5 s at one message a second: 5,000 due.
 		{"late, but the echoes came", with(func(s *results.Step) { s.LagMaxMs, s.Open, s.HoldSeconds, s.Echoes = 554, 1000, 5, 4000 }), results.MechSwarmLag},
 		{"late, and the model silent", with(func(s *results.Step) { s.LagMaxMs, s.Open, s.HoldSeconds, s.Echoes = 554, 1000, 5, 40 }), ""},
+		{"late, and the model later still", with(func(s *results.Step) {
+			s.LagMaxMs, s.Open, s.HoldSeconds, s.Echoes, s.Latency.P99 = 927, 1000, 5, 4000, 20627
+		}), ""},
+		{"late, the p99 within the lag", with(func(s *results.Step) {
+			s.LagMaxMs, s.Open, s.HoldSeconds, s.Echoes, s.Latency.P99 = 927, 1000, 5, 4000, 1800
+		}), results.MechSwarmLag},
 		{"the swarm's CPU", with(func(s *results.Step) { s.HoldSeconds, s.AgentsCPU = 5, 4.8 }), results.MechSwarmCPU},
+		{"ramps held back, not all opened", with(func(s *results.Step) { s.Open, s.RampPauses = 700, 40 }), results.MechSwarmCPU},
+		{"ramps held back, all opened", with(func(s *results.Step) { s.Open, s.RampPauses = 1000, 40 }), ""},
+		{"not all opened, no ramp held back", with(func(s *results.Step) { s.Open = 700 }), ""},
 		// A sustained step stands: a struggling swarm only makes a model look worse.
 		{"sustained despite the swarm", with(func(s *results.Step) { s.Sustained, s.LagMaxMs = 1000, 900 }), ""},
 	}

@@ -248,6 +248,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
 		Counters:       probe.CounterDeltas(sr.before.System.Counters, end.System.Counters),
 		LagMaxMs:       m.stepLagMs,
+		RampPauses:     end.Swarm.RampPauses - sr.before.Swarm.RampPauses,
 		Cut:            cut,
 	}
 	if !sr.rampEnd.IsZero() {

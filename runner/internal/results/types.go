@@ -251,6 +251,9 @@ type Step struct {
 	UserMem  int64            `json:"user_mem"`
 	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
 	LagMaxMs float64          `json:"lag_max_ms"`         // the swarm's worst lag behind its send schedule in any second of the step
+	// RampPauses: ticks the agents' ramps waited in this step, behind on
+	// their own sends (swarm.Status).
+	RampPauses int64 `json:"ramp_pauses,omitempty"`
 	// Untrusted, when set, says why this step measured the swarm rather
 	// than the model; UntrustedBy is that cause's mechanism (Mech*).
 	Untrusted   string `json:"untrusted,omitempty"`

@@ -714,11 +714,11 @@ func (a *agent) connected(slot int32, c *conn) {
 // goldenRatio's fractional part spreads any count of items evenly over [0, 1).
 const goldenRatio = 0.6180339887498949
 
-// pauseLagDiv: a send later than a tenth of the deadline pauses the ramp.
+// pauseLagDiv: a send later than a twentieth of the deadline pauses the ramp.
 // On loopback a connect costs the agent both ends' handshake (70 µs), and
 // at 600,000 connections held the echoes took the rest of its CPU: at a
 // fixed 12,000 a second the agents fell 3 s behind and the step was lost.
-const pauseLagDiv = 10
+const pauseLagDiv = 20
 
 func frac(x float64) float64 { return x - float64(int64(x)) }
 
@@ -764,13 +764,16 @@ func (a *agent) runTimers(now int64) {
 
 func (a *agent) send(slot int32, c *conn, sched, now int64) {
 	lag := now - sched
-	if lag > int64(a.cfg.Deadline)/pauseLagDiv && now >= a.rampPauseUntil && a.wantsToOpen() {
+	if lag > int64(a.cfg.Deadline)/pauseLagDiv && a.wantsToOpen() {
 		// Behind on the messages of the connections it holds: opening
-		// more now would only make it later. The ramp waits a tick, and
-		// its clock with it, so it does not burst to catch up after.
-		a.rampPauseUntil = now + a.quantum
-		a.rampPaused += a.quantum
-		a.rampPauses++
+		// more now would only make it later. The ramp waits as long as
+		// the agent is late, and its clock with it, so that it does not
+		// burst to catch up after.
+		if until := now + lag; until > a.rampPauseUntil {
+			a.rampPaused += until - max(a.rampPauseUntil, now)
+			a.rampPauseUntil = until
+			a.rampPauses++
+		}
 	}
 	if lag > a.lagMax {
 		a.lagMax = lag
