@@ -72,9 +72,10 @@ func untrusted(st *results.Step, cfg results.Config) (mech, why string) {
 		return results.MechSwarmLag, fmt.Sprintf("the swarm fell %v behind its send schedule", lag.Round(time.Millisecond))
 	}
 	// The agents hold back their ramps while behind on their own sends:
-	// a step they did not open in full is the swarm's, whatever its window.
-	if st.RampPauses > 0 && float64(st.Open) < 0.95*float64(st.Offered) {
-		return results.MechSwarmCPU, fmt.Sprintf("the swarm opened only %d of %d connections: its agents held their ramps back %d ticks, behind on their own sends", st.Open, st.Offered, st.RampPauses)
+	// a step whose offer they never tried in full is the swarm's, whatever
+	// its window (a connection the model refused or dropped was tried).
+	if st.RampPauses > 0 && float64(st.Unattempted) > (1-cfg.SustainRatio)*float64(st.Offered) {
+		return results.MechSwarmCPU, fmt.Sprintf("the swarm never tried %d of %d connections: its agents held their ramps back %d ticks, behind on their own sends", st.Unattempted, st.Offered, st.RampPauses)
 	}
 	if st.HoldSeconds > 0 {
 		busy := st.AgentsCPU / st.HoldSeconds

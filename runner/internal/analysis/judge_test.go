@@ -68,9 +68,9 @@ func TestJudgeTrust(t *testing.T) {
 			s.LagMaxMs, s.Open, s.HoldSeconds, s.Echoes, s.Latency.P99 = 927, 1000, 5, 4000, 1800
 		}), results.MechSwarmLag},
 		{"the swarm's CPU", with(func(s *results.Step) { s.HoldSeconds, s.AgentsCPU = 5, 4.8 }), results.MechSwarmCPU},
-		{"ramps held back, not all opened", with(func(s *results.Step) { s.Open, s.RampPauses = 700, 40 }), results.MechSwarmCPU},
-		{"ramps held back, all opened", with(func(s *results.Step) { s.Open, s.RampPauses = 1000, 40 }), ""},
-		{"not all opened, no ramp held back", with(func(s *results.Step) { s.Open = 700 }), ""},
+		{"ramps held back, not all tried", with(func(s *results.Step) { s.Open, s.Unattempted, s.RampPauses = 700, 300, 40 }), results.MechSwarmCPU},
+		{"ramps held back, all tried, some refused", with(func(s *results.Step) { s.Open, s.RampPauses = 700, 40 }), ""},
+		{"not all tried, no ramp held back", with(func(s *results.Step) { s.Open, s.Unattempted = 700, 300 }), ""},
 		// A sustained step stands: a struggling swarm only makes a model look worse.
 		{"sustained despite the swarm", with(func(s *results.Step) { s.Sustained, s.LagMaxMs = 1000, 900 }), ""},
 	}

@@ -88,8 +88,8 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 	minRamp := ramp.Time(sr.before.Swarm.Open, offered+p.hostile-sr.before.Swarm.Open) + 500*time.Millisecond
 	// The agents pause their ramps while they are behind on their sends
 	// (swarm.pauseLagDiv), so a ramp may take longer than its rate says:
-	// it goes on while connections still open, up to three times that.
-	maxRamp := 3*minRamp + connectTimeout
+	// it goes on while connections still open, up to half as long again.
+	maxRamp := minRamp*3/2 + connectTimeout
 	lastGrowth, lastOpen := sr.start, sr.before.Swarm.Open
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -128,7 +128,8 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 		if sr.phase != judging && time.Duration(sw.LagMaxMs*float64(time.Millisecond)) > behindLag*m.opt.Deadline {
 			if sr.behind++; sr.behind >= behindFor {
 				st := m.cut(sr)
-				return st, &stopCause{stop: results.StopSwarm, detail: fmt.Sprintf("%s for %d s in the ramp, over %d times the deadline: no window was held", st.Untrusted, sr.behind, behindLag)}
+				return st, &stopCause{stop: results.StopSwarm, detail: fmt.Sprintf("the swarm was over %d times the deadline behind its send schedule for %d s in the ramp (%v at the last second): no window was held",
+					behindLag, sr.behind, time.Duration(sw.LagMaxMs*float64(time.Millisecond)).Round(time.Millisecond))}
 			}
 		} else {
 			sr.behind = 0
@@ -147,6 +148,13 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 				continue
 			}
 			sr.rampEnd, sr.phase = now, settling
+			if paused := sw.RampPauses - sr.before.Swarm.RampPauses; paused > 0 && sw.Connecting == 0 && float64(sw.Unattempted) > (1-m.opt.SustainRatio)*float64(offered) {
+				// The agents held back and never tried enough of the
+				// offer: whatever the window found, the step would be the
+				// swarm's.
+				st := m.cut(sr)
+				return st, &stopCause{stop: results.StopSwarm, detail: fmt.Sprintf("the swarm never tried %d of %d connections, holding its ramps back %d ticks behind its own sends: no window was held", sw.Unattempted, offered, paused)}
+			}
 			fallthrough
 		case settling:
 			if sr.phase == settling && sr.rampEnd != now {
@@ -249,6 +257,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		Counters:       probe.CounterDeltas(sr.before.System.Counters, end.System.Counters),
 		LagMaxMs:       m.stepLagMs,
 		RampPauses:     end.Swarm.RampPauses - sr.before.Swarm.RampPauses,
+		Unattempted:    end.Swarm.Unattempted,
 		Cut:            cut,
 	}
 	if !sr.rampEnd.IsZero() {

@@ -127,8 +127,10 @@ type Swarm struct {
 	// RampPauses: ticks the agents' ramps waited because they were behind
 	// on their own sends (swarm.Status), cumulative.
 	RampPauses int64 `json:"ramp_pauses,omitempty"`
-	Sent       int64 `json:"sent"`   // messages sent, cumulative
-	Echoed     int64 `json:"echoed"` // messages echoed intact, cumulative
+	// Unattempted: connections the agents had not tried to open yet.
+	Unattempted int   `json:"unattempted,omitempty"`
+	Sent        int64 `json:"sent"`   // messages sent, cumulative
+	Echoed      int64 `json:"echoed"` // messages echoed intact, cumulative
 	// Unstamped counts echoes timed when an agent read them, not when
 	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
 	Unstamped int64 `json:"unstamped,omitempty"`
@@ -254,6 +256,8 @@ type Step struct {
 	// RampPauses: ticks the agents' ramps waited in this step, behind on
 	// their own sends (swarm.Status).
 	RampPauses int64 `json:"ramp_pauses,omitempty"`
+	// Unattempted: connections the agents had not tried to open yet.
+	Unattempted int `json:"unattempted,omitempty"`
 	// Untrusted, when set, says why this step measured the swarm rather
 	// than the model; UntrustedBy is that cause's mechanism (Mech*).
 	Untrusted   string `json:"untrusted,omitempty"`

@@ -932,6 +932,7 @@ func (a *agent) emitStatus(stopErr error, evaluated, opened int) {
 		Opened: a.opened, Sent: a.sent, Echoed: a.echoed,
 		Failures: a.failures, ClientFailures: a.clientFailures,
 		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped, Wakes: a.wakes, RampPauses: a.rampPauses,
+		Unattempted: max(len(a.conns)-a.nextOpen, 0),
 	}
 	st.WindowOpened = opened
 	st.Acked, a.acked = a.acked, 0

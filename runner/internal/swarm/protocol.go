@@ -86,6 +86,9 @@ type Status struct {
 	// RampPauses counts the ticks the ramp waited because the agent was
 	// behind on its sends; cumulative.
 	RampPauses int64 `json:"ramp_pauses,omitempty"`
+	// Unattempted counts the target's connections the agent has not tried
+	// to open yet in this ramp (a refused or failed one was tried).
+	Unattempted int `json:"unattempted,omitempty"`
 	// Evaluated is the window this status ends (0: an ordinary status);
 	// WindowSustained counts the connections open through all of that
 	// window whose every echo due in it came back intact and on time,

@@ -285,6 +285,7 @@ func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 		sum.Sustained += st.Sustained
 		sum.Fresh += st.Fresh
 		sum.RampPauses += st.RampPauses
+		sum.Unattempted += st.Unattempted
 		sum.Sent += st.Sent
 		sum.Echoed += st.Echoed
 		sum.Unstamped += st.Unstamped
