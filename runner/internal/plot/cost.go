@@ -88,7 +88,14 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 				// connection sustained, and a failed step held fewer than
 				// it was offered.
 				x := float64(s.Sustained)
-				if v, ok := pn.step(m, steps, i); ok && v > 0 && x > 0 && s.Hostile == nil {
+				// A cut step has no settled figures, and per connection
+				// sustained is no cost per connection held when most of
+				// those held were not sustained.
+				held := s.Open > 0 && float64(s.Sustained) >= 0.95*float64(s.Open)
+				if pn.p != cpu && pn.p != rate && !held {
+					continue
+				}
+				if v, ok := pn.step(m, steps, i); ok && v > 0 && x > 0 && s.Hostile == nil && !s.Cut {
 					xys = append(xys, plotter.XY{X: x, Y: v})
 					xlo, xhi = math.Min(xlo, x), math.Max(xhi, x)
 					pn.lo, pn.hi = minPos(pn.lo, v), math.Max(pn.hi, v)

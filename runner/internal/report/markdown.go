@@ -53,7 +53,7 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 			failed = analysis.Count(float64(r.FailedOffered))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name), cellMD(r.family),
-			capacityCell(r.Summary), analysis.Count(float64(r.CapacityOffered)), settleCell(r), failed, cellMD(r.Stop),
+			capacityCell(r.Summary), offeredCell(r.Summary), settleCell(r), failed, cellMD(r.Stop),
 			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary),
 			r.PeakProcs, r.PeakThreads)
 	}

@@ -51,8 +51,20 @@ func capacityCell(s results.Summary) string {
 		return "≥ " + c
 	case s.Capacity == 0 && len(s.Untrusted) > 0:
 		return "— (untrusted)" // no step could be trusted: no capacity known
+	case s.Capacity == 0 && s.FailedOffered > 0:
+		// Its first step failed: it holds fewer than that, how many fewer
+		// this run did not measure.
+		return "< " + analysis.Count(float64(s.FailedOffered))
 	}
 	return c
+}
+
+// offeredCell is the offer of the capacity step; "—" without one.
+func offeredCell(s results.Summary) string {
+	if s.CapacityOffered == 0 {
+		return "—"
+	}
+	return analysis.Count(float64(s.CapacityOffered))
 }
 
 // settleCell is how long the capacity step took to serve every new
