@@ -334,15 +334,19 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
 		RampDoubling: m.opt.RampDoubling,
 	}
-	if pl := m.opt.Placement; pl.Dialers > 0 {
-		// Nothing starts a dial-in agent but the user: say what to run.
-		m.event(results.EventAgentsWait, "waiting for %d agent(s) to dial %v; on each client host run (again for each model): c10klab %s",
-			pl.Dialers, pl.Control.Addr(), strings.Join(swarm.DialBackArgs(agentCfg, pl.Control.Addr()), " "))
-	}
-	m.sw, err = swarm.Start(swarm.Config{
+	swCfg := swarm.Config{
 		Exe: m.opt.Exe, Agents: m.opt.Placement.Agents(ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,
 		Agent: agentCfg, CPUs: m.swarmCPUs, Launchers: m.opt.Placement.Launchers(m.opt.Exe, m.swarmCPUs),
-	})
+	}
+	if pl := m.opt.Placement; pl.Dialers > 0 {
+		// Nothing starts a dial-in agent but the user: say what to run,
+		// one command line per agent (each has its index).
+		for i := range pl.Dialers {
+			m.event(results.EventAgentsWait, "waiting for agent %d of %d to dial %v; on a client host run (again for each model): c10klab %s",
+				i+1, pl.Dialers, pl.Control.Addr(), strings.Join(swarm.DialBackArgs(swCfg.AgentConfig(i), pl.Control.Addr()), " "))
+		}
+	}
+	m.sw, err = swarm.Start(swCfg)
 	if err != nil {
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}

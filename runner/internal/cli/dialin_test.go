@@ -22,18 +22,18 @@ func TestBenchTakesDialInAgents(t *testing.T) {
 	resultsDir := filepath.Join(tmp, "results")
 	cmd := smallBench(bin, freePort(t), resultsDir)
 	cmd.Args = append(cmd.Args, "--dial-agents", "1", "--control", "127.0.0.1:"+freePort(t))
-	stderr, err := cmd.StderrPipe()
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	cmd.Stdout = &out
+	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
 	var said strings.Builder
-	sc := bufio.NewScanner(stderr)
+	sc := bufio.NewScanner(stdout)
 	var agentArgs []string
 	for sc.Scan() {
 		said.WriteString(sc.Text() + "\n")
@@ -45,7 +45,7 @@ func TestBenchTakesDialInAgents(t *testing.T) {
 	if agentArgs == nil {
 		t.Fatalf("bench never said what agent to start:\n%s", said.String())
 	}
-	go io.Copy(io.Discard, stderr)
+	go io.Copy(io.Discard, stdout)
 	agent := exec.Command(bin, agentArgs...)
 	var agentErr bytes.Buffer
 	agent.Stderr = &agentErr

@@ -54,6 +54,18 @@ type agentProc struct {
 	done  chan struct{}
 }
 
+// AgentConfig is agent i's configuration: the template with its index and
+// its share of the rate. An agent that dials in carries it in its flags
+// (DialBackArgs).
+func (cfg Config) AgentConfig(i int) AgentConfig {
+	ac := cfg.Agent
+	ac.Index, ac.Rate = i, max(cfg.TotalRate/max(cfg.Agents, 1), 1)
+	if ac.RampDoubling > 0 {
+		ac.RampFrom = max((RampFrom+cfg.Agents-1)/cfg.Agents, 1)
+	}
+	return ac
+}
+
 // Start launches the agents. They hold no connection until SetTarget.
 func Start(cfg Config) (*Swarm, error) {
 	if cfg.Agents < 1 {
@@ -62,17 +74,12 @@ func Start(cfg Config) (*Swarm, error) {
 	s := &Swarm{died: make(chan error, cfg.Agents), latest: make([]Status, cfg.Agents), pending: NewHist(),
 		lagMs: make([]float64, cfg.Agents), evals: make([]Status, cfg.Agents), opens: make([]Status, cfg.Agents), acks: make([]Status, cfg.Agents),
 		evalled: make(chan struct{}, cfg.Agents)}
-	rate := max(cfg.TotalRate/cfg.Agents, 1)
 	launchers := cfg.Launchers
 	if len(launchers) == 0 {
 		launchers = []Launcher{Pipe{Exe: cfg.Exe, CPUs: cfg.CPUs}}
 	}
 	for i := 0; i < cfg.Agents; i++ {
-		ac := cfg.Agent
-		ac.Index, ac.Rate = i, rate
-		if ac.RampDoubling > 0 {
-			ac.RampFrom = max((RampFrom+cfg.Agents-1)/cfg.Agents, 1)
-		}
+		ac := cfg.AgentConfig(i)
 		if err := ac.Validate(); err != nil {
 			s.Stop()
 			return nil, err
