@@ -150,15 +150,16 @@ func TestModelsSustainEveryOfferedConnection(t *testing.T) {
 			if st.Unstamped*100 > st.Echoes {
 				t.Errorf("%s step %d: %d of %d echoes timed at read, not by their kernel stamp", m, st.Index, st.Unstamped, st.Echoes)
 			}
-			// The step's lag is its worst second's.
+			// The step's lag covers its worst second's (and the agents'
+			// answers at the window's ends, which no sample holds).
 			worst := 0.0
 			for _, smp := range l.Samples(m) {
 				if smp.Step == st.Index {
 					worst = max(worst, smp.Swarm.LagMaxMs)
 				}
 			}
-			if st.LagMaxMs != worst {
-				t.Errorf("%s step %d: lag %v ms, want its worst second's %v ms", m, st.Index, st.LagMaxMs, worst)
+			if st.LagMaxMs < worst {
+				t.Errorf("%s step %d: lag %v ms, below its worst second's %v ms", m, st.Index, st.LagMaxMs, worst)
 			}
 		}
 		s := l.Summaries[m]
