@@ -82,8 +82,8 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 	m.mu.Unlock()
 	m.stepLagMs = 0
 	// The ramp ends when every offered connection is open, or once the
-	// rate allowed time to open them and none is still connecting, or at
-	// the connect timeout past that.
+	// ramp allowed time to open them and it stalled (below), or at half
+	// that again plus the connect timeout.
 	ramp := swarm.SwarmRamp(m.opt.Rate, m.opt.RampDoubling)
 	minRamp := ramp.Time(sr.before.Swarm.Open, offered+p.hostile-sr.before.Swarm.Open) + 500*time.Millisecond
 	// The agents pause their ramps while they are behind on their sends
