@@ -45,6 +45,8 @@ func byCapacity(rs []row) []row {
 func capacityCell(s results.Summary) string {
 	c := analysis.Count(float64(s.Capacity))
 	switch {
+	case s.Stop == results.StopRefused:
+		return "—" // never measured
 	case s.AtLeast && s.Capacity == 0:
 		return "— (the swarm's limit)" // not even the first step could be trusted
 	case s.AtLeast:

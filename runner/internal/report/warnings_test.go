@@ -33,3 +33,20 @@ func TestWarningsNameUnstampedEchoes(t *testing.T) {
 		})
 	}
 }
+
+func TestCapacityCellSaysWhatWasMeasured(t *testing.T) {
+	for _, c := range []struct {
+		s    results.Summary
+		want string
+	}{
+		{results.Summary{Capacity: 40000}, "40k"},
+		{results.Summary{Capacity: 1000000, AtLeast: true}, "≥ 1M"},
+		{results.Summary{AtLeast: true}, "— (the swarm's limit)"},
+		{results.Summary{FailedOffered: 1000000, Stop: results.StopNotSustained}, "< 1M"},
+		{results.Summary{Stop: results.StopRefused}, "—"},
+	} {
+		if got := capacityCell(c.s); got != c.want {
+			t.Errorf("capacityCell(%+v) = %q, want %q", c.s, got, c.want)
+		}
+	}
+}
