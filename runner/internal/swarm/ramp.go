@@ -26,6 +26,20 @@ func SwarmRamp(rate int, doubling time.Duration) Ramp {
 	return Ramp{Rate: rate, Doubling: doubling, From: RampFrom}
 }
 
+// doubling is the shape of a doubling ramp begun holding held: its
+// e-folding time tau, the count n0 the doubling starts from, and t1, when
+// its rate reaches Rate (0: at once). While doubling, the count opened is
+// n0·(e^(t/τ) − 1) and the rate n0·e^(t/τ)/τ; from t1 on, the rate is
+// capped at Rate.
+func (r Ramp) doubling(held int) (tau, n0, t1 float64) {
+	tau = r.Doubling.Seconds() / math.Ln2
+	n0 = float64(max(held, r.From, 1))
+	if rate := float64(r.Rate); rate*tau > n0 {
+		t1 = tau * math.Log(rate*tau/n0)
+	}
+	return tau, n0, t1
+}
+
 // Allowed is how many connections the ramp allows opened in the first d
 // of a ramp begun holding held.
 func (r Ramp) Allowed(held int, d time.Duration) int {
@@ -34,14 +48,7 @@ func (r Ramp) Allowed(held int, d time.Duration) int {
 	if r.Doubling <= 0 || t <= 0 {
 		return int(rate * max(t, 0))
 	}
-	tau := r.Doubling.Seconds() / math.Ln2 // e-folding time
-	n0 := float64(max(held, r.From, 1))
-	// While doubling, the count is n0·e^(t/τ) and the rate n0·e^(t/τ)/τ;
-	// from t1 on, the rate is capped.
-	t1 := 0.0
-	if rate*tau > n0 {
-		t1 = tau * math.Log(rate*tau/n0)
-	}
+	tau, n0, t1 := r.doubling(held)
 	if t < t1 {
 		return int(n0 * math.Expm1(t/tau))
 	}
@@ -58,12 +65,7 @@ func (r Ramp) Time(held, n int) time.Duration {
 	if r.Doubling <= 0 {
 		return time.Duration(want / rate * float64(time.Second))
 	}
-	tau := r.Doubling.Seconds() / math.Ln2
-	n0 := float64(max(held, r.From, 1))
-	t1 := 0.0
-	if rate*tau > n0 {
-		t1 = tau * math.Log(rate*tau/n0)
-	}
+	tau, n0, t1 := r.doubling(held)
 	if doubled := n0 * math.Expm1(t1/tau); want > doubled {
 		return time.Duration((t1 + (want-doubled)/rate) * float64(time.Second))
 	}
