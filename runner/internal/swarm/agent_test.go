@@ -113,7 +113,24 @@ func TestAgentSustainsEchoServer(t *testing.T) {
 
 func TestAgentClassifiesServerFailures(t *testing.T) {
 	silent := func(c net.Conn) { io.Copy(io.Discard, c) }
-	closing := func(c net.Conn) { c.Close() }
+	// closing half-closes and then drains: a plain Close races the agent's
+	// first send, and a socket closed with unread bytes in its receive
+	// queue sends a reset rather than a FIN (RFC 1122 4.2.2.13), so the
+	// agent would see ECONNRESET as often as EOF.
+	closing := func(c net.Conn) {
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
+	}
+	// resetting waits for the first message, so the agent is waiting for
+	// its echo, and then aborts the connection.
+	resetting := func(c net.Conn) {
+		buf := make([]byte, 64)
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	}
 	corrupt := func(c net.Conn) {
 		buf := make([]byte, 64)
 		for {
@@ -141,6 +158,7 @@ func TestAgentClassifiesServerFailures(t *testing.T) {
 	}{
 		{"never echoes", func() netip.AddrPort { return server(t, silent) }, "deadline"},
 		{"closes at once", func() netip.AddrPort { return server(t, closing) }, "read:EOF"},
+		{"resets after a message", func() netip.AddrPort { return server(t, resetting) }, "read:ECONNRESET"},
 		{"echoes wrong bytes", func() netip.AddrPort { return server(t, corrupt) }, "mismatch"},
 		{"nothing listens", refused, "connect:ECONNREFUSED"},
 	}
