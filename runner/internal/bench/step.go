@@ -210,6 +210,15 @@ func (m *measurement) agentDied(sr *stepRun, err error) (*results.Step, *stopCau
 	return st, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
 }
 
+// delta is after−before of a cumulative figure, 0 when either sample
+// lacks it (a failed read), so that a missing start never counts from boot.
+func delta(before, after float64) float64 {
+	if before <= 0 || after <= before {
+		return 0
+	}
+	return after - before
+}
+
 // cut records a step that ended before its window did: the model exited,
 // the guard stopped it, an agent died or the run was interrupted. It is
 // kept for what it measured and never sets a capacity.
@@ -254,6 +263,8 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		Unstamped:      end.Swarm.Unstamped - steady.Swarm.Unstamped,
 		Model:          end.Model,
 		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
+		MachineCPU:     delta(steady.System.CPUBusy, end.System.CPUBusy),
+		MemStall:       delta(steady.System.MemStall, end.System.MemStall),
 		Counters:       probe.CounterDeltas(sr.before.System.Counters, end.System.Counters),
 		LagMaxMs:       m.stepLagMs,
 		RampPauses:     end.Swarm.RampPauses - sr.before.Swarm.RampPauses,

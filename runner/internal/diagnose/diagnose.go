@@ -9,6 +9,7 @@ package diagnose
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -381,6 +382,17 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		}
 		c.Evidence = append(c.Evidence, cs)
 		s += "; " + cs
+	} else if mc := machineCPU(in, first); mc != "" && (c.Mechanism == results.MechSlow || c.Mechanism == results.MechNotAccepting) {
+		// The model was slow with CPU left in its share, and the machine
+		// had none: the model and the swarm competed for the same CPUs,
+		// and the step measured the machine, not the model alone.
+		c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
+		c.Evidence = append(c.Evidence, mc)
+		s += "; " + mc
+	}
+	if ms := memStall(first); ms != "" {
+		c.Evidence = append(c.Evidence, ms)
+		s += "; " + ms
 	}
 	return say(c, "%s", s)
 }
@@ -497,6 +509,54 @@ func cpuSaturation(in Input, st *results.Step) string {
 		return ""
 	}
 	return fmt.Sprintf("the model's CPU was saturated (%.0f%% of %d CPU)", 100*busy, cpus)
+}
+
+// machineCPU says when the machine's CPUs were (nearly) all busy while the
+// model, sharing them with the swarm, got less than its CPUs: the model
+// waited for CPU the agents and the kernel's network work were using.
+func machineCPU(in Input, st *results.Step) string {
+	if st.HoldSeconds <= 0 || st.MachineCPU <= 0 || in.Env.CPUs <= 0 {
+		return ""
+	}
+	if !sharesCPUs(in.Config.ModelCPUs, in.Config.SwarmCPUs) {
+		return ""
+	}
+	cpus := len(in.Config.ModelCPUs)
+	if cpus <= 0 {
+		cpus = in.Env.CPUs
+	}
+	machine := st.MachineCPU / st.HoldSeconds
+	model := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	agents := st.AgentsCPU / st.HoldSeconds
+	if machine < 0.9*float64(in.Env.CPUs) || model >= 0.9*float64(cpus) {
+		return ""
+	}
+	return fmt.Sprintf("the machine's CPUs were full (%.2f of %d busy: the model %.2f, the agents %.2f, the kernel and the rest %.2f) and the model, sharing its CPU with the swarm, got %.2f of its %d",
+		machine, in.Env.CPUs, model, agents, max(0, machine-model-agents), model, cpus)
+}
+
+// sharesCPUs reports whether the model and the swarm could run on the same
+// CPU: either unpinned, or their sets overlap.
+func sharesCPUs(model, swarm []int) bool {
+	if len(model) == 0 || len(swarm) == 0 {
+		return true
+	}
+	for _, c := range swarm {
+		if slices.Contains(model, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// memStall says when tasks on the machine waited on memory (reclaim,
+// refaults) for a tenth of the window or more.
+func memStall(st *results.Step) string {
+	if st.HoldSeconds <= 0 || st.MemStall < 0.1*st.HoldSeconds {
+		return ""
+	}
+	return fmt.Sprintf("tasks waited on memory %.0f%% of the window (%.1f s of %.0f s, /proc/pressure/memory)",
+		100*st.MemStall/st.HoldSeconds, st.MemStall, st.HoldSeconds)
 }
 
 func threadLimits(env results.Environment) string {

@@ -135,6 +135,40 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"saturated (98% of 1 CPU)", "p99 3.30 s"},
 		},
 		{
+			// gnet at 80,000 connections and a message a second (stop 9):
+			// the model got 0.76 of its CPU because the agents beside it
+			// and the kernel took the rest of the machine's two.
+			name: "the machine's CPUs full, shared with the swarm",
+			in: Input{Model: "gnet", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Steps: []results.Step{ok(60000), failed(results.Step{Index: 1, Offered: 80000, Open: 80000, Sustained: 40112, HoldSeconds: 4, Why: results.WhyLatency,
+					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, Echoes: 300000,
+					Failures: map[string]int64{"deadline": 40000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 1350}})}},
+			side: results.SideMachine, mech: results.MechMachineCPU,
+			want: []string{"the machine's CPUs were full (1.90 of 2 busy: the model 0.76, the agents 1.10, the kernel and the rest 0.04)", "got 0.76 of its 1", "p99 1.35 s"},
+		},
+		{
+			// The same figures with the agents on a CPU of their own: the
+			// model had its CPU and was slow all the same.
+			name: "the machine's CPUs full, the swarm apart",
+			in: Input{Model: "gnet", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Second},
+				Steps: []results.Step{ok(60000), failed(results.Step{Index: 1, Offered: 80000, Open: 80000, Sustained: 40112, HoldSeconds: 4, Why: results.WhyLatency,
+					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, Echoes: 300000,
+					Failures: map[string]int64{"deadline": 40000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 1350}})}},
+			side: results.SideServer, mech: results.MechSlow,
+			want: []string{"p99 1.35 s"},
+		},
+		{
+			name: "tasks stalled on memory",
+			in: Input{Model: "goroutine", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},
+				Steps: []results.Step{failed(results.Step{Offered: 1000000, Open: 1000000, Sustained: 680067, HoldSeconds: 61, Why: results.WhyTooFew,
+					Model: results.Proc{CPUUser: 20, CPUSys: 21.5, FDs: 1000101}, AgentsCPU: 30, MachineCPU: 90, MemStall: 18.3, Echoes: 700000,
+					Failures: map[string]int64{"deadline": 320000}, Latency: results.Percentiles{Count: 10, P50: 262, P99: 31000}})}},
+			side: results.SideServer, mech: results.MechSlow,
+			want: []string{"tasks waited on memory 30% of the window (18.3 s of 61 s, /proc/pressure/memory)"},
+		},
+		{
 			name: "memory guard",
 			in: Input{Model: "forked", Stop: results.StopGuard, StopDetail: "memory limit 2048 MiB: 1 process(es) OOM-killed",
 				Guard: &results.Event{Kind: results.EventGuard, Mechanism: results.MechGuardMemory},

@@ -70,7 +70,69 @@ func ReadSystem() (results.System, error) {
 	if v, err := readVmstat("/proc/vmstat", "oom_kill"); err == nil {
 		s.Counters[OOMKillCounter] = v
 	}
+	// The machine's CPU and memory stalls: what tells a model starved of
+	// CPU by the swarm beside it, or stalled in reclaim, from one that is
+	// slow by itself. Both are machine-wide; PSI is absent without
+	// CONFIG_PSI, and then MemStall stays 0.
+	if s.CPUBusy, err = readCPUBusy("/proc/stat"); err != nil {
+		return s, err
+	}
+	if v, err := readPressureSome("/proc/pressure/memory"); err == nil {
+		s.MemStall = v
+	}
 	return s, nil
+}
+
+// readCPUBusy returns the seconds all CPUs spent busy since boot: the
+// "cpu" line of /proc/stat less idle and iowait. The kernel counts guest
+// time inside user time, so it is not added again.
+func readCPUBusy(path string) (float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("probe: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("probe: %s: no cpu line", path)
+	}
+	// user nice system idle iowait irq softirq steal [guest guest_nice]
+	var busy int64
+	for i, v := range f[1:min(len(f), 9)] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("probe: %s: cpu field %d: %w", path, i+1, err)
+		}
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return float64(busy) / clockTicks(), nil
+}
+
+// readPressureSome returns the "some" total of a PSI file in seconds: how
+// long at least one task waited on the resource.
+func readPressureSome(path string) (float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		rest, ok := strings.CutPrefix(line, "some ")
+		if !ok {
+			continue
+		}
+		for _, kv := range strings.Fields(rest) {
+			if v, ok := strings.CutPrefix(kv, "total="); ok {
+				us, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("probe: %s: %w", path, err)
+				}
+				return float64(us) / 1e6, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("probe: %s: no some total", path)
 }
 
 // OOMKillCounter is the key of /proc/vmstat's oom_kill in System.Counters.

@@ -3,9 +3,15 @@ package probe
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"c10klab/runner/internal/results"
 )
@@ -143,5 +149,76 @@ func TestCounterDeltas(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadSystemCountsBusyCPU burns CPU in this process and checks that
+// the machine's busy time grew by at least that much. Other processes can
+// only add to it, so the lower bound holds on a busy machine.
+func TestReadSystemCountsBusyCPU(t *testing.T) {
+	before, err := ReadSystem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var self unix.Rusage
+	cpu := func() time.Duration {
+		if err := unix.Getrusage(unix.RUSAGE_SELF, &self); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(self.Utime.Nano() + self.Stime.Nano())
+	}
+	start := cpu()
+	for x := 0; cpu()-start < 300*time.Millisecond; x++ {
+		_ = x * x
+	}
+	burnt := (cpu() - start).Seconds()
+	after, err := ReadSystem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel counts CPU time by ticks (10 ms): allow a few.
+	if got := after.CPUBusy - before.CPUBusy; got < burnt-0.05 {
+		t.Fatalf("machine busy +%.3f s, this process alone burnt %.3f s", got, burnt)
+	}
+}
+
+func TestParseCPUAndPressure(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, stat string
+		want       float64 // seconds at USER_HZ 100
+		bad        bool
+	}{
+		// user nice system idle iowait irq softirq steal guest guest_nice:
+		// busy is all but idle and iowait, guest already inside user.
+		{"ten fields", "cpu  100 20 300 9000 50 4 60 7 80 0\ncpu0 1 2 3 4 5 6 7 8 9 0\n", 4.91, false},
+		{"eight fields", "cpu 100 0 100 500 500 0 0 0\n", 2, false},
+		{"no cpu line", "intr 1 2 3\n", 0, true},
+		{"not a number", "cpu 1 x 3 4 5 6 7 8\n", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readCPUBusy(write("stat", tc.stat))
+			if tc.bad != (err != nil) {
+				t.Fatalf("err %v, want error %v", err, tc.bad)
+			}
+			if !tc.bad && math.Abs(got*clockTicks()/100-tc.want) > 1e-9 {
+				t.Fatalf("busy %v s, want %v", got, tc.want)
+			}
+		})
+	}
+	p := write("memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=2500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=68155048\n")
+	if got, err := readPressureSome(p); err != nil || got != 2.5 {
+		t.Fatalf("pressure some %v, %v; want 2.5 s", got, err)
+	}
+	if _, err := readPressureSome(write("none", "full total=1\n")); err == nil {
+		t.Fatal("no some line: want an error")
 	}
 }

@@ -117,7 +117,7 @@ func sampleRows(samples []results.Sample) [][]string {
 	head = append(head, latCols("latency_")...)
 	head = append(head, procCols("model_")...)
 	head = append(head, procCols("agents_")...)
-	head = append(head, "mem_available", "slab", "sunreclaim", "tcp_inuse", "tcp_orphan", "tcp_tw", "tcp_mem")
+	head = append(head, "mem_available", "slab", "sunreclaim", "tcp_inuse", "tcp_orphan", "tcp_tw", "tcp_mem", "cpu_busy_s", "mem_stall_s")
 	head = append(append(append(head, fails.header()...), clients.header()...), counters.header()...)
 	out := [][]string{head}
 	for _, s := range samples {
@@ -129,7 +129,7 @@ func sampleRows(samples []results.Sample) [][]string {
 		r = append(r, procVals(s.Model)...)
 		r = append(r, procVals(s.Agents)...)
 		y := s.System
-		r = append(r, i64(y.MemAvailable), i64(y.Slab), i64(y.SUnreclaim), i64(y.TCPInUse), i64(y.TCPOrphan), i64(y.TCPTimeWait), i64(y.TCPMem))
+		r = append(r, i64(y.MemAvailable), i64(y.Slab), i64(y.SUnreclaim), i64(y.TCPInUse), i64(y.TCPOrphan), i64(y.TCPTimeWait), i64(y.TCPMem), ftoa(y.CPUBusy), ftoa(y.MemStall))
 		r = append(append(append(r, fails.values(w.Failures)...), clients.values(w.ClientFailures)...), counters.values(y.Counters)...)
 		out = append(out, r)
 	}
@@ -146,7 +146,7 @@ func stepRows(steps []results.Step, samples []results.Sample) [][]string {
 	head = append(head, latCols("latency_")...)
 	head = append(head, "echoes")
 	head = append(head, procCols("model_")...)
-	head = append(head, "agents_cpu", "kernel_mem", "user_mem", "user_mem_per_conn", "kernel_mem_per_conn", "cpu_per_1k_echoes_s", "lag_max_ms")
+	head = append(head, "agents_cpu", "machine_cpu", "mem_stall_s", "kernel_mem", "user_mem", "user_mem_per_conn", "kernel_mem_per_conn", "cpu_per_1k_echoes_s", "lag_max_ms")
 	head = append(append(append(head, fails.header()...), clients.header()...), counters.header()...)
 	out := [][]string{head}
 	for _, s := range steps {
@@ -156,7 +156,7 @@ func stepRows(steps []results.Step, samples []results.Sample) [][]string {
 		r = append(r, latVals(s.Latency)...)
 		r = append(r, i64(s.Echoes))
 		r = append(r, procVals(s.Model)...)
-		r = append(r, ftoa(s.AgentsCPU), i64(s.KernelMem), i64(s.UserMem),
+		r = append(r, ftoa(s.AgentsCPU), ftoa(s.MachineCPU), ftoa(s.MemStall), i64(s.KernelMem), i64(s.UserMem),
 			optional(analysis.UserMemPerConn(s)), optional(analysis.KernelMemPerConn(s, samples)), optional(analysis.CPUPer1kEchoes(s)), ftoa(s.LagMaxMs))
 		r = append(append(append(r, fails.values(s.Failures)...), clients.values(s.ClientFailures)...), counters.values(s.Counters)...)
 		out = append(out, r)

@@ -189,6 +189,12 @@ type System struct {
 	TCPOrphan    int64 `json:"tcp_orphan"`
 	TCPTimeWait  int64 `json:"tcp_tw"`
 	TCPMem       int64 `json:"tcp_mem"` // bytes (sockstat "mem" pages × page size)
+	// CPUBusy is the seconds all the machine's CPUs spent busy (not idle
+	// or iowait, /proc/stat), cumulative.
+	CPUBusy float64 `json:"cpu_busy,omitempty"`
+	// MemStall is the seconds some task waited on memory (reclaim,
+	// refaults: /proc/pressure/memory "some"), cumulative.
+	MemStall float64 `json:"mem_stall,omitempty"`
 	// Counters from /proc/net/netstat and /proc/net/snmp, cumulative, keyed
 	// "TcpExt.ListenOverflows", "Tcp.EstabResets"...
 	Counters map[string]int64 `json:"counters,omitempty"`
@@ -242,9 +248,15 @@ type Step struct {
 	// Unstamped of those Echoes were timed when an agent read them, not
 	// when they arrived, for want of a kernel receive stamp: their latency
 	// includes the swarm's own delay.
-	Unstamped   int64   `json:"unstamped,omitempty"`
-	Model       Proc    `json:"model"` // at the end (CPU: delta over the hold)
-	AgentsCPU   float64 `json:"agents_cpu"`
+	Unstamped int64   `json:"unstamped,omitempty"`
+	Model     Proc    `json:"model"` // at the end (CPU: delta over the hold)
+	AgentsCPU float64 `json:"agents_cpu"`
+	// MachineCPU is the CPU seconds the whole machine was busy over the
+	// window: the model, the agents, the kernel's softirqs and the rest.
+	MachineCPU float64 `json:"machine_cpu,omitempty"`
+	// MemStall is the seconds some task on the machine waited on memory
+	// over the window (PSI).
+	MemStall    float64 `json:"mem_stall,omitempty"`
 	HoldSeconds float64 `json:"hold_seconds"`
 	// KernelMem is kernel memory attributable to the connections: sockstat
 	// TCP memory plus unreclaimable slab, above the baseline before load.
@@ -434,6 +446,7 @@ const (
 	MechListenQueue   = "listen queue overflow"
 	MechNotAccepting  = "stopped accepting"
 	MechCPU           = "CPU saturation"
+	MechMachineCPU    = "machine CPU"
 	MechGuardMemory   = "memory guard"
 	MechGuardPids     = "pids guard"
 	MechOOM           = "OOM killer"
