@@ -386,9 +386,10 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		// The model was slow with CPU left in its share, and the machine
 		// had none: the model and the swarm competed for the same CPUs,
 		// and the step measured the machine, not the model alone.
+		// The cause leads; what the clients saw follows.
 		c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
 		c.Evidence = append(c.Evidence, mc)
-		s += "; " + mc
+		s = mc + ": " + s
 	}
 	if ms := memStall(first); ms != "" {
 		c.Evidence = append(c.Evidence, ms)
