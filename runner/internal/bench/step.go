@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -32,11 +33,12 @@ type stepRun struct {
 	rampEnd        time.Time
 	settleEnd      time.Time
 	settled        bool
-	window         *results.Sample  // the sample at which the window began
-	opened         swarm.Evaluation // the agents' counters as the window began
-	rampHist       *hdr.Histogram   // echoes of the ramp and the settle
-	behind         int              // seconds in a row the swarm was behindLag deadlines late
-	windowHist     *hdr.Histogram   // echoes of the window
+	window         *results.Sample     // the sample at which the window began
+	opened         swarm.Evaluation    // the agents' counters as the window began
+	procsAtWindow  *probe.CPUByProcess // every process's CPU as the window began
+	rampHist       *hdr.Histogram      // echoes of the ramp and the settle
+	behind         int                 // seconds in a row the swarm was behindLag deadlines late
+	windowHist     *hdr.Histogram      // echoes of the window
 }
 
 // A step whose swarm is behindLag deadlines behind its send schedule for
@@ -178,6 +180,9 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			m.stepLagMs = max(m.stepLagMs, opened.LagMaxMs)
 			s := m.last
 			sr.window = &s
+			if c, err := probe.SnapshotCPU(); err == nil {
+				sr.procsAtWindow = &c
+			}
 		case judging:
 			sr.windowHist.Merge(h)
 			if now.Sub(sr.window.Time) < m.opt.Hold {
@@ -208,6 +213,33 @@ func (m *measurement) agentDied(sr *stepRun, err error) (*results.Step, *stopCau
 	st.Untrusted, st.UntrustedBy = "a swarm agent died: "+err.Error(), results.MechAgentDied
 	analysis.Judge(st, m.runRec.Config)
 	return st, &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
+}
+
+// others names the processes outside the model and the agents that used
+// 5% of a CPU or more since the window began: what else took the CPUs.
+func (m *measurement) others(start probe.CPUByProcess, window time.Duration) []results.ProcCPU {
+	end, err := probe.SnapshotCPU()
+	if err != nil {
+		return nil
+	}
+	ours := map[int]bool{}
+	for _, t := range []*probe.Tree{m.tree, m.agents} {
+		if t == nil {
+			continue
+		}
+		if pids, err := t.PIDs(); err == nil {
+			for _, p := range pids {
+				ours[p] = true
+			}
+		}
+	}
+	out := probe.Busiest(start, end, func(pid int) bool { return ours[pid] }, 0.05*window.Seconds(), 3)
+	for i := range out {
+		if out[i].PID == os.Getpid() {
+			out[i].Comm += " (the runner)"
+		}
+	}
+	return out
 }
 
 // delta is after−before of a cumulative figure, 0 when either sample
@@ -292,6 +324,16 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 	m.mu.Lock()
 	st.ServerReports = probe.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
 	m.mu.Unlock()
+	for _, c := range m.runRec.Config.ModelCPUs {
+		if c < len(steady.System.PerCPU) && c < len(end.System.PerCPU) {
+			b, e := steady.System.PerCPU[c], end.System.PerCPU[c]
+			st.ModelCPUBusy += delta(b.Busy, e.Busy)
+			st.ModelCPUSoftirq += delta(b.Softirq, e.Softirq)
+		}
+	}
+	if sr.procsAtWindow != nil {
+		st.Others = m.others(*sr.procsAtWindow, end.Time.Sub(sr.window.Time))
+	}
 	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
 	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
 	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()

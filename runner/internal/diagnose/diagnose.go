@@ -382,14 +382,30 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		}
 		c.Evidence = append(c.Evidence, cs)
 		s += "; " + cs
-	} else if mc := machineCPU(in, first); mc != "" && (c.Mechanism == results.MechSlow || c.Mechanism == results.MechNotAccepting) {
-		// The model was slow with CPU left in its share, and the machine
-		// had none: the model and the swarm competed for the same CPUs,
-		// and the step measured the machine, not the model alone.
-		// The cause leads; what the clients saw follows.
-		c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
-		c.Evidence = append(c.Evidence, mc)
-		s = mc + ": " + s
+	} else if slow := c.Mechanism == results.MechSlow || c.Mechanism == results.MechNotAccepting; slow {
+		// The model was slow with CPU left in its share. If something else
+		// took its CPU, or the machine had none left, the step measured
+		// the machine, not the model alone: that cause leads, and what
+		// the clients saw follows.
+		taken, byOthers := cpuTaken(in, first)
+		mc := machineCPU(in, first)
+		switch {
+		case taken != "" && byOthers:
+			c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
+			c.Evidence = append(c.Evidence, taken)
+			s = taken + ": " + s
+		case mc != "":
+			c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
+			c.Evidence = append(c.Evidence, mc)
+			s = mc + ": " + s
+		case taken != "":
+			// Its CPU was full of its own network work: the model's cost.
+			if c.Mechanism == results.MechSlow {
+				c.Mechanism = results.MechCPU
+			}
+			c.Evidence = append(c.Evidence, taken)
+			s += "; " + taken
+		}
 	}
 	if ms := memStall(first); ms != "" {
 		c.Evidence = append(c.Evidence, ms)
@@ -532,8 +548,58 @@ func machineCPU(in Input, st *results.Step) string {
 	if machine < 0.9*float64(in.Env.CPUs) || model >= 0.9*float64(cpus) {
 		return ""
 	}
-	return fmt.Sprintf("the machine's CPUs were full (%.2f of %d busy: the model %.2f, the agents %.2f, the kernel and the rest %.2f) and the model, sharing its CPU with the swarm, got %.2f of its %d",
+	why := fmt.Sprintf("the machine's CPUs were full (%.2f of %d busy: the model %.2f, the agents %.2f, the kernel and the rest %.2f) and the model, sharing its CPU with the swarm, got %.2f of its %d",
 		machine, in.Env.CPUs, model, agents, max(0, machine-model-agents), model, cpus)
+	if o := othersText(st); o != "" {
+		why += "; " + o
+	}
+	return why
+}
+
+// cpuTaken says when the CPUs the model was pinned to were (nearly) all
+// busy while the model itself got less than them: the kernel's softirqs
+// (packet delivery, on loopback both ends') and other tasks ran there.
+// byOthers is true when tasks other than the softirqs took a tenth of
+// those CPUs or more.
+func cpuTaken(in Input, st *results.Step) (why string, byOthers bool) {
+	cpus := len(in.Config.ModelCPUs)
+	if st.HoldSeconds <= 0 || st.ModelCPUBusy <= 0 || cpus == 0 {
+		return "", false
+	}
+	busy := st.ModelCPUBusy / st.HoldSeconds
+	model := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	if busy < 0.9*float64(cpus) || model >= 0.9*float64(cpus) {
+		return "", false
+	}
+	softirq := st.ModelCPUSoftirq / st.HoldSeconds
+	rest := max(0, busy-model-softirq)
+	why = fmt.Sprintf("the model's CPU (%s) was full (%.2f of %d busy) but the model got %.2f of it: the kernel's softirqs %.2f, other tasks %.2f",
+		cpuList(in.Config.ModelCPUs), busy, cpus, model, softirq, rest)
+	if o := othersText(st); o != "" {
+		why += "; " + o
+	}
+	return why, rest >= 0.1*float64(cpus)
+}
+
+// othersText names the busiest processes outside the model and the
+// agents over the window.
+func othersText(st *results.Step) string {
+	if len(st.Others) == 0 || st.HoldSeconds <= 0 {
+		return ""
+	}
+	parts := make([]string, len(st.Others))
+	for i, o := range st.Others {
+		parts[i] = fmt.Sprintf("%s (pid %d) %.2f CPU", o.Comm, o.PID, o.CPU/st.HoldSeconds)
+	}
+	return "the busiest other processes on the machine: " + strings.Join(parts, ", ")
+}
+
+func cpuList(cpus []int) string {
+	parts := make([]string, len(cpus))
+	for i, c := range cpus {
+		parts[i] = strconv.Itoa(c)
+	}
+	return strings.Join(parts, ",")
 }
 
 // sharesCPUs reports whether the model and the swarm could run on the same

@@ -159,6 +159,33 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"p99 1.35 s"},
 		},
 		{
+			// goroutine at 1M on this VM: its CPU 0 was full, and the
+			// sandbox's own init (process_api) took a good part of it.
+			name: "another process takes the model's CPU",
+			in: Input{Model: "goroutine", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},
+				Steps: []results.Step{failed(results.Step{Offered: 1000000, Open: 818997, Sustained: 150000, HoldSeconds: 62, Why: results.WhyTooFew,
+					Model: results.Proc{CPUUser: 9.2, CPUSys: 24.9, FDs: 818101}, AgentsCPU: 31, MachineCPU: 100, Echoes: 700000,
+					ModelCPUBusy: 61.5, ModelCPUSoftirq: 13.6, Others: []results.ProcCPU{{PID: 1, Comm: "process_api", CPU: 26}},
+					Failures: map[string]int64{"deadline": 600000}, Latency: results.Percentiles{Count: 10, P50: 262, P99: 31000}})}},
+			side: results.SideMachine, mech: results.MechMachineCPU,
+			want: []string{"machine limit: the model's CPU (0) was full (0.99 of 1 busy) but the model got 0.55 of it: the kernel's softirqs 0.22, other tasks 0.22",
+				"the busiest other processes on the machine: process_api (pid 1) 0.42 CPU"},
+		},
+		{
+			// Its CPU full of the softirqs that deliver its packets: the
+			// model's own cost, on loopback.
+			name: "softirqs fill the model's CPU",
+			in: Input{Model: "epoll", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Second},
+				Steps: []results.Step{failed(results.Step{Offered: 100000, Open: 100000, Sustained: 60000, HoldSeconds: 4, Why: results.WhyLatency,
+					Model: results.Proc{CPUUser: 0.8, CPUSys: 1.6, FDs: 100008}, AgentsCPU: 3, MachineCPU: 7.2, Echoes: 300000,
+					ModelCPUBusy: 3.9, ModelCPUSoftirq: 1.4,
+					Failures: map[string]int64{"deadline": 40000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 1500}})}},
+			side: results.SideServer, mech: results.MechCPU,
+			want: []string{"the model's CPU (0) was full (0.97 of 1 busy) but the model got 0.60 of it: the kernel's softirqs 0.35, other tasks 0.02"},
+		},
+		{
 			name: "tasks stalled on memory",
 			in: Input{Model: "goroutine", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
 				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},

@@ -70,6 +70,7 @@ func gone(err error) bool {
 // procStat is what we use from /proc/PID/stat.
 type procStat struct {
 	pid, ppid, pgrp int
+	comm            string
 	utime, stime    int64 // clock ticks
 	cutime, cstime  int64 // clock ticks, children reaped by this process
 	threads         int
@@ -90,6 +91,7 @@ func parseStat(b []byte) (procStat, error) {
 		return s, fmt.Errorf("stat pid %q: %w", b[:open], err)
 	}
 	s.pid = pid
+	s.comm = string(b[open+1 : end])
 	// Fields after ')' start at field 3 (state); index i holds field i+3.
 	var f [22][]byte
 	rest := b[end+1:]

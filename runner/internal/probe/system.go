@@ -74,7 +74,7 @@ func ReadSystem() (results.System, error) {
 	// CPU by the swarm beside it, or stalled in reclaim, from one that is
 	// slow by itself. Both are machine-wide; PSI is absent without
 	// CONFIG_PSI, and then MemStall stays 0.
-	if s.CPUBusy, err = readCPUBusy("/proc/stat"); err != nil {
+	if s.CPUBusy, s.PerCPU, err = readCPU("/proc/stat"); err != nil {
 		return s, err
 	}
 	if v, err := readPressureSome("/proc/pressure/memory"); err == nil {
@@ -83,31 +83,56 @@ func ReadSystem() (results.System, error) {
 	return s, nil
 }
 
-// readCPUBusy returns the seconds all CPUs spent busy since boot: the
-// "cpu" line of /proc/stat less idle and iowait. The kernel counts guest
-// time inside user time, so it is not added again.
-func readCPUBusy(path string) (float64, error) {
+// readCPU returns the seconds all CPUs spent busy since boot (the "cpu"
+// line of /proc/stat less idle and iowait; the kernel counts guest time
+// inside user time, so it is not added again) and each CPU's busy and
+// softirq seconds, indexed by CPU number.
+func readCPU(path string) (busy float64, per []results.CPUTime, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("probe: %w", err)
+		return 0, nil, fmt.Errorf("probe: %w", err)
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, fmt.Errorf("probe: %s: no cpu line", path)
-	}
-	// user nice system idle iowait irq softirq steal [guest guest_nice]
-	var busy int64
-	for i, v := range f[1:min(len(f), 9)] {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("probe: %s: cpu field %d: %w", path, i+1, err)
+	hz := clockTicks()
+	seen := false
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "cpu") {
+			continue
 		}
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
+		if len(f) < 8 {
+			return 0, nil, fmt.Errorf("probe: %s: short %s line", path, f[0])
 		}
+		// user nice system idle iowait irq softirq steal [guest guest_nice]
+		var sum, softirq int64
+		for i, v := range f[1:min(len(f), 9)] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, nil, fmt.Errorf("probe: %s: %s field %d: %w", path, f[0], i+1, err)
+			}
+			if i != 3 && i != 4 { // idle, iowait
+				sum += n
+			}
+			if i == 6 {
+				softirq = n
+			}
+		}
+		if f[0] == "cpu" {
+			busy, seen = float64(sum)/hz, true
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if err != nil || n < 0 || n > 1<<16 {
+			return 0, nil, fmt.Errorf("probe: %s: bad line %q", path, f[0])
+		}
+		for len(per) <= n {
+			per = append(per, results.CPUTime{})
+		}
+		per[n] = results.CPUTime{Busy: float64(sum) / hz, Softirq: float64(softirq) / hz}
 	}
-	return float64(busy) / clockTicks(), nil
+	if !seen {
+		return 0, nil, fmt.Errorf("probe: %s: no cpu line", path)
+	}
+	return busy, per, nil
 }
 
 // readPressureSome returns the "some" total of a PSI file in seconds: how

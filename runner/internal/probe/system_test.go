@@ -202,10 +202,11 @@ func TestParseCPUAndPressure(t *testing.T) {
 		{"eight fields", "cpu 100 0 100 500 500 0 0 0\n", 2, false},
 		{"no cpu line", "intr 1 2 3\n", 0, true},
 		{"not a number", "cpu 1 x 3 4 5 6 7 8\n", 0, true},
+		{"bad cpu number", "cpu 1 2 3 4 5 6 7 8\ncpux 1 2 3 4 5 6 7 8\n", 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := readCPUBusy(write("stat", tc.stat))
+			got, _, err := readCPU(write("stat", tc.stat))
 			if tc.bad != (err != nil) {
 				t.Fatalf("err %v, want error %v", err, tc.bad)
 			}
@@ -213,6 +214,10 @@ func TestParseCPUAndPressure(t *testing.T) {
 				t.Fatalf("busy %v s, want %v", got, tc.want)
 			}
 		})
+	}
+	_, per, err := readCPU(write("stat", "cpu 2 0 2 9 9 0 2 0\ncpu1 1 0 1 5 5 0 1 0\ncpu0 1 0 1 4 4 0 1 0\n"))
+	if err != nil || len(per) != 2 || per[1] != (results.CPUTime{Busy: 3 / clockTicks(), Softirq: 1 / clockTicks()}) {
+		t.Fatalf("per CPU %+v, %v; want cpu1 busy 3 ticks, softirq 1", per, err)
 	}
 	p := write("memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=2500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=68155048\n")
 	if got, err := readPressureSome(p); err != nil || got != 2.5 {

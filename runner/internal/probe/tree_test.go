@@ -151,7 +151,7 @@ func TestParseStatOddName(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := procStat{pid: c.Process.Pid, ppid: os.Getpid(), pgrp: c.Process.Pid, threads: 1}
+	want := procStat{pid: c.Process.Pid, ppid: os.Getpid(), pgrp: c.Process.Pid, comm: "a) b (c", threads: 1}
 	got := s
 	got.utime, got.stime, got.cutime, got.cstime, got.rssPages = 0, 0, 0, 0, 0
 	if got != want || s.rssPages <= 0 {

@@ -192,12 +192,29 @@ type System struct {
 	// CPUBusy is the seconds all the machine's CPUs spent busy (not idle
 	// or iowait, /proc/stat), cumulative.
 	CPUBusy float64 `json:"cpu_busy,omitempty"`
+	// PerCPU is the same per CPU, indexed by CPU number, with the time
+	// each spent in softirqs (where loopback and NIC packets are
+	// delivered), cumulative.
+	PerCPU []CPUTime `json:"per_cpu,omitempty"`
 	// MemStall is the seconds some task waited on memory (reclaim,
 	// refaults: /proc/pressure/memory "some"), cumulative.
 	MemStall float64 `json:"mem_stall,omitempty"`
 	// Counters from /proc/net/netstat and /proc/net/snmp, cumulative, keyed
 	// "TcpExt.ListenOverflows", "Tcp.EstabResets"...
 	Counters map[string]int64 `json:"counters,omitempty"`
+}
+
+// ProcCPU is one process's CPU seconds over a window.
+type ProcCPU struct {
+	PID  int     `json:"pid"`
+	Comm string  `json:"comm"`
+	CPU  float64 `json:"cpu"`
+}
+
+// CPUTime is one CPU's busy and softirq seconds (/proc/stat).
+type CPUTime struct {
+	Busy    float64 `json:"busy"`
+	Softirq float64 `json:"softirq"`
 }
 
 // Step is the evaluation at the end of one step.
@@ -254,6 +271,14 @@ type Step struct {
 	// MachineCPU is the CPU seconds the whole machine was busy over the
 	// window: the model, the agents, the kernel's softirqs and the rest.
 	MachineCPU float64 `json:"machine_cpu,omitempty"`
+	// ModelCPUBusy and ModelCPUSoftirq are the busy and softirq seconds of
+	// the CPUs the model was pinned to, over the window: what else ran on
+	// the model's CPU is ModelCPUBusy less the model's own CPU time.
+	ModelCPUBusy    float64 `json:"model_cpu_busy,omitempty"`
+	ModelCPUSoftirq float64 `json:"model_cpu_softirq,omitempty"`
+	// Others are the processes outside the model and the agents that used
+	// the most CPU over the window (the runner among them), most first.
+	Others []ProcCPU `json:"others,omitempty"`
 	// MemStall is the seconds some task on the machine waited on memory
 	// over the window (PSI).
 	MemStall    float64 `json:"mem_stall,omitempty"`

@@ -1,0 +1,67 @@
+package probe
+
+import (
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"c10klab/runner/internal/results"
+)
+
+// TestBusiestNamesABusyProcess starts a shell that spins, and checks that
+// Busiest names it between two snapshots, and leaves it out when told to.
+func TestBusiestNamesABusyProcess(t *testing.T) {
+	a, err := SnapshotCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", "while :; do :; done")
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Half a second of spinning is at least 0.1 s of CPU even when other
+	// processes share the CPUs.
+	time.Sleep(500 * time.Millisecond)
+	b, err := SnapshotCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start).Seconds()
+	got := Busiest(a, b, nil, 0.1, 1000)
+	i := slices.IndexFunc(got, func(p results.ProcCPU) bool { return p.PID == pid })
+	if i < 0 {
+		t.Fatalf("the spinning shell (pid %d) is not among %+v", pid, got)
+	}
+	// One thread cannot use more CPU than the time it lived (and ticks
+	// are 10 ms).
+	if got[i].Comm != "sh" || got[i].CPU > elapsed+0.02 {
+		t.Fatalf("got %+v, want sh with 0.1-%.2f s", got[i], elapsed)
+	}
+	if slices.ContainsFunc(Busiest(a, b, func(p int) bool { return p == pid }, 0.1, 1000), func(p results.ProcCPU) bool { return p.PID == pid }) {
+		t.Fatal("a skipped pid was named")
+	}
+}
+
+func TestBusiestOrderAndReuse(t *testing.T) {
+	snap := func(procs map[int]procTime) CPUByProcess { return CPUByProcess{hz: 100, procs: procs} }
+	a := snap(map[int]procTime{1: {"init", 100}, 2: {"old", 500}, 3: {"busy", 0}})
+	b := snap(map[int]procTime{
+		1: {"init", 150}, // 0.5 s
+		2: {"new", 30},   // the PID was reused: all 0.3 s are the new process's
+		3: {"busy", 200}, // 2 s
+		4: {"fresh", 4},  // started in between: 0.04 s, under the floor
+		5: {"twin", 50},  // 0.5 s, ties with init: the lower PID first
+	})
+	got := Busiest(a, b, nil, 0.05, 3)
+	want := []results.ProcCPU{{PID: 3, Comm: "busy", CPU: 2}, {PID: 1, Comm: "init", CPU: 0.5}, {PID: 5, Comm: "twin", CPU: 0.5}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if got := Busiest(a, b, nil, 0.05, 10); len(got) != 4 || got[3] != (results.ProcCPU{PID: 2, Comm: "new", CPU: 0.3}) {
+		t.Fatalf("got %+v, want 4 with the reused PID's 0.3 s last", got)
+	}
+}
