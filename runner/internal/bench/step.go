@@ -36,6 +36,7 @@ type stepRun struct {
 	window         *results.Sample     // the sample at which the window began
 	opened         swarm.Evaluation    // the agents' counters as the window began
 	procsAtWindow  *probe.CPUByProcess // every process's CPU as the window began
+	waitAtWindow   float64             // the model's run delay as the window began (-1: unread)
 	rampHist       *hdr.Histogram      // echoes of the ramp and the settle
 	behind         int                 // seconds in a row the swarm was behindLag deadlines late
 	windowHist     *hdr.Histogram      // echoes of the window
@@ -182,6 +183,10 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			sr.window = &s
 			if c, err := probe.SnapshotCPU(); err == nil {
 				sr.procsAtWindow = &c
+			}
+			sr.waitAtWindow = -1
+			if w, err := m.tree.RunDelay(); err == nil {
+				sr.waitAtWindow = w
 			}
 		case judging:
 			sr.windowHist.Merge(h)
@@ -333,6 +338,14 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 	}
 	if sr.procsAtWindow != nil {
 		st.Others = m.others(*sr.procsAtWindow, end.Time.Sub(sr.window.Time))
+	}
+	if sr.window != nil {
+		st.ModelWait = -1
+		// Threads that ended in the window take their delay with them;
+		// the sum can only understate the wait.
+		if w, err := m.tree.RunDelay(); err == nil && sr.waitAtWindow >= 0 {
+			st.ModelWait = max(0, w-sr.waitAtWindow)
+		}
 	}
 	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
 	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys

@@ -382,23 +382,29 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		}
 		c.Evidence = append(c.Evidence, cs)
 		s += "; " + cs
-	} else if slow := c.Mechanism == results.MechSlow || c.Mechanism == results.MechNotAccepting; slow {
+	} else if slow := c.Mechanism == results.MechSlow || c.Mechanism == results.MechNotAccepting || c.Mechanism == results.MechListenQueue; slow {
 		// The model was slow with CPU left in its share. If something else
 		// took its CPU, or the machine had none left, the step measured
 		// the machine, not the model alone: that cause leads, and what
 		// the clients saw follows.
 		taken, byOthers := cpuTaken(in, first)
 		mc := machineCPU(in, first)
+		// Blame the machine only if the model's threads queued for a CPU:
+		// a model that was idle or blocked (one that stopped accepting)
+		// is slow by itself, whatever else ran.
+		queued := waited(in, first)
 		switch {
-		case taken != "" && byOthers:
+		case taken != "" && byOthers && queued != "":
+			taken += "; " + queued
 			c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
 			c.Evidence = append(c.Evidence, taken)
 			s = taken + ": " + s
-		case mc != "":
+		case mc != "" && queued != "":
+			mc += "; " + queued
 			c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
 			c.Evidence = append(c.Evidence, mc)
 			s = mc + ": " + s
-		case taken != "":
+		case taken != "" && !byOthers:
 			// Its CPU was full of its own network work: the model's cost.
 			if c.Mechanism == results.MechSlow {
 				c.Mechanism = results.MechCPU
@@ -579,6 +585,16 @@ func cpuTaken(in Input, st *results.Step) (why string, byOthers bool) {
 		why += "; " + o
 	}
 	return why, rest >= 0.1*float64(cpus)
+}
+
+// waited says when the model's threads spent a tenth of the window or
+// more, per CPU of the model, runnable but waiting for a CPU.
+func waited(in Input, st *results.Step) string {
+	cpus := max(len(in.Config.ModelCPUs), 1)
+	if st.HoldSeconds <= 0 || st.ModelWait < 0.1*float64(cpus)*st.HoldSeconds {
+		return ""
+	}
+	return fmt.Sprintf("the model's threads waited %.1f s for a CPU in the %.0f s window (schedstat)", st.ModelWait, st.HoldSeconds)
 }
 
 // othersText names the busiest processes outside the model and the

@@ -141,10 +141,10 @@ func TestDiagnose(t *testing.T) {
 			name: "the machine's CPUs full, shared with the swarm",
 			in: Input{Model: "gnet", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
 				Steps: []results.Step{ok(60000), failed(results.Step{Index: 1, Offered: 80000, Open: 80000, Sustained: 40112, HoldSeconds: 4, Why: results.WhyLatency,
-					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, Echoes: 300000,
+					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, ModelWait: 1.2, Echoes: 300000,
 					Failures: map[string]int64{"deadline": 40000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 1350}})}},
 			side: results.SideMachine, mech: results.MechMachineCPU,
-			want: []string{"the machine's CPUs were full (1.90 of 2 busy: the model 0.76, the agents 1.10, the kernel and the rest 0.04)", "got 0.76 of its 1", "p99 1.35 s"},
+			want: []string{"the machine's CPUs were full (1.90 of 2 busy: the model 0.76, the agents 1.10, the kernel and the rest 0.04)", "got 0.76 of its 1", "p99 1.35 s", "waited 1.2 s for a CPU"},
 		},
 		{
 			// The same figures with the agents on a CPU of their own: the
@@ -153,7 +153,7 @@ func TestDiagnose(t *testing.T) {
 			in: Input{Model: "gnet", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
 				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Second},
 				Steps: []results.Step{ok(60000), failed(results.Step{Index: 1, Offered: 80000, Open: 80000, Sustained: 40112, HoldSeconds: 4, Why: results.WhyLatency,
-					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, Echoes: 300000,
+					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, ModelWait: 1.2, Echoes: 300000,
 					Failures: map[string]int64{"deadline": 40000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 1350}})}},
 			side: results.SideServer, mech: results.MechSlow,
 			want: []string{"p99 1.35 s"},
@@ -166,11 +166,25 @@ func TestDiagnose(t *testing.T) {
 				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},
 				Steps: []results.Step{failed(results.Step{Offered: 1000000, Open: 818997, Sustained: 150000, HoldSeconds: 62, Why: results.WhyTooFew,
 					Model: results.Proc{CPUUser: 9.2, CPUSys: 24.9, FDs: 818101}, AgentsCPU: 31, MachineCPU: 100, Echoes: 700000,
-					ModelCPUBusy: 61.5, ModelCPUSoftirq: 13.6, Others: []results.ProcCPU{{PID: 1, Comm: "process_api", CPU: 26}},
+					ModelCPUBusy: 61.5, ModelCPUSoftirq: 13.6, ModelWait: 20.3, Others: []results.ProcCPU{{PID: 1, Comm: "process_api", CPU: 26}},
 					Failures: map[string]int64{"deadline": 600000}, Latency: results.Percentiles{Count: 10, P50: 262, P99: 31000}})}},
 			side: results.SideMachine, mech: results.MechMachineCPU,
 			want: []string{"machine limit: the model's CPU (0) was full (0.99 of 1 busy) but the model got 0.55 of it: the kernel's softirqs 0.22, other tasks 0.22",
-				"the busiest other processes on the machine: process_api (pid 1) 0.42 CPU"},
+				"the busiest other processes on the machine: process_api (pid 1) 0.42 CPU",
+				"the model's threads waited 20.3 s for a CPU in the 62 s window"},
+		},
+		{
+			// The same, but its threads never queued for the CPU: it was
+			// slow by itself (blocked, or idle), whatever else ran.
+			name: "another process on the model's CPU, the model not waiting",
+			in: Input{Model: "goroutine", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
+				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},
+				Steps: []results.Step{failed(results.Step{Offered: 1000000, Open: 818997, Sustained: 150000, HoldSeconds: 62, Why: results.WhyTooFew,
+					Model: results.Proc{CPUUser: 9.2, CPUSys: 24.9, FDs: 818101}, AgentsCPU: 31, MachineCPU: 100, Echoes: 700000,
+					ModelCPUBusy: 61.5, ModelCPUSoftirq: 13.6, ModelWait: 0.4, Others: []results.ProcCPU{{PID: 1, Comm: "process_api", CPU: 26}},
+					Failures: map[string]int64{"deadline": 600000}, Latency: results.Percentiles{Count: 10, P50: 262, P99: 31000}})}},
+			side: results.SideServer, mech: results.MechSlow,
+			want: []string{"server: deadline ×600000"},
 		},
 		{
 			// Its CPU full of the softirqs that deliver its packets: the

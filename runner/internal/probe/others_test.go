@@ -3,8 +3,11 @@ package probe
 import (
 	"os/exec"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"c10klab/runner/internal/results"
 )
@@ -63,5 +66,40 @@ func TestBusiestOrderAndReuse(t *testing.T) {
 	}
 	if got := Busiest(a, b, nil, 0.05, 10); len(got) != 4 || got[3] != (results.ProcCPU{PID: 2, Comm: "new", CPU: 0.3}) {
 		t.Fatalf("got %+v, want 4 with the reused PID's 0.3 s last", got)
+	}
+}
+
+// TestRunDelayCountsQueuedThreads pins two spinning shells to one CPU:
+// each is runnable all the time and gets the CPU about half of it, so
+// their run delay grows by about the time they shared it (more on a busy
+// machine, never less).
+func TestRunDelayCountsQueuedThreads(t *testing.T) {
+	var roots []int
+	for range 2 {
+		cmd := exec.Command("/bin/sh", "-c", "while :; do :; done")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		var one unix.CPUSet
+		one.Set(0)
+		if err := unix.SchedSetaffinity(cmd.Process.Pid, &one); err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, cmd.Process.Pid)
+	}
+	tree := NewTree(TreeConfig{Roots: roots})
+	before, err := tree.RunDelay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	after, err := tree.RunDelay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after - before; d < 0.2 {
+		t.Fatalf("run delay +%.3f s over 0.5 s of two spinners on one CPU, want ≥ 0.2", d)
 	}
 }

@@ -331,3 +331,46 @@ func (t *Tree) cpuacct() (user, sys float64, err error) {
 	}
 	return total * user / (user + sys), total * sys / (user + sys), nil
 }
+
+// RunDelay is the seconds the tree's threads have spent runnable but
+// waiting for a CPU (the second field of /proc/PID/task/TID/schedstat),
+// summed over every thread alive now. Over a window it tells a model that
+// was slow because something else held its CPU, whose threads queued,
+// from one that was idle or blocked, whose threads did not. It reads one
+// file per thread, so it is for a window's ends, not every sample.
+func (t *Tree) RunDelay() (float64, error) {
+	members, err := t.members()
+	if err != nil {
+		return 0, err
+	}
+	var ns int64
+	for _, m := range members {
+		dir := "/proc/" + strconv.Itoa(m.pid) + "/task/"
+		f, err := os.Open(dir)
+		if err != nil {
+			continue // gone
+		}
+		tids, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			continue
+		}
+		for _, tid := range tids {
+			b, err := readFile(dir+tid+"/schedstat", t.buf)
+			t.buf = b[:cap(b)]
+			if err != nil {
+				continue // the thread ended
+			}
+			f := strings.Fields(string(b))
+			if len(f) < 2 {
+				return 0, fmt.Errorf("probe: %s%s/schedstat: %q", dir, tid, b)
+			}
+			v, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("probe: %s%s/schedstat: %w", dir, tid, err)
+			}
+			ns += v
+		}
+	}
+	return float64(ns) / 1e9, nil
+}

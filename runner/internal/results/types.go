@@ -276,6 +276,10 @@ type Step struct {
 	// the model's CPU is ModelCPUBusy less the model's own CPU time.
 	ModelCPUBusy    float64 `json:"model_cpu_busy,omitempty"`
 	ModelCPUSoftirq float64 `json:"model_cpu_softirq,omitempty"`
+	// ModelWait is the seconds the model's threads spent runnable but
+	// waiting for a CPU over the window (schedstat run delay), summed
+	// over threads; -1 when it could not be read.
+	ModelWait float64 `json:"model_wait,omitempty"`
 	// Others are the processes outside the model and the agents that used
 	// the most CPU over the window (the runner among them), most first.
 	Others []ProcCPU `json:"others,omitempty"`
