@@ -594,7 +594,8 @@ func waited(in Input, st *results.Step) string {
 	if st.HoldSeconds <= 0 || st.ModelWait < 0.1*float64(cpus)*st.HoldSeconds {
 		return ""
 	}
-	return fmt.Sprintf("the model's threads waited %.1f s for a CPU in the %.0f s window (schedstat)", st.ModelWait, st.HoldSeconds)
+	return fmt.Sprintf("the model's threads queued for a CPU, %.1f of them at a time on average (schedstat: %.1f thread-seconds in the %.0f s window)",
+		st.ModelWait/st.HoldSeconds, st.ModelWait, st.HoldSeconds)
 }
 
 // othersText names the busiest processes outside the model and the

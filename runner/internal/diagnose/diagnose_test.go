@@ -144,7 +144,7 @@ func TestDiagnose(t *testing.T) {
 					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, ModelWait: 1.2, Echoes: 300000,
 					Failures: map[string]int64{"deadline": 40000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 1350}})}},
 			side: results.SideMachine, mech: results.MechMachineCPU,
-			want: []string{"the machine's CPUs were full (1.90 of 2 busy: the model 0.76, the agents 1.10, the kernel and the rest 0.04)", "got 0.76 of its 1", "p99 1.35 s", "waited 1.2 s for a CPU"},
+			want: []string{"the machine's CPUs were full (1.90 of 2 busy: the model 0.76, the agents 1.10, the kernel and the rest 0.04)", "got 0.76 of its 1", "p99 1.35 s", "0.3 of them at a time"},
 		},
 		{
 			// The same figures with the agents on a CPU of their own: the
@@ -171,7 +171,7 @@ func TestDiagnose(t *testing.T) {
 			side: results.SideMachine, mech: results.MechMachineCPU,
 			want: []string{"machine limit: the model's CPU (0) was full (0.99 of 1 busy) but the model got 0.55 of it: the kernel's softirqs 0.22, other tasks 0.22",
 				"the busiest other processes on the machine: process_api (pid 1) 0.42 CPU",
-				"the model's threads waited 20.3 s for a CPU in the 62 s window"},
+				"the model's threads queued for a CPU, 0.3 of them at a time on average (schedstat: 20.3 thread-seconds in the 62 s window)"},
 		},
 		{
 			// The same, but its threads never queued for the CPU: it was
