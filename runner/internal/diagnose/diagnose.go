@@ -527,11 +527,16 @@ func cpuSaturation(in Input, st *results.Step) string {
 	if cpus <= 0 {
 		cpus = max(in.Env.CPUs, 1)
 	}
-	busy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	busy := modelBusy(st)
 	if busy < 0.9*float64(cpus) {
 		return ""
 	}
 	return fmt.Sprintf("the model's CPU was saturated (%.0f%% of %d CPU)", 100*busy, cpus)
+}
+
+// modelBusy is the CPUs the model used on average over the window.
+func modelBusy(st *results.Step) float64 {
+	return (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
 }
 
 // machineCPU says when the machine's CPUs were (nearly) all busy while the
@@ -549,7 +554,7 @@ func machineCPU(in Input, st *results.Step) string {
 		cpus = in.Env.CPUs
 	}
 	machine := st.MachineCPU / st.HoldSeconds
-	model := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	model := modelBusy(st)
 	agents := st.AgentsCPU / st.HoldSeconds
 	if machine < 0.9*float64(in.Env.CPUs) || model >= 0.9*float64(cpus) {
 		return ""
@@ -573,7 +578,7 @@ func cpuTaken(in Input, st *results.Step) (why string, byOthers bool) {
 		return "", false
 	}
 	busy := st.ModelCPUBusy / st.HoldSeconds
-	model := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	model := modelBusy(st)
 	if busy < 0.9*float64(cpus) || model >= 0.9*float64(cpus) {
 		return "", false
 	}
