@@ -397,6 +397,12 @@ func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogr
 		Time: time.Now(), Elapsed: time.Since(m.started).Seconds(),
 		Step: index, Offered: offered, Swarm: sw,
 	}
+	// The system first, at s.Time: sampling a model of 40,000 processes
+	// takes most of a second, and the machine's CPU counters read after it
+	// were divided by a window they did not span (a CPU "1.22 busy").
+	if sys, err := probe.ReadSystem(); err == nil {
+		s.System = sys
+	}
 	if p, err := m.tree.Sample(); err == nil {
 		s.Model = p
 	}
@@ -404,9 +410,6 @@ func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogr
 		if p, err := m.agents.Sample(); err == nil {
 			s.Agents = p
 		}
-	}
-	if sys, err := probe.ReadSystem(); err == nil {
-		s.System = sys
 	}
 	return s, h
 }
