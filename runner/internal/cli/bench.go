@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"c10klab/runner/internal/bench"
+	"c10klab/runner/internal/diagnose"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/results"
 	"c10klab/runner/internal/swarm"
@@ -59,7 +60,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	fs.String("profile", prof.Name, "named settings the other flags then override: default (make bench), scale (make bench-scale: to 2,000,000 connections at a message a minute)")
 	modelsFlag := fs.String("models", strings.Join(prof.Models, ","), "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
-	stepsFlag := fs.String("steps", joinInts(opt.Steps), "offered connections per step, ascending")
+	stepsFlag := fs.String("steps", diagnose.FormatInts(opt.Steps), "offered connections per step, ascending")
 	hostile := fs.String("hostile", "", "after the last step, one step per hostile kind: its connections plus --hostile-share as many misbehaving ones ("+strings.Join(swarm.HostileKinds, ", ")+", or all)")
 	fs.Float64Var(&opt.HostileShare, "hostile-share", 0.25, "hostile connections per well-behaved one in a --hostile step")
 	target := fs.Int("target", 0, "instead of --steps: 6 steps up to this many connections")
@@ -250,7 +251,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	fmt.Fprintf(stdout, "c10klab bench: %d model(s), steps %s, %d conn/s, hold %v, %v interval\n",
-		len(opt.Specs), joinInts(opt.Steps), opt.Rate, opt.Hold, opt.Interval)
+		len(opt.Specs), diagnose.FormatInts(opt.Steps), opt.Rate, opt.Hold, opt.Interval)
 	dir, runErr := bench.Run(ctx, opt)
 	var reportErr error
 	if _, err := os.Stat(filepath.Join(dir, results.RunFile)); dir != "" && err == nil {
@@ -317,14 +318,6 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ",")
 }
 
 // parseCPUs reads a CPU list: "" is nil (the default split), "none" an

@@ -393,17 +393,20 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		// a model that was idle or blocked (one that stopped accepting)
 		// is slow by itself, whatever else ran.
 		queued := waited(in, first)
+		machine := ""
 		switch {
-		case taken != "" && byOthers && queued != "":
-			taken += "; " + queued
+		case queued == "":
+		case taken != "" && byOthers:
+			machine = taken
+		case mc != "":
+			machine = mc
+		}
+		switch {
+		case machine != "":
+			machine += "; " + queued
 			c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
-			c.Evidence = append(c.Evidence, taken)
-			s = taken + ": " + s
-		case mc != "" && queued != "":
-			mc += "; " + queued
-			c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
-			c.Evidence = append(c.Evidence, mc)
-			s = mc + ": " + s
+			c.Evidence = append(c.Evidence, machine)
+			s = machine + ": " + s
 		case taken != "" && !byOthers:
 			// Its CPU was full of its own network work: the model's cost.
 			if c.Mechanism == results.MechSlow {
@@ -585,7 +588,7 @@ func cpuTaken(in Input, st *results.Step) (why string, byOthers bool) {
 	softirq := st.ModelCPUSoftirq / st.HoldSeconds
 	rest := max(0, busy-model-softirq)
 	why = fmt.Sprintf("the model's CPU (%s) was full (%.2f of %d busy) but the model got %.2f of it: the kernel's softirqs %.2f, other tasks %.2f",
-		cpuList(in.Config.ModelCPUs), busy, cpus, model, softirq, rest)
+		FormatInts(in.Config.ModelCPUs), busy, cpus, model, softirq, rest)
 	if o := othersText(st); o != "" {
 		why += "; " + o
 	}
@@ -616,10 +619,11 @@ func othersText(st *results.Step) string {
 	return "the busiest other processes on the machine: " + strings.Join(parts, ", ")
 }
 
-func cpuList(cpus []int) string {
-	parts := make([]string, len(cpus))
-	for i, c := range cpus {
-		parts[i] = strconv.Itoa(c)
+// FormatInts writes a list of numbers as "0,1,5", as the flags take them.
+func FormatInts(v []int) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.Itoa(x)
 	}
 	return strings.Join(parts, ",")
 }
