@@ -120,3 +120,21 @@ func (f *Framer) Rest() []byte {
 	}
 	return r
 }
+
+// Serial feeds p to fr and handles each request it completes, in order, on
+// the calling goroutine: cpu= and block= here (OnThread), wait= through
+// wait (the model's own idiom: time.Sleep in a goroutine, Block on a
+// thread of its own), then the echo through echo. It stops at the first
+// echo that fails and returns its error.
+func Serial(fr *Framer, w Work, p []byte, wait func(time.Duration), echo func([]byte) error) error {
+	for _, req := range fr.Feed(p) {
+		OnThread(w)
+		if w.Wait > 0 {
+			wait(w.Wait)
+		}
+		if err := echo(req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
