@@ -1,10 +1,16 @@
 // Command epoll is the raw reactor model: non-blocking sockets and one
 // level-triggered epoll loop per C10K_LOOPS (default 1), each locked to its
 // own OS thread, on golang.org/x/sys/unix with no framework in between.
+//
+// With C10K_WORK the loop does each request's cpu= and block= itself and
+// waits wait= on a timer of its own (work.go); the preset pool
+// (C10K_PRESET=pool) hands cpu= and block= to a bounded goroutine pool
+// instead (pool.go).
 package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
@@ -38,12 +44,40 @@ func main() {
 	if err != nil {
 		modelkit.Fatal(model, err)
 	}
+	work, err := modelkit.LoadWork()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
+	var p *pool
+	switch cfg.Preset {
+	case "":
+	case PresetPool:
+		size, err := modelkit.IntEnv(EnvPool, DefaultPool)
+		if err != nil {
+			modelkit.Fatal(model, err)
+		}
+		if size < 1 {
+			modelkit.Fatal(model, fmt.Errorf("%s=%d: want at least one worker", EnvPool, size))
+		}
+		if !work.None() {
+			p = newPool(size, work)
+		}
+	default:
+		modelkit.Fatal(model, fmt.Errorf("%s=%q: unknown preset (known: %s)", modelkit.EnvPreset, cfg.Preset, PresetPool))
+	}
 	rep := modelkit.NewReporter(model, cfg)
 	defer rep.Close()
 
 	// One P per loop, each held through its raw epoll_wait (see
 	// epollWait), and one more for the reporter and the signal handler.
-	runtime.GOMAXPROCS(cfg.Loops + 1)
+	// The pool's workers get one more per CPU the process may use, so
+	// cpu= runs on every CPU it is given (one, when the runner pins it);
+	// a worker asleep in block= gives its P back (see modelkit.Block).
+	procs := cfg.Loops + 1
+	if p != nil {
+		procs += runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(procs)
 
 	var live atomic.Int64
 	loops := make([]*loop, cfg.Loops)
@@ -52,6 +86,7 @@ func main() {
 		if err != nil {
 			modelkit.Fatal(model, err)
 		}
+		l.work, l.pool = work, p
 		loops[i] = l
 	}
 
@@ -85,6 +120,15 @@ func main() {
 // instead of growing the server's memory.
 type conn struct {
 	out []byte
+	// With work (work.go): the requests in order, the one in progress
+	// (busy: in its wait, or in the pool), whether the client has
+	// half-closed, and the events asked for.
+	fr     *modelkit.Framer
+	queue  [][]byte
+	busy   bool
+	eof    bool
+	closed bool
+	events uint32
 }
 
 type loop struct {
@@ -94,6 +138,12 @@ type loop struct {
 	conns           map[int]*conn
 	buf             []byte
 	pausedUntil     time.Time
+
+	work   modelkit.Work // C10K_WORK; none: a pure echo
+	timers timerHeap     // requests in their wait, soonest first
+	pool   *pool         // the pool preset's workers; nil: the loop works
+	doneMu sync.Mutex
+	done   []job // requests the pool has worked, for the loop to go on with
 }
 
 func newLoop(lfd int, rep *modelkit.Reporter, live *atomic.Int64) (*loop, error) {
@@ -134,6 +184,13 @@ func (l *loop) run(stop <-chan struct{}) error {
 		if !l.pausedUntil.IsZero() {
 			timeout = max(int(time.Until(l.pausedUntil).Milliseconds()), 0)
 		}
+		if len(l.timers) > 0 {
+			// Rounded up: woken early, the loop would only spin until due.
+			ms := int((time.Until(l.timers[0].due) + time.Millisecond - 1) / time.Millisecond)
+			if timeout < 0 || ms < timeout {
+				timeout = max(ms, 0)
+			}
+		}
 		n, err := epollWait(l.epfd, events, timeout)
 		if err != nil && err != unix.EINTR {
 			return err
@@ -155,6 +212,7 @@ func (l *loop) run(stop <-chan struct{}) error {
 			ev := events[i].Events
 			switch {
 			case fd == l.evfd:
+				l.drainDone()
 				continue
 			case fd == l.lfd:
 				l.accept()
@@ -170,6 +228,7 @@ func (l *loop) run(stop <-chan struct{}) error {
 				}
 			}
 		}
+		l.fireTimers()
 	}
 }
 
@@ -196,7 +255,11 @@ func (l *loop) accept() {
 			unix.Close(fd)
 			continue
 		}
-		l.conns[fd] = &conn{}
+		c := &conn{events: unix.EPOLLIN}
+		if !l.work.None() {
+			c.fr = modelkit.NewFramer(l.work.Size)
+		}
+		l.conns[fd] = c
 		l.live.Add(1)
 	}
 }
@@ -211,7 +274,17 @@ func (l *loop) read(fd int, c *conn) {
 		l.close(fd)
 		return
 	case n == 0: // the peer half-closed; nothing is pending (we only read when out is empty)
+		if c.fr != nil {
+			c.eof = true // but requests may be: advance finishes them first
+			l.advance(fd, c)
+			return
+		}
 		l.close(fd)
+		return
+	}
+	if c.fr != nil {
+		c.queue = append(c.queue, c.fr.Feed(l.buf[:n])...)
+		l.advance(fd, c)
 		return
 	}
 	w, err := unix.Write(fd, l.buf[:n])
@@ -244,6 +317,10 @@ func (l *loop) flush(fd int, c *conn) {
 		return
 	}
 	c.out = nil
+	if c.fr != nil {
+		l.advance(fd, c)
+		return
+	}
 	if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN); err != nil {
 		l.close(fd)
 	}
@@ -251,6 +328,9 @@ func (l *loop) flush(fd int, c *conn) {
 
 func (l *loop) close(fd int) {
 	unix.Close(fd) // closing also removes fd from the epoll set
+	if c := l.conns[fd]; c != nil {
+		c.closed = true // its timer or pool job, if any, finds it closed
+	}
 	delete(l.conns, fd)
 	l.live.Add(-1)
 }

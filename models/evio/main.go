@@ -39,12 +39,16 @@ func main() {
 	if err != nil {
 		modelkit.Fatal(model, fmt.Errorf("listen address %q: %w (want ip:port)", cfg.Addr, err))
 	}
+	work, err := modelkit.LoadWork()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
 	rep := modelkit.NewReporter(model, cfg)
 	defer rep.Close()
 
 	ctx, stop := modelkit.SignalContext()
 	defer stop()
-	s := &server{cfg: cfg, rep: rep}
+	s := &server{cfg: cfg, rep: rep, work: work}
 	go func() {
 		<-ctx.Done()
 		s.stopping.Store(true)
@@ -86,6 +90,7 @@ func main() {
 type server struct {
 	cfg      modelkit.Config
 	rep      *modelkit.Reporter
+	work     modelkit.Work // C10K_WORK; none: a pure echo (work.go)
 	live     atomic.Int64
 	stopping atomic.Bool
 }
@@ -97,14 +102,20 @@ func (s *server) serving(srv evio.Server) evio.Action {
 	return evio.None
 }
 
-func (s *server) opened(evio.Conn) ([]byte, evio.Options, evio.Action) {
+func (s *server) opened(c evio.Conn) ([]byte, evio.Options, evio.Action) {
 	s.live.Add(1)
+	if !s.work.None() {
+		c.SetContext(&workState{fr: modelkit.NewFramer(s.work.Size)})
+	}
 	// evio copies what Data returns into the connection's own output buffer
 	// before it reads again, so the input buffer can be shared.
 	return nil, evio.Options{ReuseInputBuffer: true}, evio.None
 }
 
-func (s *server) data(_ evio.Conn, in []byte) ([]byte, evio.Action) {
+func (s *server) data(c evio.Conn, in []byte) ([]byte, evio.Action) {
+	if st, ok := c.Context().(*workState); ok {
+		return s.requests(c, st, in), evio.None
+	}
 	return in, evio.None
 }
 

@@ -43,6 +43,11 @@ func main() {
 	if err != nil {
 		modelkit.Fatal(model, err)
 	}
+	// Each child reads the work again; a bad value must stop the model
+	// here, before it listens.
+	if _, err := modelkit.LoadWork(); err != nil {
+		modelkit.Fatal(model, err)
+	}
 	if err := runParent(cfg, forkCap); err != nil {
 		modelkit.Fatal(model, err)
 	}

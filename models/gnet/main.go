@@ -37,10 +37,14 @@ func main() {
 	if err != nil {
 		modelkit.Fatal(model, err)
 	}
+	work, err := modelkit.LoadWork()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
 	rep := modelkit.NewReporter(model, cfg)
 	defer rep.Close()
 
-	e := &echo{cfg: cfg, rep: rep, booted: make(chan struct{})}
+	e := &echo{cfg: cfg, rep: rep, work: work, booted: make(chan struct{})}
 	ctx, stop := modelkit.SignalContext()
 	defer stop()
 	go e.stopOn(ctx)
@@ -73,6 +77,7 @@ type echo struct {
 	gnet.BuiltinEventEngine
 	cfg      modelkit.Config
 	rep      *modelkit.Reporter
+	work     modelkit.Work // C10K_WORK; none: a pure echo (work.go)
 	live     atomic.Int64
 	eng      gnet.Engine
 	booted   chan struct{}
@@ -115,14 +120,21 @@ func setBacklog(eng gnet.Engine, backlog int) error {
 	return nil
 }
 
-func (e *echo) OnOpen(gnet.Conn) ([]byte, gnet.Action) {
+func (e *echo) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	e.live.Add(1)
+	if !e.work.None() {
+		c.SetContext(&workState{fr: modelkit.NewFramer(e.work.Size)})
+	}
 	return nil, gnet.None
 }
 
 func (e *echo) OnTraffic(c gnet.Conn) gnet.Action {
 	// Next(-1) takes all buffered input and cannot fail for a negative n.
 	buf, _ := c.Next(-1)
+	if st, ok := c.Context().(*workState); ok {
+		e.traffic(c, st, buf)
+		return gnet.None
+	}
 	// A failed Write makes gnet close the connection and pass the error to
 	// OnClose, which reports it.
 	_, _ = c.Write(buf)
@@ -135,8 +147,12 @@ func (e *echo) OnClose(c gnet.Conn, err error) gnet.Action {
 		return gnet.None // closed by us or by the engine
 	}
 	if errors.Is(err, io.EOF) {
-		if c.OutboundBuffered() > 0 {
+		st, _ := c.Context().(*workState)
+		if c.OutboundBuffered() > 0 || st.unfinished() {
 			e.drainOnClose(c)
+		}
+		if st != nil {
+			e.finishAfterClose(c, st)
 		}
 		return gnet.None
 	}

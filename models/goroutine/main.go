@@ -26,12 +26,16 @@ func main() {
 	if err != nil {
 		modelkit.Fatal(model, err)
 	}
+	work, err := modelkit.LoadWork()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
 	rep := modelkit.NewReporter(model, cfg)
 	defer rep.Close()
 
 	ctx, stop := modelkit.SignalContext()
 	defer stop()
-	s := &server{rep: rep, conns: map[net.Conn]struct{}{}}
+	s := &server{rep: rep, work: work, conns: map[net.Conn]struct{}{}}
 	go func() {
 		<-ctx.Done()
 		ln.Close()
@@ -42,6 +46,7 @@ func main() {
 
 type server struct {
 	rep  *modelkit.Reporter
+	work modelkit.Work // C10K_WORK; none: a pure echo
 	live atomic.Int64
 
 	mu    sync.Mutex
@@ -93,11 +98,27 @@ func (s *server) echo(c net.Conn) {
 		c.Close()
 		s.track(c, false)
 	}()
+	var fr *modelkit.Framer
+	if !s.work.None() {
+		fr = modelkit.NewFramer(s.work.Size)
+	}
+	write := func(p []byte) error {
+		_, err := c.Write(p)
+		return err
+	}
 	buf := make([]byte, 4096)
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
+			var werr error
+			if fr == nil {
+				werr = write(buf[:n])
+			} else {
+				// The work runs in this connection's goroutine: wait= is
+				// time.Sleep, which parks only this goroutine.
+				werr = modelkit.Serial(fr, s.work, buf[:n], time.Sleep, write)
+			}
+			if werr != nil {
 				s.reportIO(modelkit.KindWrite, werr)
 				return
 			}
@@ -105,6 +126,15 @@ func (s *server) echo(c net.Conn) {
 		if err != nil {
 			if err != io.EOF {
 				s.reportIO(modelkit.KindRead, err)
+				return
+			}
+			if fr != nil {
+				// The client half-closed: its incomplete request goes back as it is.
+				if rest := fr.Rest(); rest != nil {
+					if werr := write(rest); werr != nil {
+						s.reportIO(modelkit.KindWrite, werr)
+					}
+				}
 			}
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -54,10 +55,14 @@ func main() {
 	if err != nil {
 		modelkit.Fatal(model, fmt.Errorf("convert listener: %w", err))
 	}
+	work, err := modelkit.LoadWork()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
 	rep := modelkit.NewReporter(model, cfg)
 	defer rep.Close()
 
-	s := &server{rep: rep}
+	s := &server{rep: rep, work: work}
 	evl, err := netpoll.NewEventLoop(s.onRequest,
 		netpoll.WithOnPrepare(s.onPrepare),
 		netpoll.WithOnDisconnect(s.onDisconnect),
@@ -90,6 +95,7 @@ func main() {
 
 type server struct {
 	rep      *modelkit.Reporter
+	work     modelkit.Work // C10K_WORK; none: a pure echo
 	live     atomic.Int64
 	stopping atomic.Bool
 }
@@ -99,17 +105,48 @@ type connState struct {
 	// lost: a flush failed, so the echo already has a gap and nothing
 	// more may be written.
 	lost bool
+
+	// With work: the connection's requests (fr is used by onRequest, and
+	// by onDisconnect only while no onRequest runs), and under mu whether
+	// an onRequest runs (busy) and whether the client has half-closed
+	// (hup). Whichever of the two sees the other done echoes the
+	// incomplete request left.
+	fr   *modelkit.Framer
+	mu   sync.Mutex
+	busy bool
+	hup  bool
 }
 
 type stateKey struct{}
 
 func (s *server) onPrepare(netpoll.Connection) context.Context {
 	s.live.Add(1)
-	return context.WithValue(context.Background(), stateKey{}, &connState{})
+	st := &connState{}
+	if !s.work.None() {
+		st.fr = modelkit.NewFramer(s.work.Size)
+	}
+	return context.WithValue(context.Background(), stateKey{}, st)
 }
 
-func (s *server) onDisconnect(context.Context, netpoll.Connection) {
+func (s *server) onDisconnect(ctx context.Context, c netpoll.Connection) {
 	s.live.Add(-1)
+	st, _ := ctx.Value(stateKey{}).(*connState)
+	if st == nil || st.fr == nil {
+		return
+	}
+	// netpoll calls this on the client's FIN before it closes the
+	// descriptor. With no onRequest running, an incomplete request left in
+	// the framer would otherwise never be echoed.
+	st.mu.Lock()
+	st.hup = true
+	var rest []byte
+	if !st.busy {
+		rest = st.fr.Rest()
+	}
+	st.mu.Unlock()
+	if rest != nil {
+		_ = s.echoAfterPeerClose(c, rest) // reports its own failure
+	}
 }
 
 func (s *server) onRequest(ctx context.Context, c netpoll.Connection) error {
@@ -122,6 +159,9 @@ func (s *server) onRequest(ctx context.Context, c netpoll.Connection) error {
 	if err != nil {
 		s.report(modelkit.KindRead, err)
 		return err
+	}
+	if st.fr != nil {
+		return s.onRequests(st, c, in)
 	}
 	// WriteBinary may keep a reference to in instead of copying it, so the
 	// input is released only once the echo is flushed.
@@ -142,6 +182,65 @@ func (s *server) onRequest(ctx context.Context, c netpoll.Connection) error {
 	if err := w.Flush(); err != nil {
 		// Also what netpoll does to echo still waiting for socket space
 		// when the client half-closes: it fails the flush and drops it.
+		st.lost = true
+		s.report(modelkit.KindWrite, err)
+		return err
+	}
+	return nil
+}
+
+// onRequests handles the requests in in, one after another on this pool
+// goroutine, which netpoll gives each connection with input: cpu= and
+// block= here, and wait= as time.Sleep, which parks this goroutine only
+// (the idiom netpoll's handlers have; netpoll runs one handler at a time
+// per connection, so later requests wait behind). Then the echo, and the
+// incomplete request when the client has half-closed meanwhile.
+func (s *server) onRequests(st *connState, c netpoll.Connection, in []byte) error {
+	// The framer is fed under mu: onDisconnect may take its rest meanwhile.
+	st.mu.Lock()
+	st.busy = true
+	reqs := st.fr.Feed(in)
+	st.mu.Unlock()
+	var err error
+	for _, req := range reqs {
+		if err = s.onRequestWork(st, c, req); err != nil {
+			break
+		}
+	}
+	// The framer copied what it keeps.
+	c.Reader().Release()
+	st.mu.Lock()
+	st.busy = false
+	var rest []byte
+	if st.hup && !st.lost {
+		rest = st.fr.Rest()
+	}
+	st.mu.Unlock()
+	if rest != nil && err == nil {
+		err = s.echoAfterPeerClose(c, rest)
+	}
+	return err
+}
+
+// onRequestWork does the work of one request and echoes it.
+func (s *server) onRequestWork(st *connState, c netpoll.Connection, req []byte) error {
+	modelkit.OnThread(s.work)
+	if s.work.Wait > 0 {
+		time.Sleep(s.work.Wait)
+	}
+	if st.lost {
+		return nil
+	}
+	if !c.IsActive() {
+		return s.echoAfterPeerClose(c, req)
+	}
+	w := c.Writer()
+	if _, err := w.WriteBinary(req); err != nil {
+		st.lost = true
+		s.report(modelkit.KindWrite, err)
+		return err
+	}
+	if err := w.Flush(); err != nil {
 		st.lost = true
 		s.report(modelkit.KindWrite, err)
 		return err

@@ -56,12 +56,16 @@ func main() {
 	// against the cap that was in force.
 	fmt.Fprintf(os.Stderr, "%s: Go thread cap %d (%s)\n", model, tc.max, tc.why)
 
+	work, err := modelkit.LoadWork()
+	if err != nil {
+		modelkit.Fatal(model, err)
+	}
 	lfd, err := modelkit.ListenFD(cfg, false) // blocking: accept(2) sleeps in the kernel
 	if err != nil {
 		modelkit.Fatal(model, err)
 	}
 	rep := modelkit.NewReporter(model, cfg)
-	s := &server{lfd: lfd, rep: rep, conns: map[int]struct{}{}}
+	s := &server{lfd: lfd, rep: rep, work: work, conns: map[int]struct{}{}}
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -79,8 +83,9 @@ func main() {
 }
 
 type server struct {
-	lfd int
-	rep *modelkit.Reporter
+	lfd  int
+	rep  *modelkit.Reporter
+	work modelkit.Work // C10K_WORK; none: a pure echo
 
 	mu       sync.Mutex
 	conns    map[int]struct{} // open connection descriptors
@@ -170,6 +175,11 @@ func (s *server) stop() {
 func (s *server) serve(fd int) {
 	runtime.LockOSThread()
 	defer s.release(fd)
+	var fr *modelkit.Framer
+	if !s.work.None() {
+		fr = modelkit.NewFramer(s.work.Size)
+	}
+	echo := func(p []byte) error { return writeAll(fd, p) }
 	buf := make([]byte, bufSize)
 	for {
 		n, err := unix.Read(fd, buf)
@@ -180,9 +190,22 @@ func (s *server) serve(fd int) {
 			s.reportIO(modelkit.KindRead, err)
 			return
 		case n == 0: // EOF: the client half-closed and everything was echoed
+			if fr != nil {
+				// but an incomplete request, which goes back as it is
+				if err := echo(fr.Rest()); err != nil {
+					s.reportIO(modelkit.KindWrite, err)
+				}
+			}
 			return
 		}
-		if err := writeAll(fd, buf[:n]); err != nil {
+		if fr == nil {
+			err = echo(buf[:n])
+		} else {
+			// All the work runs on the connection's own thread; wait= is
+			// that thread's sleep, which holds nothing but the thread.
+			err = modelkit.Serial(fr, s.work, buf[:n], modelkit.Block, echo)
+		}
+		if err != nil {
 			s.reportIO(modelkit.KindWrite, err)
 			return
 		}

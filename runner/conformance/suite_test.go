@@ -84,6 +84,18 @@ func TestModels(t *testing.T) {
 					report(t, c.Run(ctx, cm, conformance.Options{}))
 				})
 			}
+			// The work per request (C10K_WORK), named work_* so that a run
+			// can select or skip them (-run 'TestModels/epoll/work_').
+			for _, c := range conformance.WorkChecks() {
+				t.Run(c.Name, func(t *testing.T) {
+					err := c.Run(ctx, cm, conformance.Options{})
+					if why, ok := refused[c.Name]; ok {
+						expectRefusal(t, m.Name, c.Name, why, err)
+						return
+					}
+					report(t, err)
+				})
+			}
 			t.Logf("%s: build and all checks in %v", m.Name, time.Since(start).Round(time.Millisecond))
 		})
 	}
