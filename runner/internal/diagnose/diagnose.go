@@ -33,6 +33,9 @@ type Input struct {
 	Config     results.Config
 	Env        results.Environment
 	Capacity   int // the capacity the analysis found
+	// Work is the C10K_WORK each message cost the model (bench --work),
+	// "" for the plain echo.
+	Work string
 }
 
 // Result is the diagnosis.
@@ -375,6 +378,22 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		e := fmt.Sprintf("the model had not served every open connection %.0f s after the ramp", first.SettleSeconds)
 		c.Evidence = append(c.Evidence, e)
 		s += "; " + e
+	}
+	if we, blocking := workLimit(in, first); we != "" {
+		// The work the user asked the handler to do is what limits it:
+		// that leads, and what the clients saw follows.
+		// A slow handler's echoes come late or not within the window: it
+		// looks silent, or not accepting, while it works through the rest.
+		slow := c.Mechanism == results.MechSlow || c.Mechanism == results.MechSilent ||
+			c.Mechanism == results.MechNotAccepting || c.Mechanism == results.MechListenQueue
+		switch {
+		case slow && blocking:
+			c.Mechanism = results.MechBlockingWork
+		case slow:
+			c.Mechanism = results.MechCPU
+		}
+		c.Evidence = append(c.Evidence, we)
+		s = we + ": " + s
 	}
 	if cs := cpuSaturation(in, first); cs != "" {
 		if c.Mechanism == results.MechSlow {

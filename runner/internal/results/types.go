@@ -484,6 +484,7 @@ const (
 	MechResets        = "resets"
 	MechCorrupt       = "wrong bytes echoed"
 	MechSlow          = "latency past the deadline"
+	MechBlockingWork  = "blocking work per message"
 	MechSwarm         = "swarm resources"
 	MechSwarmLag      = "swarm behind schedule"
 	MechSwarmCPU      = "swarm CPU"
