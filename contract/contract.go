@@ -61,6 +61,8 @@ func Vars() []Var {
 		{EnvInstance, "index of this instance among those sharing the port (for reports)", "0"},
 		{EnvLoops, "event loops, for reactor models (the runner pins a model to one CPU, so 1)", strconv.Itoa(DefaultLoops)},
 		{EnvPreset, "a model-specific named preset (e.g. `forked`'s `seed`); the runner sets it from `model:preset`", "none"},
+		{EnvWork, "work per request before its echo, e.g. `cpu=200us`, `wait=50ms`, `block=5ms`, `cpu=100us,wait=20ms` (see \"Work per request\")", "none"},
+		{EnvSize, "bytes per request, when `C10K_WORK` is set", strconv.Itoa(DefaultSize)},
 	}
 }
 

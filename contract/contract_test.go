@@ -104,7 +104,8 @@ func TestVarsAreTheConstants(t *testing.T) {
 		}
 		names = append(names, v.Name)
 	}
-	want := []string{contract.EnvAddr, contract.EnvBacklog, contract.EnvReusePort, contract.EnvInstance, contract.EnvLoops, contract.EnvPreset}
+	want := []string{contract.EnvAddr, contract.EnvBacklog, contract.EnvReusePort, contract.EnvInstance, contract.EnvLoops, contract.EnvPreset,
+		contract.EnvWork, contract.EnvSize}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("Vars names %q, want the constants %q", names, want)
 	}
