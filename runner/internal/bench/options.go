@@ -226,7 +226,7 @@ func (o *Options) validateFlags() error {
 	seen := map[string]bool{}
 	for _, s := range o.Specs {
 		if s.Work != "" {
-			if _, err := contract.ParseWorkSpec(s.Work); err != nil {
+			if _, err := contract.ParseWorkValue(s.Work); err != nil {
 				return fmt.Errorf("--models %s: %w", s, err)
 			}
 		}

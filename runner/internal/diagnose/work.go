@@ -17,7 +17,7 @@ func workLimit(in Input, st *results.Step) (evidence string, blocking bool) {
 	if in.Work == "" || st.HoldSeconds <= 0 {
 		return "", false
 	}
-	w, err := contract.ParseWorkSpec(in.Work)
+	w, err := contract.ParseWorkValue(in.Work)
 	if err != nil {
 		return "", false
 	}
