@@ -323,7 +323,13 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		m.event(results.EventExited, "%v", err)
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
-	m.event(results.EventReady, "echoes on %s", m.opt.Addr)
+	if d := m.running.ReadyDelay(); d > m.opt.Deadline/10 {
+		// Late, but an echo: measured, not refused, and said from the start.
+		m.event(results.EventReady, "echoes on %s, late: the readiness probe came back after %v (the deadline is %v)",
+			m.opt.Addr, d.Round(time.Millisecond), m.opt.Deadline)
+	} else {
+		m.event(results.EventReady, "echoes on %s", m.opt.Addr)
+	}
 	if cause := m.conform(ctx); cause != nil {
 		return *cause
 	}

@@ -55,3 +55,19 @@ func TestDiagnoseWork(t *testing.T) {
 		})
 	}
 }
+
+func TestCrashLine(t *testing.T) {
+	for _, c := range []struct{ stderr, want string }{
+		{"Traceback (most recent call last): |   File \"server.py\", line 29, in <module> |   File \"/usr/lib/python3.11/socket.py\", line 294, in accept | OSError: [Errno 24] Too many open files",
+			"OSError: [Errno 24] Too many open files"},
+		{"Traceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: can't start new thread\n", "RuntimeError: can't start new thread"},
+		{"panic: runtime error: index out of range [3] with length 3 | | goroutine 1 [running]: | main.main()", "panic: runtime error: index out of range [3] with length 3"},
+		{"runtime: failed to create new OS thread | fatal error: newosproc", "fatal error: newosproc"},
+		{"cannot start: bad config", ""},
+		{"", ""},
+	} {
+		if got := crashLine(c.stderr); got != c.want {
+			t.Errorf("crashLine(%q) = %q, want %q", c.stderr, got, c.want)
+		}
+	}
+}
