@@ -5,7 +5,7 @@ C10KLAB  := $(BIN)/c10klab
 # Extra flags for the run, e.g. make bench BENCH_FLAGS="--models epoll,goroutine --target 60000"
 BENCH_FLAGS ?=
 
-.PHONY: all build k8s bench bench-hostile bench-scale test plots env deps clean replay
+.PHONY: all build k8s bench bench-hostile bench-scale bench-work test plots env deps clean replay
 
 all: build
 
@@ -34,6 +34,14 @@ bench-hostile: deps build
 # (docs/scale-out.md has the arithmetic). Takes the whole machine for ~15 min.
 bench-scale: deps build
 	$(C10KLAB) bench --profile scale $(BENCH_FLAGS)
+
+# The work behind each message: every model under four settings of the
+# contract's C10K_WORK (none; 200 µs of CPU; a 50 ms non-blocking wait; a
+# 5 ms blocking sleep in the handler), at a message a second, and the
+# report's model × work matrix (REPORT.md, work.png).
+WORK_FLAGS ?= --work 'none;cpu=200us;wait=50ms;block=5ms'
+bench-work: deps build
+	$(C10KLAB) bench $(WORK_FLAGS) $(BENCH_FLAGS)
 
 # The original experiment's own programs, replayed and explained (root, about 7 min):
 # results/<time>-replay/REPLAY.md. e.g. make replay REPLAY_FLAGS="--threads 2000 --client-nofile 1024"

@@ -42,7 +42,25 @@ func (w Work) None() bool { return w.CPU == 0 && w.Wait == 0 && w.Block == 0 }
 // read only when C10K_WORK asks for work. An error names the variable and
 // the bad part, on one line, as a model prints it before exiting with 2.
 func ParseWork(getenv func(string) string) (Work, error) {
-	v := strings.TrimSpace(getenv(EnvWork))
+	w, err := ParseWorkValue(getenv(EnvWork))
+	if err != nil || w.None() {
+		return w, err
+	}
+	size, err := Int(getenv, EnvSize, DefaultSize)
+	if err != nil {
+		return Work{}, err
+	}
+	if size < 1 {
+		return Work{}, fmt.Errorf("%s=%d: want a positive number of bytes", EnvSize, size)
+	}
+	w.Size = size
+	return w, nil
+}
+
+// ParseWorkValue reads a C10K_WORK value alone ("cpu=200us,wait=20ms"), as
+// the runner's --work flag gives it; Size is left 0.
+func ParseWorkValue(v string) (Work, error) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return Work{}, nil
 	}
@@ -75,14 +93,6 @@ func ParseWork(getenv func(string) string) (Work, error) {
 		}
 		*slot = d
 	}
-	size, err := Int(getenv, EnvSize, DefaultSize)
-	if err != nil {
-		return Work{}, err
-	}
-	if size < 1 {
-		return Work{}, fmt.Errorf("%s=%d: want a positive number of bytes", EnvSize, size)
-	}
-	w.Size = size
 	return w, nil
 }
 

@@ -130,7 +130,7 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 	d := diagnose.Diagnose(diagnose.Input{
 		Model: label, Instances: m.Instances, Steps: m.Steps, Samples: m.Samples, Reports: m.Reports, Events: m.Events,
 		Stop: stop, StopDetail: detail, Exit: m.Exit, Guard: m.Guard, Config: run.Config, Env: run.Env,
-		Capacity: s.Capacity,
+		Capacity: s.Capacity, Work: workOf(label),
 	})
 	s.Diagnosis, s.Warnings = d.Sentence, d.Warnings
 	s.Hostile = HostileEffects(m, stop, run.Config)
@@ -227,4 +227,11 @@ func endOf(m Model) (stop, detail string) {
 		}
 	}
 	return "", ""
+}
+
+// workOf is the work a measurement's label names (epoll@cpu=200us.r2).
+func workOf(label string) string {
+	base, _ := BaseLabel(label)
+	_, w := results.SplitWork(base)
+	return w
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/results"
@@ -107,6 +108,45 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			},
 			stop: results.StopNotSustained,
 			want: []string{"server: the model stopped accepting", "listen queue overflowed"},
+		},
+		{
+			// Every echo comes back, 1.5 s after its message: measured,
+			// not refused at readiness, and named with how late.
+			name: "echoes every message late", dir: testdataModels, model: "late",
+			setup: func(t *testing.T, o *Options) {
+				o.ModelEnv = []string{"C10K_TEST_LATE=1500ms"}
+				o.Steps = []int{50}
+				o.SettleMax = time.Second // it never settles: no need to wait
+				o.Conformance = false
+			},
+			stop: results.StopNotSustained,
+			want: []string{"server: every echo came back, but late: p50 1.5", "against a deadline of 1.00 s"},
+		},
+		{
+			// A pool of 100 workers, each on one connection: 100 served,
+			// the rest held and never read.
+			name: "serves a pool of connections", dir: testdataModels, model: "pool",
+			setup: func(t *testing.T, o *Options) {
+				o.ModelEnv = []string{"C10K_TEST_K=100"}
+				o.Steps = []int{50, 150}
+				o.SettleMax = time.Second
+				o.Conformance = false
+			},
+			stop: results.StopNotSustained,
+			want: []string{"server: the model serves about 100 of the 150 connections it holds: a pool or cap of 100"},
+		},
+		{
+			// A Python server that dies of its own EMFILE: its traceback's
+			// last line leads, with the limit it names.
+			name: "crashes with its own exception", dir: testdataModels, model: "crashk",
+			setup: func(t *testing.T, o *Options) {
+				o.Steps = []int{40, 200}
+				o.ModelNoFile = 120
+				o.Procs = 1
+				o.Conformance = false
+			},
+			stop: results.StopExited,
+			want: []string{"server: the model crashed (exit status 1)", "OSError: [Errno 24] Too many open files — the open-files limit, 120 per process"},
 		},
 		{
 			name: "swarm agent starved of descriptors", dir: realModels, model: "epoll",

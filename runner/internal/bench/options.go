@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/contract"
 	"c10klab/runner/internal/guard"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/results"
@@ -224,6 +225,11 @@ func (o *Options) validateFlags() error {
 	// it would overwrite the first's files.
 	seen := map[string]bool{}
 	for _, s := range o.Specs {
+		if s.Work != "" {
+			if _, err := contract.ParseWorkValue(s.Work); err != nil {
+				return fmt.Errorf("--models %s: %w", s, err)
+			}
+		}
 		if seen[s.Label()] {
 			return fmt.Errorf("--models: %s is given twice; each model runs once per run (its files are named after it)", s.Label())
 		}

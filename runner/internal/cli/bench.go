@@ -61,6 +61,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.String("profile", prof.Name, "named settings the other flags then override: default (make bench), scale (make bench-scale: to 2,000,000 connections at a message a minute)")
 	modelsFlag := fs.String("models", strings.Join(prof.Models, ","), "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
 	stepsFlag := fs.String("steps", diagnose.FormatInts(opt.Steps), "offered connections per step, ascending")
+	work := fs.String("work", "", "the work each message costs the model before its echo (C10K_WORK): cpu=D (CPU time on the handling thread), wait=D (a non-blocking wait in the model's idiom), block=D (a blocking sleep in the handler), combined with commas (cpu=100us,wait=20ms); several settings separated by ';' measure every model under each, 'none' for the plain echo (make bench-work: none;cpu=200us;wait=50ms;block=5ms)")
 	hostile := fs.String("hostile", "", "after the last step, one step per hostile kind: its connections plus --hostile-share as many misbehaving ones ("+strings.Join(swarm.HostileKinds, ", ")+", or all)")
 	fs.Float64Var(&opt.HostileShare, "hostile-share", 0.25, "hostile connections per well-behaved one in a --hostile step")
 	target := fs.Int("target", 0, "instead of --steps: 6 steps up to this many connections")
@@ -209,6 +210,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 			}
 			opt.Specs = append(opt.Specs, spec)
 		}
+	}
+	if *work != "" {
+		works, err := bench.ParseWorkList(*work)
+		if err != nil {
+			return fmt.Errorf("--work: %w", err)
+		}
+		opt.Specs = bench.CrossWork(opt.Specs, works)
 	}
 	raiseNoFile()
 	// Every flag is checked before anything starts: the model, the swarm

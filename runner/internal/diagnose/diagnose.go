@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"c10klab/contract"
 	"c10klab/runner/internal/results"
@@ -33,6 +34,9 @@ type Input struct {
 	Config     results.Config
 	Env        results.Environment
 	Capacity   int // the capacity the analysis found
+	// Work is the C10K_WORK each message cost the model (bench --work),
+	// "" for the plain echo.
+	Work string
 }
 
 // Result is the diagnosis.
@@ -211,10 +215,62 @@ func exitedBy(in Input, at int) Result {
 			n(peak.Model.Threads), n(at), exitHow(x), threadLimits(in.Env))
 	}
 	s := fmt.Sprintf("the model exited by itself (%s) at about %s connections", exitHow(x), n(at))
+	if line := crashLine(x.Stderr); line != "" {
+		// The model's own words first: what a person reads in the log.
+		s = fmt.Sprintf("the model crashed (%s) at about %s connections: %s", exitHow(x), n(at), line)
+		c.Evidence = append(c.Evidence, line)
+		if mech, limit := crashLimit(line, in); limit != "" {
+			c.Mechanism = mech
+			s += " — " + limit
+		}
+		return say(c, "%s", s) // the whole stderr is in the exit event
+	}
 	if x.Stderr != "" {
 		s += "; stderr: " + x.Stderr
 	}
 	return say(c, "%s", s)
+}
+
+// crashLine is the line of a crashed model's stderr that says why: the
+// last line of a Python traceback ("OSError: [Errno 24] Too many open
+// files"), the first of a Go panic or fatal error, or of an uncaught Node
+// or Rust error. "" when the stderr holds none of these.
+func crashLine(stderr string) string {
+	lines := strings.Split(strings.ReplaceAll(strings.TrimSpace(stderr), results.StderrSep, "\n"), "\n")
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		for _, p := range []string{"panic: ", "fatal error: ", "thread 'main' panicked", "Error: ", "Segmentation fault"} {
+			if strings.HasPrefix(l, p) {
+				return l
+			}
+		}
+	}
+	if strings.Contains(stderr, "Traceback (most recent call last)") {
+		for i := len(lines) - 1; i >= 0; i-- {
+			if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "File ") && !strings.HasPrefix(lines[i], " ") {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
+// crashLimit names the limit a crash's own message points to, when it
+// points to one: the errno or the runtime's words for it.
+func crashLimit(line string, in Input) (mech, limit string) {
+	switch l := strings.ToLower(line); {
+	case strings.Contains(l, "too many open files") || strings.Contains(l, "emfile"):
+		lim := limitValue(in.Env, "open files (soft)")
+		if in.Config.ModelNoFile > 0 {
+			lim = strconv.Itoa(in.Config.ModelNoFile)
+		}
+		return results.MechOpenFiles, "the open-files limit, " + lim + " per process"
+	case strings.Contains(l, "can't start new thread") || strings.Contains(l, "failed to create new os thread"):
+		return results.MechThreadCreate, threadLimits(in.Env)
+	case strings.Contains(l, "memoryerror") || strings.Contains(l, "cannot allocate memory") || strings.Contains(l, "out of memory"):
+		return results.MechCrash, "memory: the allocation failed"
+	}
+	return results.MechCrash, ""
 }
 
 func exitHow(x *results.Exit) string {
@@ -351,6 +407,21 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		c.Mechanism = results.MechListenQueue
 		s = fmt.Sprintf("the model did not accept connections as fast as they came: %s; %s of the %s connections the clients had open were served through the window (%s) at %s offered",
 			queueOverflow(first), n(first.Sustained), n(first.Open), failureSummary(first), n(first.Offered))
+	case pooled(in, first, held):
+		// Every socket held, but only some served: a pool of workers (or
+		// threads) each on one connection, the rest waiting for one.
+		k := first.Sustained
+		c.Mechanism, c.Limit = results.MechPool, int64(k)
+		due := results.DueEchoes(first, in.Config.Interval)
+		s = fmt.Sprintf("the model serves about %s of the %s connections it holds: a pool or cap of %s; the others' messages got no echo (%s of the %s echoes due in the window came back; %s at %s offered)",
+			n(k), n(held), n(k), n(int(first.Echoes)), n(int(due)), failureSummary(first), n(first.Offered))
+	case lateEchoes(in, first, held):
+		c.Mechanism = results.MechLate
+		due := results.DueEchoes(first, in.Config.Interval)
+		dl := float64(in.Config.Deadline) / float64(time.Millisecond)
+		s = fmt.Sprintf("every echo came back, but late: p50 %s, p99 %s against a deadline of %s, %s past it at the median (%s echoes came back in the window, where %s fell due; %s at %s offered, %s sustained)",
+			ms(first.Latency.P50), ms(first.Latency.P99), ms(dl), ms(first.Latency.P50-dl), n(int(first.Echoes)), n(int(due)),
+			failureSummary(first), n(first.Offered), n(first.Sustained))
 	case silentHolding(in, first, held):
 		c.Mechanism = results.MechSilent
 		s = fmt.Sprintf("the model holds %s sockets but stopped echoing", n(held))
@@ -376,13 +447,29 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		c.Evidence = append(c.Evidence, e)
 		s += "; " + e
 	}
+	if we, blocking := workLimit(in, first); we != "" {
+		// The work the user asked the handler to do is what limits it:
+		// that leads, and what the clients saw follows.
+		// A slow handler's echoes come late or not within the window: it
+		// looks silent, or not accepting, while it works through the rest.
+		slow := c.Mechanism == results.MechSlow || c.Mechanism == results.MechSilent ||
+			c.Mechanism == results.MechNotAccepting || c.Mechanism == results.MechListenQueue
+		switch {
+		case slow && blocking:
+			c.Mechanism = results.MechBlockingWork
+		case slow:
+			c.Mechanism = results.MechCPU
+		}
+		c.Evidence = append(c.Evidence, we)
+		s = we + ": " + s
+	}
 	if cs := cpuSaturation(in, first); cs != "" {
-		if c.Mechanism == results.MechSlow {
+		if c.Mechanism == results.MechSlow || c.Mechanism == results.MechLate {
 			c.Mechanism = results.MechCPU
 		}
 		c.Evidence = append(c.Evidence, cs)
 		s += "; " + cs
-	} else if slow := c.Mechanism == results.MechSlow || c.Mechanism == results.MechNotAccepting || c.Mechanism == results.MechListenQueue; slow {
+	} else if slow := c.Mechanism == results.MechSlow || c.Mechanism == results.MechLate || c.Mechanism == results.MechNotAccepting || c.Mechanism == results.MechListenQueue; slow {
 		// The model was slow with CPU left in its share. If something else
 		// took its CPU, or the machine had none left, the step measured
 		// the machine, not the model alone: that cause leads, and what
@@ -440,6 +527,40 @@ func liveCap(in Input, first *results.Step) int {
 		}
 	}
 	return best
+}
+
+// pooled: the model holds (nearly) every open connection, the clients'
+// failures are missed deadlines, and the echoes that came back were about
+// the sustained connections' own: a fixed number served whole, the rest
+// not at all (a slow model's late echoes spread over every connection).
+func pooled(in Input, first *results.Step, held int) bool {
+	f := first.Failures
+	if first.Sustained == 0 || f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 {
+		return false
+	}
+	if float64(first.Sustained) >= in.Config.SustainRatio*float64(first.Offered) {
+		return false
+	}
+	// The echoes that came were on time: a pool serves its own promptly.
+	// A model short of CPU or memory answers late, across the board.
+	if in.Config.Deadline <= 0 || first.Latency.Count == 0 || first.Latency.P99 > float64(in.Config.Deadline)/float64(time.Millisecond) {
+		return false
+	}
+	due := results.DueEchoes(first, in.Config.Interval)
+	ownDue := due * float64(first.Sustained) / float64(first.Open)
+	return float64(first.Echoes) <= 1.25*ownDue+float64(first.Open)/100
+}
+
+// lateEchoes: the model holds (nearly) every open connection and nearly
+// every echo due came back, intact, but past the deadline: a handler that
+// answers every message late (a slow backend), not one that drops them.
+func lateEchoes(in Input, first *results.Step, held int) bool {
+	f := first.Failures
+	if in.Config.Deadline <= 0 || f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 || first.Latency.Count == 0 {
+		return false
+	}
+	due := results.DueEchoes(first, in.Config.Interval)
+	return float64(first.Echoes) >= 0.8*due && first.Latency.P50 > float64(in.Config.Deadline)/float64(time.Millisecond)
 }
 
 // silentHolding: the model holds (nearly) every open connection, the

@@ -27,12 +27,18 @@ func (e *ExitedError) Error() string {
 // a busy loop.
 const readyPoll = 25 * time.Millisecond
 
-// probeWait bounds one echo probe.
-const probeWait = time.Second
-
 // WaitReady waits until Ready holds, a leader exits (the error wraps
 // ErrNotReady and an *ExitedError), or timeout passes.
 func WaitReady(ctx context.Context, addr netip.AddrPort, procs []*Process, timeout time.Duration) error {
+	_, err := WaitReadyDelay(ctx, addr, procs, timeout)
+	return err
+}
+
+// WaitReadyDelay is WaitReady that also says how long the probe's echo
+// took. A model that echoes late is ready all the same: it is measured,
+// and its delay is a finding, not a refusal (a server that echoes every
+// message 1.5 s late was once refused as "does not echo").
+func WaitReadyDelay(ctx context.Context, addr netip.AddrPort, procs []*Process, timeout time.Duration) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
@@ -41,12 +47,12 @@ func WaitReady(ctx context.Context, addr netip.AddrPort, procs []*Process, timeo
 	for {
 		for _, p := range procs {
 			if p.Exited() {
-				return fmt.Errorf("%w: %w", ErrNotReady, &ExitedError{PID: p.Pid(), Status: p.Status()})
+				return 0, fmt.Errorf("%w: %w", ErrNotReady, &ExitedError{PID: p.Pid(), Status: p.Status()})
 			}
 		}
-		err := Ready(ctx, addr, procs)
+		delay, err := ready(ctx, addr, procs)
 		if err == nil {
-			return nil
+			return delay, nil
 		}
 		if ctx.Err() == nil || last == nil {
 			// A try cut short by the overall timeout says less than the
@@ -55,7 +61,7 @@ func WaitReady(ctx context.Context, addr netip.AddrPort, procs []*Process, timeo
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w within %v on %s: %v", ErrNotReady, timeout, addr, last)
+			return 0, fmt.Errorf("%w within %v on %s: %v", ErrNotReady, timeout, addr, last)
 		case <-tick.C:
 		}
 	}
@@ -63,28 +69,48 @@ func WaitReady(ctx context.Context, addr netip.AddrPort, procs []*Process, timeo
 
 // Ready is one try of the readiness rule: a process of each leader's
 // family listens on addr's port, and a connection to addr gets a probe
-// echoed. A TCP connect alone is not enough: the kernel completes the
-// handshake for a listening socket whose owner never calls accept().
+// echoed, however late, within ctx. A TCP connect alone is not enough:
+// the kernel completes the handshake for a listening socket whose owner
+// never calls accept().
 func Ready(ctx context.Context, addr netip.AddrPort, procs []*Process) error {
+	_, err := ready(ctx, addr, procs)
+	return err
+}
+
+func ready(ctx context.Context, addr netip.AddrPort, procs []*Process) (time.Duration, error) {
 	for i, p := range procs {
 		ok, err := Listens(p.Pid(), addr.Port())
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !ok {
-			return fmt.Errorf("no process of instance %d's family (group %d) listens on port %d yet", i, p.Pid(), addr.Port())
+			return 0, fmt.Errorf("no process of instance %d's family (group %d) listens on port %d yet", i, p.Pid(), addr.Port())
 		}
 	}
-	return Probe(ctx, addr, probeWait)
+	// The probe waits as long as the caller does: a late echo is an echo.
+	wait := probeConnect
+	if d, ok := ctx.Deadline(); ok {
+		wait = max(wait, time.Until(d))
+	}
+	return ProbeDelay(ctx, addr, wait)
 }
+
+// probeConnect bounds a probe without a deadline of its own.
+const probeConnect = time.Second
 
 // Probe connects to addr, sends a probe and waits up to wait for it to
 // come back.
 func Probe(ctx context.Context, addr netip.AddrPort, wait time.Duration) error {
+	_, err := ProbeDelay(ctx, addr, wait)
+	return err
+}
+
+// ProbeDelay is Probe that also says how long the echo took from the send.
+func ProbeDelay(ctx context.Context, addr netip.AddrPort, wait time.Duration) (time.Duration, error) {
 	d := net.Dialer{Timeout: wait}
 	c, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return 0, fmt.Errorf("connect: %w", err)
 	}
 	defer c.Close()
 	probe := []byte("c10klab readiness probe\n")
@@ -93,19 +119,22 @@ func Probe(ctx context.Context, addr netip.AddrPort, wait time.Duration) error {
 		dl = d
 	}
 	c.SetDeadline(dl)
+	sent := time.Now()
 	if _, err := c.Write(probe); err != nil {
-		return fmt.Errorf("send probe: %w", err)
+		return 0, fmt.Errorf("send probe: %w", err)
 	}
 	got := make([]byte, len(probe))
 	if _, err := io.ReadFull(c, got); err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return fmt.Errorf("connected, but the probe was not echoed within %v: the model does not accept() or does not echo", wait)
+			return 0, fmt.Errorf("connected, but the probe was not echoed within %v: the model does not accept() or does not echo",
+				dl.Sub(sent).Round(10*time.Millisecond))
 		}
-		return fmt.Errorf("read echo: %w", err)
+		return 0, fmt.Errorf("read echo: %w", err)
 	}
+	delay := time.Since(sent)
 	if string(got) != string(probe) {
-		return fmt.Errorf("probe echoed wrong: sent %q, got %q", probe, got)
+		return delay, fmt.Errorf("probe echoed wrong: sent %q, got %q", probe, got)
 	}
-	return nil
+	return delay, nil
 }

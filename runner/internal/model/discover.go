@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"c10klab/runner/internal/results"
 )
 
 // Model is one folder under models/.
@@ -82,35 +84,42 @@ func isGoMain(dir string) (bool, error) {
 	return false, nil
 }
 
-// Spec is a model named on the command line, optionally with a preset:
-// "forked:seed".
+// Spec is a model named on the command line, optionally with a preset
+// and with the work each message costs it (C10K_WORK):
+// "forked:seed", "py-asyncio:executor@block=5ms".
 type Spec struct {
 	Name   string
 	Preset string
+	// Work is the C10K_WORK the model runs with, "" for the plain echo.
+	Work string
 }
 
-// ParseSpec parses "name" or "name:preset".
+// ParseSpec parses "name", "name:preset", and either with "@work".
 func ParseSpec(s string) (Spec, error) {
-	name, preset, _ := strings.Cut(strings.TrimSpace(s), ":")
+	s, work, _ := strings.Cut(strings.TrimSpace(s), results.WorkSep)
+	name, preset, _ := strings.Cut(s, ":")
 	if name == "" {
 		return Spec{}, fmt.Errorf("empty model name in %q", s)
 	}
-	return Spec{Name: name, Preset: preset}, nil
+	return Spec{Name: name, Preset: preset, Work: strings.TrimSpace(work)}, nil
 }
 
-// Label names the spec's results files: "forked-seed".
+// Label names the spec's results files: "forked-seed",
+// "epoll@cpu=200us" (results.FileName makes it safe on disk).
 func (s Spec) Label() string {
-	if s.Preset == "" {
-		return s.Name
+	l := s.Name
+	if s.Preset != "" {
+		l += "-" + s.Preset
 	}
-	return s.Name + "-" + s.Preset
+	return results.WorkLabel(l, s.Work)
 }
 
 func (s Spec) String() string {
-	if s.Preset == "" {
-		return s.Name
+	n := s.Name
+	if s.Preset != "" {
+		n += ":" + s.Preset
 	}
-	return s.Name + ":" + s.Preset
+	return results.WorkLabel(n, s.Work)
 }
 
 // Find returns the model called name, or an error that lists the models

@@ -47,8 +47,17 @@ type Running struct {
 	insts  []*instance
 	exited chan Exit
 
-	mu       sync.Mutex
-	stopping bool
+	mu         sync.Mutex
+	stopping   bool
+	readyDelay time.Duration // how long the readiness probe's echo took
+}
+
+// ReadyDelay is how long the readiness probe's echo took: a model that
+// echoes late is measured, and its delay recorded.
+func (r *Running) ReadyDelay() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.readyDelay
 }
 
 type instance struct {
@@ -252,7 +261,10 @@ func (r *Running) WaitReady(ctx context.Context, timeout time.Duration) error {
 	for i, in := range r.insts {
 		procs[i] = in.proc
 	}
-	err := launch.WaitReady(ctx, r.cfg.Addr, procs, timeout)
+	delay, err := launch.WaitReadyDelay(ctx, r.cfg.Addr, procs, timeout)
+	r.mu.Lock()
+	r.readyDelay = delay
+	r.mu.Unlock()
 	var ex *launch.ExitedError
 	if errors.As(err, &ex) {
 		for _, in := range r.insts {

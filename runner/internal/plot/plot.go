@@ -10,6 +10,7 @@
 //	memory.{png,svg}             user and kernel memory per connection
 //	cpu.{png,svg}                model CPU per 1,000 echoes
 //	cost.{png,svg}               memory, CPU and ramp rate against connections, log scale
+//	work.{png,svg}               capacity per model under each work setting (runs with --work)
 //	timeline-<model>.{png,svg}   connections, failures/s, memory, threads over time
 package plot
 
@@ -41,6 +42,9 @@ func Render(l *results.Loaded, outDir string) ([]string, error) {
 		cpuFigure(l, models, styles),
 		costFigure(l, models, styles),
 	)
+	if f := workFigure(l); f != nil {
+		figs = append(figs, f)
+	}
 	for _, m := range models {
 		figs = append(figs, timelineFigure(l, m, styles[m].color))
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"c10klab/runner/internal/results"
 )
 
 // Tail is an io.Writer that keeps the last n lines written to it, so a
@@ -60,7 +62,7 @@ func (t *Tail) String() string {
 	if len(t.part) > 0 {
 		lines = append(lines[:len(lines):len(lines)], string(t.part))
 	}
-	return strings.Join(lines, " | ")
+	return strings.Join(lines, results.StderrSep)
 }
 
 // SignalGroup sends sig to the process group led by pgid. A group that is

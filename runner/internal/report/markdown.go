@@ -81,6 +81,8 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		}
 	}
 
+	workSection(&b, rs, links)
+
 	b.WriteString("\n## Diagnosis\n\n")
 	for _, r := range rs {
 		d := r.Diagnosis

@@ -28,6 +28,9 @@ const (
 	// CostChart: memory, CPU and ramp rate against connections held, on a
 	// log scale, from the ramps' samples and the steps' windows.
 	CostChart = "cost"
+	// WorkChart: each model's capacity under each work setting, for a run
+	// measured with --work.
+	WorkChart = "work"
 )
 
 // FailuresChart and TimelineChart name a model's charts, without extension.

@@ -348,8 +348,12 @@ type Exit struct {
 	OOMKills int64 `json:"oom_kills"`
 	// MemoryAtLimit: the cgroup's memory use reached its limit (failcnt).
 	MemoryAtLimit bool   `json:"memory_at_limit,omitempty"`
-	Stderr        string `json:"stderr,omitempty"` // the tail of the model's stderr
+	Stderr        string `json:"stderr,omitempty"` // the tail of the model's stderr, its lines joined by StderrSep
 }
+
+// StderrSep joins the lines of a stderr tail kept on one line (Exit.Stderr,
+// procutil.Tail).
+const StderrSep = " | "
 
 // Why a step was not sustained.
 const (
@@ -484,6 +488,9 @@ const (
 	MechResets        = "resets"
 	MechCorrupt       = "wrong bytes echoed"
 	MechSlow          = "latency past the deadline"
+	MechBlockingWork  = "blocking work per message"
+	MechLate          = "late echoes"
+	MechPool          = "serves a fixed number at once"
 	MechSwarm         = "swarm resources"
 	MechSwarmLag      = "swarm behind schedule"
 	MechSwarmCPU      = "swarm CPU"
