@@ -1,11 +1,17 @@
 package bench
 
 import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"c10klab/runner/internal/model"
+	"c10klab/runner/internal/render"
+	"c10klab/runner/internal/results"
 )
 
 func TestParseWorkList(t *testing.T) {
@@ -50,5 +56,53 @@ func TestCrossWork(t *testing.T) {
 	}
 	if env := workEnv(model.Spec{Name: "epoll"}, 16); env != nil {
 		t.Errorf("a plain echo gets work env %q", env)
+	}
+}
+
+// A model measured under --work: the plain echo and a 50 ms wait, each its
+// own measurement, the work passed to the model (the readiness probe whole
+// requests of --size), its echoes no sooner than the wait, and the report's
+// matrix and chart drawn from the saved files.
+func TestWorkRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a model twice")
+	}
+	opt := testOptions(t, realModels(t), "goroutine")
+	opt.Specs = CrossWork(opt.Specs, []string{"", "wait=50ms"})
+	opt.Steps = []int{100}
+	opt.Conformance = true // skipped, and said so, for the work setting
+	dir, err := Run(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := render.Render(dir); err != nil {
+		t.Fatal(err)
+	}
+	l, err := results.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, ok1 := l.Summaries["goroutine"]
+	work, ok2 := l.Summaries["goroutine@wait=50ms"]
+	if !ok1 || !ok2 {
+		t.Fatalf("summaries %v, want goroutine and goroutine@wait=50ms", slices.Collect(maps.Keys(l.Summaries)))
+	}
+	if plain.Capacity != 100 || work.Capacity != 100 {
+		t.Errorf("capacities %d and %d, want 100 each (a 50 ms wait is well within the 1 s deadline)", plain.Capacity, work.Capacity)
+	}
+	if work.Latency.P50 < 50 || plain.Latency.P50 >= 50 {
+		t.Errorf("p50 %.1f ms with wait=50ms and %.1f ms without: the work did not reach the model", work.Latency.P50, plain.Latency.P50)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Work per message", "| model | none | wait=50ms |", "| goroutine | 100<br>", "work.png"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("REPORT.md lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "work.png")); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,15 +31,18 @@ const readyPoll = 25 * time.Millisecond
 // WaitReady waits until Ready holds, a leader exits (the error wraps
 // ErrNotReady and an *ExitedError), or timeout passes.
 func WaitReady(ctx context.Context, addr netip.AddrPort, procs []*Process, timeout time.Duration) error {
-	_, err := WaitReadyDelay(ctx, addr, procs, timeout)
+	_, err := WaitReadyDelay(ctx, addr, procs, timeout, 0)
 	return err
 }
 
 // WaitReadyDelay is WaitReady that also says how long the probe's echo
 // took. A model that echoes late is ready all the same: it is measured,
 // and its delay is a finding, not a refusal (a server that echoes every
-// message 1.5 s late was once refused as "does not echo").
-func WaitReadyDelay(ctx context.Context, addr netip.AddrPort, procs []*Process, timeout time.Duration) (time.Duration, error) {
+// message 1.5 s late was once refused as "does not echo"). request, when
+// positive, is the model's bytes per request (C10K_SIZE with C10K_WORK
+// set): the probe is then a whole number of requests, since a model with
+// work echoes a request only once all of it has come.
+func WaitReadyDelay(ctx context.Context, addr netip.AddrPort, procs []*Process, timeout time.Duration, request int) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
@@ -50,7 +54,7 @@ func WaitReadyDelay(ctx context.Context, addr netip.AddrPort, procs []*Process, 
 				return 0, fmt.Errorf("%w: %w", ErrNotReady, &ExitedError{PID: p.Pid(), Status: p.Status()})
 			}
 		}
-		delay, err := ready(ctx, addr, procs)
+		delay, err := ready(ctx, addr, procs, request)
 		if err == nil {
 			return delay, nil
 		}
@@ -73,11 +77,11 @@ func WaitReadyDelay(ctx context.Context, addr netip.AddrPort, procs []*Process, 
 // the kernel completes the handshake for a listening socket whose owner
 // never calls accept().
 func Ready(ctx context.Context, addr netip.AddrPort, procs []*Process) error {
-	_, err := ready(ctx, addr, procs)
+	_, err := ready(ctx, addr, procs, 0)
 	return err
 }
 
-func ready(ctx context.Context, addr netip.AddrPort, procs []*Process) (time.Duration, error) {
+func ready(ctx context.Context, addr netip.AddrPort, procs []*Process, request int) (time.Duration, error) {
 	for i, p := range procs {
 		ok, err := Listens(p.Pid(), addr.Port())
 		if err != nil {
@@ -92,7 +96,7 @@ func ready(ctx context.Context, addr netip.AddrPort, procs []*Process) (time.Dur
 	if d, ok := ctx.Deadline(); ok {
 		wait = max(wait, time.Until(d))
 	}
-	return ProbeDelay(ctx, addr, wait)
+	return probeDelay(ctx, addr, wait, probeBytes(request))
 }
 
 // probeConnect bounds a probe without a deadline of its own.
@@ -101,19 +105,33 @@ const probeConnect = time.Second
 // Probe connects to addr, sends a probe and waits up to wait for it to
 // come back.
 func Probe(ctx context.Context, addr netip.AddrPort, wait time.Duration) error {
-	_, err := ProbeDelay(ctx, addr, wait)
+	_, err := probeDelay(ctx, addr, wait, probeBytes(0))
 	return err
 }
 
-// ProbeDelay is Probe that also says how long the echo took from the send.
-func ProbeDelay(ctx context.Context, addr netip.AddrPort, wait time.Duration) (time.Duration, error) {
+// probeText is the readiness probe a model echoes.
+const probeText = "c10klab readiness probe\n"
+
+// probeBytes is the probe, padded to a whole number of requests of the
+// given size (0: as it is).
+func probeBytes(request int) []byte {
+	p := []byte(probeText)
+	if request <= 0 || len(p)%request == 0 {
+		return p
+	}
+	n := (len(p)/request + 1) * request
+	padded := append(p[:len(p)-1:len(p)-1], bytes.Repeat([]byte("."), n-len(p))...)
+	return append(padded, '\n')
+}
+
+// probeDelay sends probe and says how long its echo took from the send.
+func probeDelay(ctx context.Context, addr netip.AddrPort, wait time.Duration, probe []byte) (time.Duration, error) {
 	d := net.Dialer{Timeout: wait}
 	c, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return 0, fmt.Errorf("connect: %w", err)
 	}
 	defer c.Close()
-	probe := []byte("c10klab readiness probe\n")
 	dl := time.Now().Add(wait)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
 		dl = d

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -50,6 +51,21 @@ type Running struct {
 	mu         sync.Mutex
 	stopping   bool
 	readyDelay time.Duration // how long the readiness probe's echo took
+}
+
+// requestSize is the model's bytes per request when its environment gives
+// it work (C10K_WORK), else 0: the readiness probe must be whole requests.
+func (r *Running) requestSize() int {
+	env := map[string]string{}
+	for _, kv := range r.cfg.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	w, err := contract.ParseWork(func(k string) string { return env[k] })
+	if err != nil || w.None() {
+		return 0
+	}
+	return w.Size
 }
 
 // ReadyDelay is how long the readiness probe's echo took: a model that
@@ -261,7 +277,7 @@ func (r *Running) WaitReady(ctx context.Context, timeout time.Duration) error {
 	for i, in := range r.insts {
 		procs[i] = in.proc
 	}
-	delay, err := launch.WaitReadyDelay(ctx, r.cfg.Addr, procs, timeout)
+	delay, err := launch.WaitReadyDelay(ctx, r.cfg.Addr, procs, timeout, r.requestSize())
 	r.mu.Lock()
 	r.readyDelay = delay
 	r.mu.Unlock()
