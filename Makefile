@@ -87,9 +87,10 @@ test: deps
 
 # What a fresh machine needs besides Go: ss (iproute2) for the conformance
 # backlog check, the Debian packages the models declare ("deb NAME" lines of
-# models/*/requires: Python and its libraries), and the modules. apt-get runs
+# models/*/requires: Python and its libraries), chromium for the browser
+# test of REPORT.html (runner/internal/render), and the modules. apt-get runs
 # (after apt-get update) only when something is missing.
-DEBS = iproute2 $(sort $(shell awk '$$1 == "deb" { print $$2 }' models/*/requires 2>/dev/null))
+DEBS = iproute2 chromium $(sort $(shell awk '$$1 == "deb" { print $$2 }' models/*/requires 2>/dev/null))
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing" $$missing; \

@@ -15,7 +15,7 @@ import (
 	"c10klab/runner/internal/sysenv"
 )
 
-// finish renders a run's charts, CSVs and REPORT.md and prints its summary
+// finish renders a run's charts, CSVs, REPORT.md and REPORT.html and prints its summary
 // table. The run is loaded once, so each problem is reported once.
 func finish(dir string, stdout io.Writer) error {
 	l, err := results.Load(dir)
@@ -29,6 +29,7 @@ func finish(dir string, stdout io.Writer) error {
 	}
 	if renderErr == nil {
 		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, report.ReportFile))
+		fmt.Fprintf(stdout, "in a browser: %s\n", filepath.Join(dir, report.HTMLFile))
 	}
 	return renderErr
 }

@@ -34,9 +34,10 @@ func lineStyle(c color.Color, width float64, dashed bool) draw.LineStyle {
 	return s
 }
 
-// addSeries draws a model's line with point markers and returns it for the
-// legend; nothing is drawn for an empty series.
-func addSeries(p *gplot.Plot, xys plotter.XYs, c color.Color, dashes []vg.Length, glyph draw.GlyphDrawer) (*plotter.Line, *plotter.Scatter) {
+// addSeries draws a model's line with point markers, each titled by
+// label(i) in the SVG, and returns it for the legend; nothing is drawn
+// for an empty series.
+func addSeries(p *gplot.Plot, xys plotter.XYs, c color.Color, dashes []vg.Length, glyph draw.GlyphDrawer, hv *hovers, label func(i int) string) (*plotter.Line, *plotter.Scatter) {
 	if len(xys) == 0 {
 		return nil, nil
 	}
@@ -47,7 +48,7 @@ func addSeries(p *gplot.Plot, xys plotter.XYs, c color.Color, dashes []vg.Length
 	line.LineStyle = lineStyle(c, 2, false)
 	line.Dashes = dashes
 	pts.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(3), Shape: glyph}
-	p.Add(line, pts)
+	p.Add(line, pts, hv.points(xys, label))
 	return line, pts
 }
 
@@ -96,6 +97,7 @@ func offeredAt(l *results.Loaded, model string, e *results.Event) int {
 func sustainedFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
 	p := newPlot("", "offered connections", "sustained connections (through the step's window)")
 	leg := newLegend()
+	hv := &hovers{}
 	var top float64
 	for _, m := range models {
 		for _, s := range l.Steps(m) {
@@ -128,7 +130,13 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 		if len(steps) == 0 {
 			name += " (no steps)"
 		}
-		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph)
+		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph, hv, func(i int) string {
+			t := fmt.Sprintf("%s: %s offered, %s sustained", m, analysis.Count(float64(steps[i].Offered)), analysis.Count(float64(steps[i].Sustained)))
+			if steps[i].Untrusted != "" {
+				t += " (untrusted: the swarm was the limit)"
+			}
+			return t
+		})
 		if line != nil {
 			leg.Add(name, line, pts)
 		} else {
@@ -165,7 +173,7 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 done:
 	p.X.Min, p.Y.Min = 0, 0
 	return &figure{name: results.SustainedChart, title: "Sustained vs offered connections", w: 9 * inch, h: 5.5 * inch,
-		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
+		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}, hover: hv}
 }
 
 // serverClassColors and clientClassColors keep the two sides apart: warm
@@ -283,6 +291,12 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 	case top == 0:
 		p.Add(note("no failures recorded"))
 	}
+	tops := make([]float64, len(bars))
+	for i, b := range bars {
+		tops[i] = float64(analysis.Total(b.fails) + analysis.Total(b.clients))
+	}
+	hv := &hovers{}
+	p.Add(hv.bars(tops, width, func(i int) string { return failureTitle(bars[i]) }))
 	if len(bars) > 0 {
 		labels := make([]string, len(bars))
 		for i, b := range bars {
@@ -308,13 +322,26 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 		title += "  (grey, dashed = client-side: the swarm's own)"
 	}
 	return &figure{name: results.FailuresChart(model), title: title, w: 9 * inch, h: 5 * inch,
-		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
+		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}, hover: hv}
+}
+
+// failureTitle is a failure bar's classes and counts, in words.
+func failureTitle(b failureBar) string {
+	t := b.label + " offered:"
+	for _, k := range analysis.Keys(b.fails) {
+		t += fmt.Sprintf(" %s %s;", k, analysis.Count(float64(b.fails[k])))
+	}
+	for _, k := range analysis.Keys(b.clients) {
+		t += fmt.Sprintf(" client-side %s %s;", k, analysis.Count(float64(b.clients[k])))
+	}
+	return strings.TrimSuffix(t, ";")
 }
 
 // perStep draws one line per model of f(step) against offered connections;
 // steps for which f has no value (nothing sustained, nothing echoed) are
-// left out rather than drawn as zero.
-func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []string, styles map[string]modelStyle, f func(model string, s results.Step) (float64, bool), logY bool) (lo, hi float64) {
+// left out rather than drawn as zero. Each point is titled with the model,
+// the offer and say(value).
+func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []string, styles map[string]modelStyle, f func(model string, s results.Step) (float64, bool), logY bool, hv *hovers, say func(float64) string) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, m := range models {
 		var xys plotter.XYs
@@ -326,7 +353,9 @@ func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []strin
 			xys = append(xys, plotter.XY{X: float64(s.Offered), Y: v})
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
-		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph)
+		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph, hv, func(i int) string {
+			return fmt.Sprintf("%s at %s offered: %s", m, analysis.Count(xys[i].X), say(xys[i].Y))
+		})
 		if leg == nil {
 			continue
 		}
@@ -383,6 +412,7 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 		{"p99.9", func(p results.Percentiles) float64 { return p.P999 }},
 	}
 	leg := newLegend()
+	hv := &hovers{}
 	var row []*gplot.Plot
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, q := range pick {
@@ -393,7 +423,7 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 		}
 		a, b := perStep(p, lg, l, models, styles, func(m string, s results.Step) (float64, bool) {
 			return q.f(s.Latency), s.Latency.Count > 0
-		}, true)
+		}, true, hv, func(v float64) string { return q.name + " " + analysis.Millis(v) })
 		lo, hi = math.Min(lo, a), math.Max(hi, b)
 		row = append(row, p)
 	}
@@ -410,13 +440,17 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 		p.X.Min = 0
 	}
 	return &figure{name: results.LatencyChart, title: "Echo latency over each step's hold: scheduled send to the echo's arrival", w: 13 * inch, h: 4.8 * inch,
-		rows: [][]*gplot.Plot{row}, legends: []*gplot.Legend{leg}}
+		rows: [][]*gplot.Plot{row}, legends: []*gplot.Legend{leg}, hover: hv}
 }
 
 func memoryFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
 	user := newPlot("user: model PSS above idle / sustained", "offered connections", "KiB per connection (log scale)")
 	kernel := newPlot("kernel: TCP memory + unreclaimable slab above idle / sustained", "offered connections", "KiB per connection (log scale)")
 	leg := newLegend()
+	hv := &hovers{}
+	perConn := func(side string) func(float64) string {
+		return func(v float64) string { return analysis.Bytes(v*kib) + " " + side + " memory per connection" }
+	}
 	// Log scale: a process per connection costs hundreds of KiB, an event
 	// loop a few hundred bytes; on a linear axis the small ones were a flat
 	// line at zero. A value ≤ 0 (memory returned below the idle size) has
@@ -424,11 +458,11 @@ func memoryFigure(l *results.Loaded, models []string, styles map[string]modelSty
 	lu, hu := perStep(user, leg, l, models, styles, func(m string, s results.Step) (float64, bool) {
 		v, ok := analysis.UserMemPerConn(s)
 		return v / kib, ok
-	}, true)
+	}, true, hv, perConn("user"))
 	lk, hk := perStep(kernel, nil, l, models, styles, func(m string, s results.Step) (float64, bool) {
 		v, ok := analysis.KernelMemPerConn(s, l.Samples(m))
 		return v / kib, ok
-	}, true)
+	}, true, hv, perConn("kernel"))
 	lo, hi := math.Min(lu, lk), math.Max(hu, hk)
 	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
 		lo, hi = 0.1, 10
@@ -442,16 +476,17 @@ func memoryFigure(l *results.Loaded, models []string, styles map[string]modelSty
 		p.Y.Min, p.Y.Max = lo, hi
 	}
 	return &figure{name: results.MemoryChart, title: "Memory per connection", w: 12 * inch, h: 5 * inch,
-		rows: [][]*gplot.Plot{{user, kernel}}, legends: []*gplot.Legend{leg}}
+		rows: [][]*gplot.Plot{{user, kernel}}, legends: []*gplot.Legend{leg}, hover: hv}
 }
 
 func cpuFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
 	p := newPlot("", "offered connections", "model CPU (user + system), ms per 1,000 echoes")
 	leg := newLegend()
+	hv := &hovers{}
 	_, hi := perStep(p, leg, l, models, styles, func(m string, s results.Step) (float64, bool) {
 		v, ok := analysis.CPUPer1kEchoes(s)
 		return v * 1000, ok
-	}, false)
+	}, false, hv, func(v float64) string { return analysis.Millis(v) + " CPU per 1,000 echoes" })
 	if math.IsInf(hi, 0) {
 		p.Add(note("no echoes recorded"))
 		hi = 1
@@ -459,7 +494,7 @@ func cpuFigure(l *results.Loaded, models []string, styles map[string]modelStyle)
 	p.X.Min, p.Y.Min = 0, 0
 	p.Y.Max = hi * 1.1
 	return &figure{name: results.CPUChart, title: "CPU per 1,000 echoed messages", w: 9 * inch, h: 5 * inch,
-		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}}
+		rows: [][]*gplot.Plot{{p}}, legends: []*gplot.Legend{leg}, hover: hv}
 }
 
 func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
@@ -469,6 +504,7 @@ func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
 	mem := newPlot("model memory (whole process tree)", "", "MiB")
 	tasks := newPlot("model processes, threads and open files", "seconds since the model started", "count")
 	legs := []*gplot.Legend{newLegend(), newLegend(), newLegend(), newLegend()}
+	hv := &hovers{}
 
 	series := func(p *gplot.Plot, leg *gplot.Legend, name string, style draw.LineStyle, f func(i int, s results.Sample) (float64, bool)) *plotter.Line {
 		var xys plotter.XYs
@@ -485,7 +521,9 @@ func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
 			return nil
 		}
 		line.LineStyle = style
-		p.Add(line)
+		p.Add(line, hv.points(xys, func(i int) string {
+			return fmt.Sprintf("%.0f s: %s %s", xys[i].X, name, tickLabel(roundSig(xys[i].Y)))
+		}))
 		leg.Add(name, line)
 		return line
 	}
@@ -557,5 +595,5 @@ func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
 	for i, p := range panels {
 		rows[i] = []*gplot.Plot{p}
 	}
-	return &figure{name: results.TimelineChart(model), title: "Timeline: " + model, w: 10 * inch, h: 11 * inch, rows: rows, legends: legs}
+	return &figure{name: results.TimelineChart(model), title: "Timeline: " + model, w: 10 * inch, h: 11 * inch, rows: rows, legends: legs, hover: hv}
 }

@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"fmt"
 	"math"
 
 	gplot "gonum.org/v1/plot"
@@ -24,28 +25,30 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 	cpu := newPlot("model CPU per 1,000 echoes (steps' windows)", "connections (log scale)", "ms per 1,000 echoes")
 	rate := newPlot("ramp rate: connections opened per second", "connections (log scale)", "connections / s")
 	leg := newLegend()
+	hv := &hovers{}
 	type panel struct {
 		p      *gplot.Plot
+		say    func(float64) string // a value in words
 		ramp   func(analysis.CostPoint) (float64, bool)
 		step   func(m string, steps []results.Step, i int) (float64, bool)
 		lo, hi float64
 	}
 	panels := []*panel{
-		{p: kernel, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Kernel / kib, c.HasKernel },
+		{p: kernel, say: func(v float64) string { return analysis.Bytes(v*kib) + " kernel memory per connection" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Kernel / kib, c.HasKernel },
 			step: func(m string, steps []results.Step, i int) (float64, bool) {
 				v, ok := analysis.KernelMemPerConn(steps[i], l.Samples(m))
 				return v / kib, ok
 			}},
-		{p: user, ramp: func(c analysis.CostPoint) (float64, bool) { return c.User / kib, c.HasUser },
+		{p: user, say: func(v float64) string { return analysis.Bytes(v*kib) + " user memory per connection" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.User / kib, c.HasUser },
 			step: func(_ string, steps []results.Step, i int) (float64, bool) {
 				v, ok := analysis.UserMemPerConn(steps[i])
 				return v / kib, ok
 			}},
-		{p: cpu, step: func(_ string, steps []results.Step, i int) (float64, bool) {
+		{p: cpu, say: func(v float64) string { return analysis.Millis(v) + " CPU per 1,000 echoes" }, step: func(_ string, steps []results.Step, i int) (float64, bool) {
 			v, ok := analysis.CPUPer1kEchoes(steps[i])
 			return v * 1000, ok
 		}},
-		{p: rate, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Rate, true },
+		{p: rate, say: func(v float64) string { return analysis.Count(v) + " connections opened per second" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Rate, true },
 			step: func(_ string, steps []results.Step, i int) (float64, bool) {
 				// A step's ramp rate: what it added over how long its ramp took.
 				prev := 0
@@ -73,7 +76,9 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 					line, err := plotter.NewLine(xys)
 					if err == nil {
 						line.LineStyle = lineStyle(st.color, 1, false)
-						pn.p.Add(line)
+						pn.p.Add(line, hv.points(xys, func(i int) string {
+							return fmt.Sprintf("%s ramping, %s connections: %s", m, analysis.Count(xys[i].X), pn.say(xys[i].Y))
+						}))
 						for _, xy := range xys {
 							xlo, xhi = math.Min(xlo, xy.X), math.Max(xhi, xy.X)
 							pn.lo, pn.hi = minPos(pn.lo, xy.Y), math.Max(pn.hi, xy.Y)
@@ -101,7 +106,9 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 					pn.lo, pn.hi = minPos(pn.lo, v), math.Max(pn.hi, v)
 				}
 			}
-			line, pts := addSeries(pn.p, xys, st.color, nil, st.glyph)
+			line, pts := addSeries(pn.p, xys, st.color, nil, st.glyph, hv, func(i int) string {
+				return fmt.Sprintf("%s at %s sustained: %s", m, analysis.Count(xys[i].X), pn.say(xys[i].Y))
+			})
 			if line != nil && !named {
 				leg.Add(m, line, pts)
 				named = true
@@ -130,7 +137,7 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 		p.Y.Min, p.Y.Max = pow10floor(pn.lo), pow10floor(pn.hi)*10
 	}
 	return &figure{name: results.CostChart, title: "Cost as the connections grow (log scales)", w: 12 * inch, h: 9 * inch,
-		rows: [][]*gplot.Plot{{kernel, user}, {cpu, rate}}, legends: []*gplot.Legend{leg}}
+		rows: [][]*gplot.Plot{{kernel, user}, {cpu, rate}}, legends: []*gplot.Legend{leg}, hover: hv}
 }
 
 // minPos is the smaller of a running minimum (0: none yet) and v.

@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"io"
@@ -30,6 +31,7 @@ type figure struct {
 	w, h    vg.Length
 	rows    [][]*gplot.Plot
 	legends []*gplot.Legend // by row; nil entries draw none
+	hover   *hovers         // the data points' titles for the SVG; nil: none
 }
 
 // save writes the figure as PNG and SVG into dir and returns both paths.
@@ -44,14 +46,21 @@ func (f *figure) save(dir string) (paths []string, err error) {
 	}()
 	png := vgimg.New(f.w, f.h)
 	f.draw(draw.New(png))
+	if f.hover != nil {
+		f.hover.marks = nil // the SVG's drawing records them again
+	}
 	svg := vgsvg.New(f.w, f.h)
 	f.draw(draw.New(svg))
+	var svgText bytes.Buffer
+	if _, err := svg.WriteTo(&svgText); err != nil {
+		return nil, fmt.Errorf("draw %s: %w", f.name, err)
+	}
 	pngPath := filepath.Join(dir, f.name+".png")
 	if err := writeFile(pngPath, vgimg.PngCanvas{Canvas: png}); err != nil {
 		return nil, err
 	}
 	svgPath := filepath.Join(dir, f.name+".svg")
-	if err := writeFile(svgPath, svg); err != nil {
+	if err := results.WriteBytes(svgPath, f.hover.inject(svgText.Bytes(), f.h)); err != nil {
 		return []string{pngPath}, err
 	}
 	return []string{pngPath, svgPath}, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/png"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
 
@@ -122,4 +124,101 @@ func TestCrashMarked(t *testing.T) {
 	if strings.Contains(string(b), "model exited") {
 		t.Errorf("epoll did not crash but its timeline marks an exit")
 	}
+}
+
+// TestHoverTitles checks each chart's SVG titles its points: one title per
+// drawn step in the per-step charts, saying the model, the offer and the
+// value in words, each inside the drawing's viewBox.
+func TestHoverTitles(t *testing.T) {
+	l, err := results.Load(runSmall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := Render(l, out); err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	for _, m := range l.Models() {
+		steps += len(l.Steps(m))
+	}
+	gs := l.Steps("goroutine")
+	last := gs[len(gs)-1]
+	lastTitle := fmt.Sprintf("goroutine: %s offered, %s sustained", analysis.Count(float64(last.Offered)), analysis.Count(float64(last.Sustained)))
+	for _, tc := range []struct {
+		file    string
+		titles  int // 0: at least one
+		want    string
+		notWant string
+	}{
+		{results.SustainedChart, steps, lastTitle, ""},
+		{results.SustainedChart, steps, "epoll: 4k offered, 3.98k sustained (untrusted: the swarm was the limit)", ""},
+		{results.LatencyChart, 3 * steps, "epoll at 500 offered: p99.9 ", "NaN"},
+		{results.CPUChart, 0, " CPU per 1,000 echoes", "NaN"},
+		{results.MemoryChart, 0, "user memory per connection", "NaN"},
+		{results.CostChart, 0, "ramping", "NaN"},
+		{results.FailuresChart("goroutine"), 1, "4k offered: deadline:ETIMEDOUT 931", ""},
+		{results.FailuresChart("epoll"), 1, "client-side connect:EADDRNOTAVAIL 12", ""},
+		{results.TimelineChart("threaded"), 0, ": sustained ", "NaN"},
+	} {
+		b, err := os.ReadFile(filepath.Join(out, tc.file+".svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		titles, outside := hoverTitles(t, b)
+		if tc.titles > 0 && len(titles) != tc.titles || len(titles) == 0 {
+			t.Errorf("%s: %d titled points, want %d", tc.file, len(titles), tc.titles)
+		}
+		all := strings.Join(titles, "\n")
+		if !strings.Contains(all, tc.want) || tc.notWant != "" && strings.Contains(all, tc.notWant) {
+			t.Errorf("%s: titles lack %q (or hold %q):\n%s", tc.file, tc.want, tc.notWant, all)
+		}
+		if outside > 0 {
+			t.Errorf("%s: %d titled shapes outside the drawing", tc.file, outside)
+		}
+	}
+}
+
+// hoverTitles returns an SVG's titles and how many titled shapes lie
+// outside its viewBox.
+func hoverTitles(t *testing.T, svg []byte) (titles []string, outside int) {
+	t.Helper()
+	var doc struct {
+		ViewBox string `xml:"viewBox,attr"`
+		Groups  []struct {
+			Circles []struct {
+				CX    float64 `xml:"cx,attr"`
+				CY    float64 `xml:"cy,attr"`
+				Title string  `xml:"title"`
+			} `xml:"circle"`
+			Rects []struct {
+				X     float64 `xml:"x,attr"`
+				Y     float64 `xml:"y,attr"`
+				Title string  `xml:"title"`
+			} `xml:"rect"`
+		} `xml:"g"`
+	}
+	if err := xml.Unmarshal(svg, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var w, h float64
+	if _, err := fmt.Sscanf(doc.ViewBox, "0 0 %g %g", &w, &h); err != nil {
+		t.Fatalf("viewBox %q: %v", doc.ViewBox, err)
+	}
+	in := func(x, y float64) bool { return x >= 0 && x <= w && y >= 0 && y <= h }
+	for _, g := range doc.Groups {
+		for _, c := range g.Circles {
+			titles = append(titles, c.Title)
+			if !in(c.CX, c.CY) {
+				outside++
+			}
+		}
+		for _, r := range g.Rects {
+			titles = append(titles, r.Title)
+			if !in(r.X, r.Y) {
+				outside++
+			}
+		}
+	}
+	return titles, outside
 }

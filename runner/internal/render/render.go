@@ -1,7 +1,7 @@
 // Package render writes a run folder's outputs from its saved files: the
-// charts (package plot) and REPORT.md and the CSV exports (package
-// report), two siblings that each read the analysis and know nothing of
-// each other.
+// charts (package plot) and REPORT.md, REPORT.html and the CSV exports
+// (package report), siblings that each read the analysis and know nothing
+// of each other; REPORT.html inlines the charts' SVG files.
 package render
 
 import (
@@ -16,7 +16,7 @@ import (
 )
 
 // Render draws a saved run again: it loads dir, writes the charts, the
-// CSV exports and REPORT.md into it. See RenderLoaded.
+// CSV exports, REPORT.md and REPORT.html into it. See RenderLoaded.
 func Render(dir string) error {
 	l, err := results.Load(dir)
 	if err != nil {
@@ -25,9 +25,10 @@ func Render(dir string) error {
 	return RenderLoaded(l, dir)
 }
 
-// RenderLoaded writes l's charts, CSV exports and REPORT.md into dir,
-// each file whole or not at all. A chart or export that fails is reported
-// in the error; the report is still written with what exists.
+// RenderLoaded writes l's charts, CSV exports, REPORT.md and REPORT.html
+// into dir, each file whole or not at all. A chart or export that fails
+// is reported in the error; the reports are still written with what
+// exists.
 //
 // A damaged run is never drawn as if it were whole. When a model's
 // timeline is gone but its summary exists, nothing is written: the files
@@ -43,7 +44,7 @@ func RenderLoaded(l *results.Loaded, dir string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("render report %s: not redrawn, its REPORT.md, CSVs and charts are left as they were: %s",
+		return fmt.Errorf("render report %s: not redrawn, its REPORT.md, REPORT.html, CSVs and charts are left as they were: %s",
 			dir, strings.Join(missing, "; "))
 	}
 	charts, plotErr := plot.Render(l, dir)
@@ -52,7 +53,11 @@ func RenderLoaded(l *results.Loaded, dir string) error {
 	if err == nil {
 		err = results.WriteBytes(filepath.Join(dir, report.ReportFile), md)
 	}
-	if err := errors.Join(plotErr, csvErr, err, l.Check()); err != nil {
+	page, htmlErr := report.HTML(l, charts)
+	if htmlErr == nil {
+		htmlErr = results.WriteBytes(filepath.Join(dir, report.HTMLFile), page)
+	}
+	if err := errors.Join(plotErr, csvErr, err, htmlErr, l.Check()); err != nil {
 		return fmt.Errorf("render report %s: %w", dir, err)
 	}
 	return nil

@@ -15,6 +15,32 @@ import (
 // ReportFile is the Markdown report's name in a run folder.
 const ReportFile = "REPORT.md"
 
+// The report's prose, written once for both REPORT.md and REPORT.html;
+// **bold** and `code` are the only markup in it.
+const (
+	notFinished      = "the run did not finish (crash or still running); what was saved is shown"
+	derivedNote      = "no summary was written for this model: the model or the run ended abnormally while it was measured; its figures are derived from its saved steps."
+	summaryExplained = "A step ramps (opens its new connections), settles (until the model serves every open connection on time; **settle** is how long that took in the capacity step, to the one-second sampling) and is then judged over an evaluation window: a connection is **sustained** when it stayed open through the window and every echo due in it came back intact within the deadline. " +
+		"A step is sustained when at least the sustain ratio of its offered connections were and the window's p99 is within the deadline. " +
+		"**Capacity** is the most connections sustained in such a step that the swarm could be trusted in; **≥ N** means the swarm, not the model, was the limit. " +
+		"User memory is the model's PSS above its idle baseline; kernel memory is sockstat TCP memory plus unreclaimable slab above the baseline, which on loopback includes the client ends of the connections. Both are divided by the sustained connections. " +
+		"These are system-wide counters: a kernel figure is shown only when its rise is above 1 MiB and four times the counters' swing during the window (else —)."
+	repeatsExplained = "Median [range] of each model's repeats, measured round robin; `c10klab compare` marks a difference whose ranges overlap as ~."
+	hostileExplained = "Each kind ran as one step after the last, its misbehaving connections beside the last step's well-behaved ones; the baseline is that last step, without them. " +
+		"A model is named when it died, its memory grew by 1 MiB/s or more over the window, or fewer than 95% of the well-behaved connections were sustained."
+	damagedNote = "**Incomplete results.** Some files of this run were not saved whole; every figure below covers only what was read:"
+)
+
+// chartCaptions are the run-wide charts in the reports' order, with the
+// words that stand for each one.
+var chartCaptions = []struct{ name, alt string }{
+	{results.SustainedChart, "Sustained vs offered connections"},
+	{results.LatencyChart, "Latency percentiles vs offered connections"},
+	{results.MemoryChart, "Memory per connection"},
+	{results.CPUChart, "CPU per 1,000 echoes"},
+	{results.CostChart, "Cost as the connections grow"},
+}
+
 // Markdown renders REPORT.md for a loaded run. charts are the files
 // plot.Render wrote; PNGs are embedded by their path relative to the run
 // folder, with a link to the SVG beside them.
@@ -25,74 +51,50 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 	links := chartLinks(l.Dir, charts)
 
 	fmt.Fprintf(&b, "# c10klab run %s\n\n", run.ID)
-	fmt.Fprintf(&b, "- started: %s\n", stamp(run.Started))
-	if run.Finished.IsZero() {
-		b.WriteString("- finished: **no** — the run did not finish (crash or still running); what was saved is shown\n")
+	facts := factsOf(run)
+	fmt.Fprintf(&b, "- started: %s\n", facts.Started)
+	if facts.Finished == "" {
+		b.WriteString("- finished: **no** — " + notFinished + "\n")
 	} else {
-		fmt.Fprintf(&b, "- finished: %s (%s)\n", stamp(run.Finished), run.Finished.Sub(run.Started).Round(time.Second))
+		fmt.Fprintf(&b, "- finished: %s (%s)\n", facts.Finished, facts.Took)
 	}
-	if run.Outcome != "" {
-		fmt.Fprintf(&b, "- outcome: %s\n", run.Outcome)
+	if facts.Outcome != "" {
+		fmt.Fprintf(&b, "- outcome: %s\n", facts.Outcome)
 	}
-	if len(run.Command) > 0 {
-		fmt.Fprintf(&b, "- command: `%s`\n", strings.Join(run.Command, " "))
+	if facts.Command != "" {
+		fmt.Fprintf(&b, "- command: `%s`\n", facts.Command)
 	}
 
 	b.WriteString("\n## Summary\n\n")
-	b.WriteString("| model | family | capacity | at offered | settle | first failed at | stopped by | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes | peak procs / threads |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|\n")
-	anyDerived := false
-	for _, r := range byCapacity(rs) {
-		name := r.Model
+	summary, order := summaryTable(rs)
+	writeMD(&b, summary)
+	for _, r := range order {
 		if r.derived {
-			name += " \\*"
-			anyDerived = true
-		}
-		failed := "—"
-		if r.FailedOffered > 0 {
-			failed = analysis.Count(float64(r.FailedOffered))
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name), cellMD(r.family),
-			capacityCell(r.Summary), offeredCell(r.Summary), settleCell(r), failed, cellMD(r.Stop),
-			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary),
-			r.PeakProcs, r.PeakThreads)
-	}
-	if anyDerived {
-		b.WriteString("\n\\* no summary was written for this model: the model or the run ended abnormally while it was measured; its figures are derived from its saved steps.\n")
-	}
-	b.WriteString("\nA step ramps (opens its new connections), settles (until the model serves every open connection on time; **settle** is how long that took in the capacity step, to the one-second sampling) and is then judged over an evaluation window: a connection is **sustained** when it stayed open through the window and every echo due in it came back intact within the deadline. ")
-	b.WriteString("A step is sustained when at least the sustain ratio of its offered connections were and the window's p99 is within the deadline. ")
-	b.WriteString("**Capacity** is the most connections sustained in such a step that the swarm could be trusted in; **≥ N** means the swarm, not the model, was the limit. ")
-	b.WriteString("User memory is the model's PSS above its idle baseline; kernel memory is sockstat TCP memory plus unreclaimable slab above the baseline, which on loopback includes the client ends of the connections. Both are divided by the sustained connections. ")
-	b.WriteString("These are system-wide counters: a kernel figure is shown only when its rise is above 1 MiB and four times the counters' swing during the window (else —).\n")
-	for _, r := range rs {
-		if r.source == analysis.Stored {
-			b.WriteString("\nThis folder predates the inputs the analysis needs (run.json format < 2): its summaries and diagnoses are shown as written and cannot be recomputed; its steps were judged by their last instant.\n")
+			b.WriteString("\n\\* " + derivedNote + "\n")
 			break
 		}
 	}
+	b.WriteString("\n" + summaryExplained + "\n")
+	if anyStored(rs) {
+		b.WriteString("\n" + storedNote + "\n")
+	}
 
 	if run.Config.Repeat > 1 {
-		fmt.Fprintf(&b, "\n### Over %d repeats\n\nMedian [range] of each model's repeats, measured round robin; `c10klab compare` marks a difference whose ranges overlap as ~.\n\n", run.Config.Repeat)
-		b.WriteString("| model | repeats | capacity | p99 at capacity | user memory / conn | kernel memory / conn | CPU / 1k echoes |\n|---|--:|--:|--:|--:|--:|--:|\n")
-		for _, g := range groups(l) {
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", cellMD(g.Model), len(g.rows),
-				groupCell(metrics[0], g), groupCell(metrics[1], g), groupCell(metrics[2], g), groupCell(metrics[3], g), groupCell(metrics[4], g))
-		}
+		fmt.Fprintf(&b, "\n### Over %d repeats\n\n%s\n\n", run.Config.Repeat, repeatsExplained)
+		writeMD(&b, repeatsTable(l))
 	}
 
 	workSection(&b, rs, links)
 
 	b.WriteString("\n## Diagnosis\n\n")
 	for _, r := range rs {
-		d := r.Diagnosis
-		if d == "" {
-			d = "no diagnosis recorded"
-		}
-		fmt.Fprintf(&b, "- **%s**: %s\n", r.Model, d)
+		fmt.Fprintf(&b, "- **%s**: %s\n", r.Model, diagnosisOf(r))
 	}
 
-	hostileSection(&b, rs)
+	if h := hostileTable(rs); len(h.rows) > 0 {
+		b.WriteString("\n## Hostile clients\n\n" + hostileExplained + "\n\n")
+		writeMD(&b, h)
+	}
 
 	warnings := collectWarnings(l, rs)
 	b.WriteString("\n## Warnings\n\n")
@@ -104,13 +106,7 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 	}
 
 	b.WriteString("\n## Charts\n\n")
-	for _, c := range []struct{ name, alt string }{
-		{results.SustainedChart, "Sustained vs offered connections"},
-		{results.LatencyChart, "Latency percentiles vs offered connections"},
-		{results.MemoryChart, "Memory per connection"},
-		{results.CPUChart, "CPU per 1,000 echoes"},
-		{results.CostChart, "Cost as the connections grow"},
-	} {
+	for _, c := range chartCaptions {
 		embed(&b, links, c.name, c.alt)
 	}
 	if len(links) == 0 {
@@ -121,19 +117,71 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		modelSection(&b, l, r, links)
 	}
 	envSection(&b, run.Env)
-	configSection(&b, run.Config)
-	if len(run.Versions) > 0 {
+	b.WriteString("\n## Settings\n\n")
+	writeMD(&b, settingsTable(run.Config))
+	if vs := versions(run); len(vs) > 0 {
 		b.WriteString("\n## Versions\n\n")
-		keys := make([]string, 0, len(run.Versions))
-		for k := range run.Versions {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "- %s: %s\n", k, run.Versions[k])
+		for _, kv := range vs {
+			fmt.Fprintf(&b, "- %s: %s\n", kv[0], kv[1])
 		}
 	}
 	return flagDamage(b.Bytes(), l.Damaged), nil
+}
+
+func diagnosisOf(r row) string {
+	if r.Diagnosis == "" {
+		return "no diagnosis recorded"
+	}
+	return r.Diagnosis
+}
+
+// versions are the run's recorded versions, by name.
+func versions(run results.Run) [][2]string {
+	keys := make([]string, 0, len(run.Versions))
+	for k := range run.Versions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][2]string, len(keys))
+	for i, k := range keys {
+		out[i] = [2]string{k, run.Versions[k]}
+	}
+	return out
+}
+
+// writeMD prints a table in Markdown.
+func writeMD(b *bytes.Buffer, t table) {
+	b.WriteString("| " + strings.Join(t.head, " | ") + " |\n|")
+	for _, r := range t.right {
+		if r {
+			b.WriteString("--:|")
+		} else {
+			b.WriteString("---|")
+		}
+	}
+	b.WriteString("\n")
+	for _, row := range t.rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = mdCell(c)
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+}
+
+func mdCell(c Cell) string {
+	s := cellMD(c.Text)
+	switch {
+	case c.Strong:
+		s = "**" + s + "**"
+	case c.Code:
+		s = "`" + s + "`"
+	}
+	s += cellMD(c.Note)
+	if c.Marked {
+		s += " \\*"
+	}
+	return s
 }
 
 func collectWarnings(l *results.Loaded, rs []row) []string {
@@ -167,101 +215,24 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 	if r.derived {
 		b.WriteString("**No summary: this model's measurement ended abnormally.** Figures below come from its saved steps and samples.\n\n")
 	}
-	steps := l.Steps(r.Model)
-	if len(steps) == 0 {
+	if steps := stepsTable(l.Steps(r.Model)); len(steps.rows) == 0 {
 		b.WriteString("No step was completed.\n\n")
 	} else {
-		b.WriteString("| step | offered | ramp | settle | open | sustained | ok | failures | client-side failures | p99 (window) | p99 (ramp) | echoes | note |\n")
-		b.WriteString("|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|---|\n")
-		for _, s := range steps {
-			ok := "yes"
-			if !s.OK {
-				ok = "**no**"
-				if s.Why != "" {
-					ok += ": " + s.Why
-				}
-			}
-			ramp, settle, rampP99 := fmt.Sprintf("%.0f s", s.RampSeconds), fmt.Sprintf("%.0f s", s.SettleSeconds), p99Cell(s.RampLatency)
-			if !s.Settled {
-				settle = "> " + settle
-			}
-			if !s.Window && s.RampSeconds == 0 {
-				ramp, settle, rampP99 = "—", "—", "—" // an older folder: no ramp, settle or window recorded
-			}
-			note := ""
-			if s.Untrusted != "" {
-				note = "untrusted"
-			}
-			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Index,
-				analysis.Count(float64(s.Offered)), ramp, settle, analysis.Count(float64(s.Open)), analysis.Count(float64(s.Sustained)), ok,
-				failureCell(s.Failures), failureCell(s.ClientFailures), p99Cell(s.Latency), rampP99, analysis.Count(float64(s.Echoes)), note)
-		}
+		writeMD(b, steps)
 		b.WriteString("\n")
 	}
-	origin, hasOrigin := analysis.Origin(l, r.Model)
-	at := func(t time.Time) string {
-		if !hasOrigin {
-			return stamp(t)
-		}
-		return fmt.Sprintf("%.1f s", t.Sub(origin).Seconds())
-	}
-	if reps := analysis.Reports(l, r.Model); len(reps) > 0 {
-		b.WriteString("Failures the model reported itself:\n\n| at | instance | kind | errno | count | connections held | message |\n|--:|--:|---|---|--:|--:|---|\n")
-		for _, rep := range reps {
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %d | %s | %s |\n", at(rep.Time), rep.Instance, cellMD(rep.Kind), cellMD(rep.Errno),
-				rep.Count, analysis.Count(float64(rep.Conns)), cellMD(rep.Msg))
-		}
+	if reps := reportsTable(l, r.Model); len(reps.rows) > 0 {
+		b.WriteString("Failures the model reported itself:\n\n")
+		writeMD(b, reps)
 		b.WriteString("\n")
 	}
-	if evs := analysis.Events(l, r.Model); len(evs) > 0 {
-		b.WriteString("Events:\n\n| at | event | message |\n|--:|---|---|\n")
-		for _, e := range evs {
-			kind := cellMD(e.Kind)
-			if analysis.IsEnd(e.Kind) {
-				kind = "**" + kind + "**"
-			}
-			fmt.Fprintf(b, "| %s | %s | %s |\n", at(e.Time), kind, cellMD(e.Msg))
-		}
+	if evs := eventsTable(l, r.Model); len(evs.rows) > 0 {
+		b.WriteString("Events:\n\n")
+		writeMD(b, evs)
 		b.WriteString("\n")
 	}
 	embed(b, links, results.FailuresChart(r.Model), "Failures by class: "+r.Model)
 	embed(b, links, results.TimelineChart(r.Model), "Timeline: "+r.Model)
-}
-
-// hostileSection is the hostile-clients matrix: per model and kind, the
-// well-behaved connections against the baseline step without hostiles.
-func hostileSection(b *bytes.Buffer, rs []row) {
-	any := false
-	for _, r := range rs {
-		any = any || len(r.Hostile) > 0
-	}
-	if !any {
-		return
-	}
-	b.WriteString("\n## Hostile clients\n\nEach kind ran as one step after the last, its misbehaving connections beside the last step's well-behaved ones; the baseline is that last step, without them. ")
-	b.WriteString("A model is named when it died, its memory grew by 1 MiB/s or more over the window, or fewer than 95% of the well-behaved connections were sustained.\n\n")
-	b.WriteString("| model | kind | hostile | well-behaved sustained | baseline | p99 | baseline p99 | PSS growth | verdict |\n|---|---|--:|--:|--:|--:|--:|--:|---|\n")
-	for _, r := range rs {
-		for _, e := range r.Hostile {
-			verdict := "weathered"
-			switch {
-			case e.Untrusted != "":
-				verdict = "untrusted: " + e.Untrusted
-			case e.Failed != "":
-				verdict = "**" + e.Failed + "**"
-			}
-			baseP99, growth := "—", "none"
-			if e.Baseline > 0 {
-				baseP99 = analysis.Millis(e.BaselineP99)
-			}
-			if e.MemGrowth > 0 {
-				growth = analysis.Bytes(e.MemGrowth) + "/s"
-			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s (%.0f%%) | %s | %s | %s | %s | %s |\n", cellMD(r.Model), e.Kind,
-				analysis.Count(float64(e.Hostile)), analysis.Count(float64(e.Sustained)), 100*float64(e.Sustained)/float64(max(e.Offered, 1)),
-				analysis.Count(float64(e.Baseline)), p99Cell(e.Latency), baseP99, growth, cellMD(verdict))
-		}
-	}
 }
 
 // p99Cell is "no echo" when nothing came back: never a 0.00 ms.
@@ -280,56 +251,19 @@ func failureCell(m map[string]int64) string {
 	for _, k := range analysis.Keys(m) {
 		parts = append(parts, fmt.Sprintf("%s %s", k, analysis.Count(float64(m[k]))))
 	}
-	return cellMD(strings.Join(parts, ", "))
+	return strings.Join(parts, ", ")
 }
 
 func envSection(b *bytes.Buffer, env results.Environment) {
 	b.WriteString("\n## Machine and limits\n\n")
-	fmt.Fprintf(b, "- kernel: %s\n- CPUs: %d\n- memory: %s total, %s available at start\n- page size: %s\n- running as root: %v\n",
-		env.Kernel, env.CPUs, analysis.Bytes(float64(env.MemTotal)), analysis.Bytes(float64(env.MemAvailable)), analysis.Bytes(float64(env.PageSize)), env.Root)
+	for _, kv := range machineFacts(env) {
+		fmt.Fprintf(b, "- %s: %s\n", kv[0], kv[1])
+	}
 	if len(env.Limits) == 0 {
 		return
 	}
-	b.WriteString("\n| limit | value | connections it allows | scope | to raise it |\n|---|---|--:|---|---|\n")
-	for _, lim := range env.Limits {
-		conns := "—"
-		if lim.Conns > 0 {
-			conns = analysis.Count(float64(lim.Conns))
-		}
-		raise := ""
-		if lim.Raise != "" {
-			raise = "`" + lim.Raise + "`"
-		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", cellMD(lim.Name), cellMD(lim.Value), conns, lim.Scope, cellMD(raise))
-	}
-}
-
-func configSection(b *bytes.Buffer, c results.Config) {
-	procs := fmt.Sprint(c.Procs)
-	if c.Procs == 0 {
-		procs = "0 (as many as the open-files limit requires)"
-	}
-	steps := make([]string, len(c.Steps))
-	for i, s := range c.Steps {
-		steps[i] = analysis.Count(float64(s))
-	}
-	b.WriteString("\n## Settings\n\n| setting | value |\n|---|---|\n")
-	for _, kv := range [][2]string{
-		{"models", strings.Join(c.Models, ", ")},
-		{"steps (offered connections)", strings.Join(steps, ", ")},
-		{"connect rate", fmt.Sprintf("%d / s", c.Rate)},
-		{"hold per step", c.Hold.String()},
-		{"message interval", c.Interval.String()},
-		{"echo deadline", c.Deadline.String()},
-		{"message size", fmt.Sprintf("%d B", c.MsgSize)},
-		{"model instances", procs},
-		{"pinned", fmt.Sprintf("%v (model CPUs %v, swarm CPUs %v)", c.Pin, c.ModelCPUs, c.SwarmCPUs)},
-		{"sustain ratio", fmt.Sprintf("%g", c.SustainRatio)},
-		{"address", c.Addr},
-		{"connections per agent", fmt.Sprint(c.ConnsPerAgent)},
-	} {
-		fmt.Fprintf(b, "| %s | %s |\n", kv[0], cellMD(kv[1]))
-	}
+	b.WriteString("\n")
+	writeMD(b, limitsTable(env))
 }
 
 // chartLinks maps a chart's name without extension to its PNG path
@@ -372,7 +306,7 @@ func flagDamage(md []byte, damaged []results.Damage) []byte {
 		return md
 	}
 	var b bytes.Buffer
-	b.WriteString("> **Incomplete results.** Some files of this run were not saved whole; every figure below covers only what was read:\n")
+	b.WriteString("> " + damagedNote + "\n")
 	for _, d := range damaged {
 		fmt.Fprintf(&b, ">\n> - %s\n", cellMD(d.String()))
 	}
