@@ -5,7 +5,7 @@ C10KLAB  := $(BIN)/c10klab
 # Extra flags for the run, e.g. make bench BENCH_FLAGS="--models epoll,goroutine --target 60000"
 BENCH_FLAGS ?=
 
-.PHONY: all build k8s bench bench-hostile bench-scale bench-work test plots env deps clean replay
+.PHONY: all build k8s image bench bench-hostile bench-scale bench-work test plots env deps clean replay
 
 all: build
 
@@ -17,6 +17,18 @@ build:
 k8s:
 	cd runner/k8s && $(GO) build -o ../../$(BIN)/c10klab-k8s .
 	cd runner/k8s && $(GO) test -count=1 .
+
+# The image c10klab k8s names by default (c10klab:local): /c10klab and the
+# Go and C models as static binaries at /models/<name>/run, on an empty
+# base, written as a docker-save tarball for kind load image-archive, ctr
+# images import or crane push (docs/scale-out.md). No daemon, no network.
+# A module of its own (runner/image), so go-containerregistry stays out of
+# c10klab's build. Same commit, same bytes: the times are the commit's.
+IMAGE_TAR := $(BIN)/c10klab-image.tar
+image:
+	cd runner/image && $(GO) build -o ../../$(BIN)/c10klab-image .
+	$(BIN)/c10klab-image --out $(IMAGE_TAR) --revision "$$(git describe --always --dirty 2>/dev/null)" \
+		--epoch "$$(git log -1 --format=%ct 2>/dev/null || echo 0)"
 
 # The comparison with the defaults: every model under models/, results in results/<run>/.
 bench: deps build
@@ -84,6 +96,11 @@ test: deps
 	done
 	# The Kubernetes objects' module of its own: their strict decode test.
 	cd runner/k8s && $(GO) test -count=1 .
+	# The image's module of its own: builds the image twice, checks it and
+	# runs /c10klab and epoll from it: 7-17 s here once make image or an
+	# earlier run has filled the build cache for its static, -trimpath
+	# builds (which the other tests' builds do not share); about 80 s cold.
+	cd runner/image && $(GO) vet . && $(GO) test -count=1 .
 
 # What a fresh machine needs besides Go: ss (iproute2) for the conformance
 # backlog check, the Debian packages the models declare ("deb NAME" lines of

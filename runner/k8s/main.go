@@ -16,6 +16,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"c10klab/runner/internal/imagelayout"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -24,7 +26,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("k8s", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: c10klab k8s --image IMAGE --control IP:PORT [flags] > run.yaml
+		fmt.Fprint(stderr, `usage: c10klab k8s --control IP:PORT [--image IMAGE] [flags] > run.yaml
 
 Writes, as YAML for kubectl apply, the objects of one run on a cluster: the
 model as a Deployment behind a Service, and the swarm as an Indexed Job of
@@ -38,7 +40,7 @@ flags:
 	var r Run
 	control := fs.String("control", "", "the runner's control address ip:port, reachable from the pods")
 	fs.StringVar(&r.Namespace, "namespace", "c10klab", "namespace of the objects")
-	fs.StringVar(&r.Image, "image", "", "image holding /c10klab and the models under /models/")
+	fs.StringVar(&r.Image, "image", imagelayout.Name, "image holding /c10klab and the models under /models/: make image builds the default")
 	fs.StringVar(&r.Model, "model", "epoll", "the model to run")
 	fs.IntVar(&r.Port, "port", 9999, "the model's port")
 	fs.IntVar(&r.Backlog, "backlog", 0, "the model's listen backlog (C10K_BACKLOG); 0: its default")

@@ -15,13 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"c10klab/runner/internal/imagelayout"
 	"c10klab/runner/internal/swarm"
 )
 
 // Run is what the objects are made from.
 type Run struct {
 	Namespace string
-	Image     string // holds /c10klab and the models' binaries under /models/
+	Image     string // holds /c10klab and the models' binaries as /models/<name>/run (imagelayout)
 	Model     string
 	Port      int
 	Backlog   int
@@ -89,7 +90,7 @@ func (r *Run) defaults() error {
 	case !ok:
 		return fmt.Errorf("no measured costs for model %q (have epoll, evio, gnet, netpoll, goroutine)", r.Model)
 	case r.Image == "":
-		return fmt.Errorf("no image: give --image, one holding /c10klab and /models/%s", r.Model)
+		return fmt.Errorf("no image: give --image, one holding %s and %s (make image)", imagelayout.Runner, imagelayout.ModelRun(r.Model))
 	case !r.Control.IsValid():
 		return fmt.Errorf("no control address: give --control ip:port, where the runner listens for the agents")
 	case r.Conns < 1:
@@ -169,7 +170,7 @@ func deployment(r Run) *appsv1.Deployment {
 	}
 	pod := corev1.PodSpec{
 		Containers: []corev1.Container{{
-			Name: "model", Image: r.Image, Command: []string{"/models/" + r.Model}, Env: env,
+			Name: "model", Image: r.Image, Command: []string{imagelayout.ModelRun(r.Model)}, Env: env,
 			Ports: []corev1.ContainerPort{{Name: "echo", ContainerPort: int32(r.Port), Protocol: corev1.ProtocolTCP}},
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
@@ -230,7 +231,7 @@ func job(r Run) *batchv1.Job {
 		EnableServiceLinks:        ptr(true),
 		TopologySpreadConstraints: spread("swarm"),
 		Containers: []corev1.Container{{
-			Name: "agent", Image: r.Image, Command: []string{"/c10klab"}, Args: agentArgs(r),
+			Name: "agent", Image: r.Image, Command: []string{imagelayout.Runner}, Args: agentArgs(r),
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},

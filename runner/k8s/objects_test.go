@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 
+	"c10klab/runner/internal/imagelayout"
 	"c10klab/runner/internal/swarm"
 )
 
@@ -102,6 +103,13 @@ func TestOneMillionShape(t *testing.T) {
 	if *job.Spec.ActiveDeadlineSeconds != 1800 {
 		t.Errorf("job runs for up to %ds, want 1800", *job.Spec.ActiveDeadlineSeconds)
 	}
+	// The paths make image puts them at (runner/image).
+	if got, want := dep.Spec.Template.Spec.Containers[0].Command, imagelayout.ModelRun("epoll"); len(got) != 1 || got[0] != want || want != "/models/epoll/run" {
+		t.Errorf("model command %q, want [%s]", got, want)
+	}
+	if got := job.Spec.Template.Spec.Containers[0].Command; len(got) != 1 || got[0] != "/c10klab" {
+		t.Errorf("agent command %q, want [/c10klab]", got)
+	}
 	args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " ")
 	for _, want := range []string{"agent --control 10.0.0.10:7000", "--index $(JOB_COMPLETION_INDEX)",
 		"--addr $(C10K_MODEL_SERVICE_HOST):$(C10K_MODEL_SERVICE_PORT)", "--interval 1m0s", "--rate 2500"} {
@@ -156,5 +164,13 @@ func TestRunWritesYAML(t *testing.T) {
 	}
 	if code := run([]string{"--image", "i"}, &out, &errb); code != 2 {
 		t.Errorf("no --control: exit %d, want 2", code)
+	}
+	// Without --image the objects name the image make image builds.
+	out.Reset()
+	if code := run([]string{"--control", "10.0.0.10:7000", "--conns", "10000"}, &out, &errb); code != 0 {
+		t.Fatalf("no --image: exit %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), "image: "+imagelayout.Name+"\n"); n != 2 {
+		t.Errorf("%d containers name %s, want 2:\n%s", n, imagelayout.Name, out.String())
 	}
 }

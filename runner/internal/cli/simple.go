@@ -16,16 +16,23 @@ func list(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: c10klab list\n\nLists the models under models/: folders with a Go main package or an executable named run,\nand what a model declares in its requires file that this machine lacks.")
+		fmt.Fprintln(stderr, "usage: c10klab list [--models-dir DIR]\n\nLists the models under models/: folders with a Go main package or an executable named run,\nand what a model declares in its requires file that this machine lacks.\n\nflags:")
+		fs.PrintDefaults()
 	}
+	// The image (make image) has no project around its models, only
+	// /models: this names them there.
+	dir := fs.String("models-dir", "", "list the models in DIR instead of the project's models/")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	p, err := findProject()
-	if err != nil {
-		return err
+	if *dir == "" {
+		p, err := findProject()
+		if err != nil {
+			return err
+		}
+		*dir = p.models()
 	}
-	ms, err := model.Discover(p.models())
+	ms, err := model.Discover(*dir)
 	if err != nil {
 		return err
 	}
