@@ -97,12 +97,15 @@ func TestWorkRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Work per message", "| model | none | wait=50ms |", "| goroutine | 100<br>", "work.png"} {
+	for _, want := range []string{"## Work per message", "| model | none | wait=50ms |", "| goroutine | 100 · p99 ", "work.png"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("REPORT.md lacks %q", want)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "work.png")); err != nil {
 		t.Error(err)
+	}
+	if h, err := os.ReadFile(filepath.Join(dir, "REPORT.html")); err != nil || !strings.Contains(string(h), "Work per message") {
+		t.Errorf("REPORT.html has no work matrix (%v)", err)
 	}
 }

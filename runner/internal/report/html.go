@@ -89,6 +89,13 @@ func HTML(l *results.Loaded, charts []string) ([]byte, error) {
 		t := htmlTableOf(h, false)
 		p.Hostile = &t
 	}
+	if w, ok := workTable(rs); ok {
+		t := htmlTableOf(w, false)
+		p.Work, p.WorkExplained = &t, workExplained
+		if ch, ok := chartOf(svgs, links, results.WorkChart, "Capacity under the work each message costs"); ok {
+			p.WorkChart = &ch
+		}
+	}
 	for _, c := range chartCaptions {
 		if ch, ok := chartOf(svgs, links, c.name, c.alt); ok {
 			p.Charts = append(p.Charts, ch)
@@ -147,6 +154,9 @@ type htmlPage struct {
 	RepeatsExplained string
 	Hostile          *htmlTable
 	HostileExplained string
+	Work             *htmlTable
+	WorkExplained    string
+	WorkChart        *htmlChart
 
 	Charts []htmlChart
 	Models []htmlModel

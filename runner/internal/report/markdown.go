@@ -84,7 +84,12 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 		writeMD(&b, repeatsTable(l))
 	}
 
-	workSection(&b, rs, links)
+	if t, ok := workTable(rs); ok {
+		b.WriteString("\n## Work per message\n\n" + workExplained + "\n\n")
+		writeMD(&b, t)
+		b.WriteString("\n")
+		embed(&b, links, results.WorkChart, "Capacity under the work each message costs")
+	}
 
 	b.WriteString("\n## Diagnosis\n\n")
 	for _, r := range rs {

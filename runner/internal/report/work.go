@@ -1,13 +1,14 @@
 package report
 
 import (
-	"bytes"
-	"fmt"
-	"strings"
-
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
+
+// workExplained says what the model × work matrix holds.
+const workExplained = "Each model measured with the work each message costs it before its echo (`--work`, the contract's `C10K_WORK`): " +
+	"`cpu=D` burns D of the handling thread's CPU, `wait=D` waits D in the model's own non-blocking way, " +
+	"`block=D` sleeps D in the handler, blocking whatever runs it. A cell is the capacity, then the p99 at it and the model's CPU per request."
 
 // cpuPerRequest is the model's CPU per echoed message: with --work every
 // message is one request, so this is what a request cost, work included.
@@ -15,37 +16,35 @@ var cpuPerRequest = metric{"CPU per request", func(s results.Summary) (float64, 
 	return s.CPUPer1kEchoes / 1e3, s.CPUPer1kEchoes > 0
 }, analysis.Seconds}
 
-// workSection is the model × work matrix of a run measured with --work:
-// each model's capacity, p99 and CPU per request under each setting.
-func workSection(b *bytes.Buffer, rs []row, links map[string]string) {
+// workTable is the model × work matrix of a run measured with --work:
+// each model's capacity, p99 and CPU per request under each setting; ok
+// is false for a run without work.
+func workTable(rs []row) (t table, ok bool) {
 	sums := make([]results.Summary, len(rs))
 	for i, r := range rs {
 		sums[i] = r.Summary
 	}
 	m, ok := analysis.Work(sums)
 	if !ok {
-		return
+		return table{}, false
 	}
-	b.WriteString("\n## Work per message\n\n")
-	b.WriteString("Each model measured with the work each message costs it before its echo (`--work`, the contract's `C10K_WORK`): " +
-		"`cpu=D` burns D of the handling thread's CPU, `wait=D` waits D in the model's own non-blocking way, " +
-		"`block=D` sleeps D in the handler, blocking whatever runs it. A cell is the capacity, the p99 at it and the model's CPU per request.\n\n")
-	b.WriteString("| model |")
+	t.head, t.right = []string{"model"}, []bool{false}
 	for _, w := range m.Works {
-		fmt.Fprintf(b, " %s |", cellMD(analysis.WorkName(w)))
+		t.head = append(t.head, analysis.WorkName(w))
+		t.right = append(t.right, true)
 	}
-	b.WriteString("\n|---|" + strings.Repeat("--:|", len(m.Works)) + "\n")
 	for _, r := range m.Rows {
-		fmt.Fprintf(b, "| %s |", cellMD(r.Model))
+		cells := []Cell{text(r.Model)}
 		for _, s := range r.Cells {
 			if s == nil {
-				b.WriteString(" — |")
+				cells = append(cells, text("—")) // not measured under this setting
 				continue
 			}
-			fmt.Fprintf(b, " %s<br>p99 %s<br>CPU %s |", capacityCell(*s), cell(metrics[1], *s), cell(cpuPerRequest, *s))
+			c := text(capacityCell(*s))
+			c.Note = " · p99 " + cell(metrics[1], *s) + " · CPU " + cell(cpuPerRequest, *s)
+			cells = append(cells, c)
 		}
-		b.WriteString("\n")
+		t.rows = append(t.rows, cells)
 	}
-	b.WriteString("\n")
-	embed(b, links, results.WorkChart, "Capacity under the work each message costs")
+	return t, true
 }

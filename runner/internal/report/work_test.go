@@ -8,29 +8,30 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-func TestWorkSection(t *testing.T) {
-	var none bytes.Buffer
-	workSection(&none, []row{{Summary: results.Summary{Model: "epoll", Capacity: 100}}}, nil)
-	if none.Len() != 0 {
-		t.Fatalf("a run without work has a work section:\n%s", none.String())
+func TestWorkTable(t *testing.T) {
+	if _, ok := workTable([]row{{Summary: results.Summary{Model: "epoll", Capacity: 100}}}); ok {
+		t.Fatal("a run without work has a work table")
 	}
 	rs := []row{
 		{Summary: results.Summary{Model: "epoll", Capacity: 40000, Latency: results.Percentiles{Count: 10, P99: 2.5}, CPUPer1kEchoes: 0.012}},
 		{Summary: results.Summary{Model: "epoll@block=5ms", Capacity: 180, Latency: results.Percentiles{Count: 10, P99: 900}, CPUPer1kEchoes: 0.02}},
 		{Summary: results.Summary{Model: "py-asyncio@block=5ms", Stop: results.StopRefused}},
 	}
+	tb, ok := workTable(rs)
+	if !ok {
+		t.Fatal("no work table")
+	}
 	var b bytes.Buffer
-	workSection(&b, rs, map[string]string{results.WorkChart: "work.png"})
+	writeMD(&b, tb)
 	got := b.String()
 	for _, want := range []string{
 		"| model | none | block=5ms |",
-		"| epoll | 40k<br>p99 2.5 ms<br>CPU 12 µs | 180<br>p99 900 ms<br>CPU 20 µs |",
+		"| epoll | 40k · p99 2.5 ms · CPU 12 µs | 180 · p99 900 ms · CPU 20 µs |",
 		// Not measured under none; refused under block: never a 0.
-		"| py-asyncio | — | —<br>p99 —<br>CPU — |",
-		"work.png",
+		"| py-asyncio | — | — · p99 — · CPU — |",
 	} {
 		if !strings.Contains(got, want) {
-			t.Errorf("work section lacks %q:\n%s", want, got)
+			t.Errorf("work table lacks %q:\n%s", want, got)
 		}
 	}
 }
