@@ -45,7 +45,7 @@ type Options struct {
 	// starts that would not end within it (Estimate's arithmetic), and the
 	// search stops with what it found, saying so. 0: no budget.
 	Budget time.Duration
-	Rate  int
+	Rate   int
 	// RampDoubling starts each ramp doubling the connections held every
 	// this long, from 1,000, until that reaches Rate (swarm.Ramp): the
 	// once-a-second samples then measure cost at evenly spaced points of a

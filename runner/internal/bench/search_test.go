@@ -8,8 +8,10 @@ import (
 )
 
 // ok, failed and swarm are judged steps as the search sees them.
-func ok(n int) results.Step     { return results.Step{Offered: n, Sustained: n, OK: true, Window: true} }
-func failed(n int) results.Step { return results.Step{Offered: n, Sustained: n / 2, Why: results.WhyTooFew, Window: true} }
+func ok(n int) results.Step { return results.Step{Offered: n, Sustained: n, OK: true, Window: true} }
+func failed(n int) results.Step {
+	return results.Step{Offered: n, Sustained: n / 2, Why: results.WhyTooFew, Window: true}
+}
 func swarmStep(n int) results.Step {
 	return results.Step{Offered: n, Why: results.WhyTooFew, Window: true, Untrusted: "the swarm fell 900ms behind its send schedule", UntrustedBy: results.MechSwarmLag}
 }

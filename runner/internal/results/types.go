@@ -37,13 +37,13 @@ type Config struct {
 	Rate   int      `json:"rate"`  // connections opened per second, whole swarm
 	// RampDoubling: ramps began doubling the count held this often, from
 	// 1,000, up to Rate (0: at Rate throughout).
-	RampDoubling  time.Duration `json:"ramp_doubling,omitempty"`
-	Hold          time.Duration `json:"hold"` // time each step holds its connections before it is evaluated
+	RampDoubling time.Duration `json:"ramp_doubling,omitempty"`
+	Hold         time.Duration `json:"hold"` // time each step holds its connections before it is evaluated
 	// Search: the capacity search ran from Steps (bench.Options.Search),
 	// up to MaxOffered connections, within Budget a model.
-	Search     bool          `json:"search,omitempty"`
-	MaxOffered int           `json:"max_offered,omitempty"`
-	Budget     time.Duration `json:"budget,omitempty"`
+	Search        bool          `json:"search,omitempty"`
+	MaxOffered    int           `json:"max_offered,omitempty"`
+	Budget        time.Duration `json:"budget,omitempty"`
 	Interval      time.Duration `json:"interval"`
 	Deadline      time.Duration `json:"deadline"`
 	MsgSize       int           `json:"msg_size"`
@@ -386,7 +386,7 @@ const (
 	EventStopped     = "model_stopped"
 	EventTeardown    = "teardown" // the swarm closes its connections: what follows is not the model's doing
 	EventEnded       = "measure_end"
-	EventSearch      = "search" // the capacity search stopped, and why (information)
+	EventSearch      = "search"      // the capacity search stopped, and why (information)
 	EventBaseline    = "baseline"    // the system's idle readings, for the resolution of memory figures
 	EventAgentsWait  = "agents_wait" // the runner waits for agents to dial its control address (information)
 )
