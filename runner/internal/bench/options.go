@@ -288,7 +288,7 @@ func (o *Options) searchTop(m Machine) (top int, end, why string) {
 	want := cmp.Or(o.MaxOffered, 2*last)
 	err := o.fits(m, want)
 	if err == nil {
-		return want, results.SearchCeiling, fmt.Sprintf("the run's ceiling of %d connections (--max-offered; the model's instances and the swarm's agents are sized for it)", want)
+		return want, results.SearchCeiling, fmt.Sprintf("%d connections, the most this run offers (--max-offered; the model's instances and the swarm's agents are sized for it)", want)
 	}
 	// The largest count that fits, between the last step (Validate took
 	// it) and want.
