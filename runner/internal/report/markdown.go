@@ -53,7 +53,7 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 			failed = analysis.Count(float64(r.FailedOffered))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |\n", cellMD(name), cellMD(r.family),
-			capacityCell(r.Summary), offeredCell(r.Summary), settleCell(r), failed, cellMD(r.Stop),
+			CapacityCell(r.Summary), offeredCell(r.Summary), settleCell(r), failed, cellMD(r.Stop),
 			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary),
 			r.PeakProcs, r.PeakThreads)
 	}
@@ -62,7 +62,7 @@ func Markdown(l *results.Loaded, charts []string) ([]byte, error) {
 	}
 	b.WriteString("\nA step ramps (opens its new connections), settles (until the model serves every open connection on time; **settle** is how long that took in the capacity step, to the one-second sampling) and is then judged over an evaluation window: a connection is **sustained** when it stayed open through the window and every echo due in it came back intact within the deadline. ")
 	b.WriteString("A step is sustained when at least the sustain ratio of its offered connections were and the window's p99 is within the deadline. ")
-	b.WriteString("**Capacity** is the most connections sustained in such a step that the swarm could be trusted in; **≥ N** means the swarm, not the model, was the limit. ")
+	b.WriteString("**Capacity** is the most connections sustained in such a step that the swarm could be trusted in, found by a search: the planned steps are where it starts; after the first step that fails it bisects between the largest count sustained and the smallest failed until they are within 10%, and it raises the count while the steps hold. It reads as that bracket, **N sustained, M failed**; **≥ N (why)** when nothing above N failed the model before the search stopped: the swarm's limit, the machine's, the run's ceiling (--max-offered) or the model's time budget. ")
 	b.WriteString("User memory is the model's PSS above its idle baseline; kernel memory is sockstat TCP memory plus unreclaimable slab above the baseline, which on loopback includes the client ends of the connections. Both are divided by the sustained connections. ")
 	b.WriteString("These are system-wide counters: a kernel figure is shown only when its rise is above 1 MiB and four times the counters' swing during the window (else —).\n")
 	for _, r := range rs {
@@ -186,10 +186,14 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 			if !s.Window && s.RampSeconds == 0 {
 				ramp, settle, rampP99 = "—", "—", "—" // an older folder: no ramp, settle or window recorded
 			}
-			note := ""
-			if s.Untrusted != "" {
-				note = "untrusted"
+			var notes []string
+			if s.Search {
+				notes = append(notes, "search") // a probe of the capacity search, not a planned step
 			}
+			if s.Untrusted != "" {
+				notes = append(notes, "untrusted")
+			}
+			note := strings.Join(notes, ", ")
 			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Index,
 				analysis.Count(float64(s.Offered)), ramp, settle, analysis.Count(float64(s.Open)), analysis.Count(float64(s.Sustained)), ok,
 				failureCell(s.Failures), failureCell(s.ClientFailures), p99Cell(s.Latency), rampP99, analysis.Count(float64(s.Echoes)), note)
