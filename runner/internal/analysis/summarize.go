@@ -116,6 +116,15 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 	// The swarm, not the model, ended the measurement: the model held at
 	// least what it sustained in trusted steps.
 	s.AtLeast = stop == results.StopSwarm
+	// The bracket, from the steps; how the search ended, as the runner
+	// recorded it (the budget and the machine's limits are not in the
+	// steps).
+	if b := BracketOf(m.Steps, stop); b.Failed > 0 {
+		s.BracketFailed = b.Failed
+	}
+	if m.End != nil {
+		s.Search, s.SearchDetail = m.End.Search, m.End.SearchDetail
+	}
 	if capStep >= 0 {
 		b := m.Steps[capStep]
 		s.Capacity, s.CapacityOffered, s.Latency, s.SettleSeconds = b.Sustained, b.Offered, b.Latency, b.SettleSeconds

@@ -62,6 +62,8 @@ func testOptions(t *testing.T, modelsDir string, specs ...string) Options {
 	opt.Exe = c10klab
 	opt.Addr = freePort(t)
 	opt.Steps = []int{100, 300}
+	// The planned steps only: the search has tests of its own.
+	opt.Search = false
 	opt.Hold = 2 * time.Second
 	// A second, as by default: the swarm may fall a quarter of it behind
 	// before a step is untrusted, which a busy machine needs.

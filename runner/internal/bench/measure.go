@@ -38,6 +38,10 @@ type measurement struct {
 	perProcess int
 	modelCPUs  []int
 	swarmCPUs  []int
+	// top is the most connections the run offers (Options.searchTop),
+	// and topEnd, topWhy name what set it.
+	top            int
+	topEnd, topWhy string
 
 	tl      *results.Timeline
 	started time.Time
@@ -51,6 +55,7 @@ type measurement struct {
 	baseSys  results.System // before the model started
 	peakOpen int            // the most connections the swarm held in this model's run
 	basePSS  int64          // the model idle, after it became ready
+	idle     results.Proc   // the model's processes idle, after it became ready
 	mu       sync.Mutex     // reports arrive from the instances' stdout readers
 	// reportCounts sums reports by "kind:ERRNO" over the whole run.
 	reportCounts       map[string]int64
@@ -104,6 +109,9 @@ type stopCause struct {
 	stop   string // results.Stop*
 	detail string
 	err    error // a failure of the run itself, not a finding about the model
+	// search and searchDetail: how the capacity search ended
+	// (results.Search*), when it ran.
+	search, searchDetail string
 }
 
 // run measures the model and always returns a summary of what it saw,
@@ -118,7 +126,7 @@ func (m *measurement) run(ctx context.Context) (*results.Summary, error) {
 	cause := m.measure(ctx)
 	m.teardown()
 	e := results.Event{Time: time.Now(), Kind: results.EventEnded, Msg: "measurement ended: " + cause.stop,
-		Stop: cause.stop, Detail: cause.detail}
+		Stop: cause.stop, Detail: cause.detail, Search: cause.search, SearchDetail: cause.searchDetail}
 	m.record(results.Record{Type: results.TypeEvent, Event: &e})
 	m.tl.Sync()
 	m.recMu.Lock()
@@ -132,7 +140,7 @@ func (m *measurement) instances() int {
 	if m.opt.Procs > 0 {
 		return m.opt.Procs
 	}
-	return max(1, ceilDiv(m.opt.Steps[len(m.opt.Steps)-1], m.perProcess))
+	return max(1, ceilDiv(m.top, m.perProcess))
 }
 
 // conform runs the quick conformance check: a model that does not keep
@@ -336,10 +344,10 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	treeCfg.Roots = m.running.PIDs()
 	m.tree = probe.NewTree(treeCfg)
 	if p, err := m.tree.Sample(); err == nil {
-		m.basePSS = p.PSS
+		m.basePSS, m.idle = p.PSS, p
 	}
 
-	maxStep := 0
+	maxStep := m.top
 	for _, p := range m.opt.plan() {
 		maxStep = max(maxStep, p.offered+p.hostile)
 	}
@@ -373,6 +381,9 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	idle := m.last
 	m.record(results.Record{Type: results.TypeSample, Sample: &idle})
 
+	if m.opt.searching() {
+		return m.search(ctx)
+	}
 	for i, p := range m.opt.plan() {
 		st, cause := m.step(ctx, i, p)
 		if st != nil {
@@ -390,6 +401,79 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 		return *cause
 	}
 	return stopCause{stop: results.StopTarget}
+}
+
+// search runs the capacity search (search.go): steps chosen by nextOffer
+// from the steps so far, until it stops, the model's run ends or the
+// budget would be overrun.
+func (m *measurement) search(ctx context.Context) stopCause {
+	var steps []results.Step
+	lim := searchLimits{plan: m.opt.Steps, resolution: Resolution, top: m.top, topEnd: m.topEnd, topWhy: m.topWhy}
+	for i := 0; ; i++ {
+		lim.capacity, lim.capWhy = m.machineCapacity(steps)
+		d := nextOffer(steps, lim)
+		if d.next == 0 {
+			return m.searchEnd(steps, d.end, d.why)
+		}
+		if m.opt.Budget > 0 {
+			need := stepTime(*m.opt, m.last.Swarm.Open, d.next)
+			if spent := time.Since(m.started); spent+need > m.opt.Budget {
+				return m.searchEnd(steps, results.SearchBudget, fmt.Sprintf("%v of the %v budget spent; a step at %d offered would take about %v more",
+					spent.Round(time.Second), m.opt.Budget, d.next, need.Round(time.Second)))
+			}
+		}
+		st, cause := m.step(ctx, i, planned{offered: d.next})
+		if st != nil {
+			st.Search = !slices.Contains(m.opt.Steps, d.next)
+			m.record(results.Record{Type: results.TypeStep, Step: st})
+			m.tl.Sync()
+			steps = append(steps, *st)
+		}
+		// A step that failed, the model's doing or the swarm's, is a side
+		// of the bracket; anything else ends the model's run.
+		if cause != nil && (cause.err != nil || st == nil || cause.stop != results.StopNotSustained && cause.stop != results.StopSwarm) {
+			cause.search, cause.searchDetail = results.SearchEnded, cause.stop
+			if cause.detail != "" {
+				cause.searchDetail += ": " + cause.detail
+			}
+			return *cause
+		}
+	}
+}
+
+// searchEnd is the model's end once its search stopped: the stop of its
+// smallest failure above the capacity (not sustained, or the swarm's),
+// else the target reached, with how the search ended.
+func (m *measurement) searchEnd(steps []results.Step, end, why string) stopCause {
+	c := stopCause{stop: results.StopTarget, search: end, searchDetail: why}
+	b := analysis.BracketOf(steps, results.StopNotSustained)
+	for _, st := range steps {
+		switch {
+		case b.Failed > 0 && st.Offered == b.Failed && analysis.Trusted(st):
+			c.stop, c.detail = results.StopNotSustained, st.Why
+		case b.Failed == 0 && b.Untrusted > 0 && st.Offered == b.Untrusted && !analysis.Trusted(st):
+			c.stop, c.detail = results.StopSwarm, st.Untrusted
+		}
+	}
+	m.event(results.EventSearch, "capacity search: %s (%s)", end, why)
+	return c
+}
+
+// machineCapacity is what the machine's limits allow the model, estimated
+// from the largest sustained step so far (search.go's machineCapacity).
+func (m *measurement) machineCapacity(steps []results.Step) (int, string) {
+	b := analysis.BracketOf(steps, results.StopNotSustained)
+	if b.SustainedStep < 0 {
+		return 0, ""
+	}
+	var tasks, memFree int64
+	if m.cgroup != nil {
+		tasks = m.cgroup.Limits().Pids
+	}
+	if m.watch != nil && m.last.System.MemAvailable > 0 {
+		memFree = max(1, m.last.System.MemAvailable-m.watch.Floor)
+	}
+	return machineCapacity(steps[b.SustainedStep], m.idle, tasks, memFree)
 }
 
 // sample takes one second's sample, records it and returns the latency

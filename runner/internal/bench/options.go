@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
@@ -30,8 +31,22 @@ type Options struct {
 	Command    []string
 
 	Specs []model.Spec
+	// Steps are the planned steps: with Search, where the capacity search
+	// starts (search.go); without, the whole run.
 	Steps []int
-	Rate  int
+	// Search runs the capacity search from Steps. It is off with Hostile
+	// kinds, whose steps need the last planned step as their baseline.
+	Search bool
+	// MaxOffered is the most connections the search offers, what the
+	// model's instances and the swarm's agents are sized for before the
+	// first step; 0: twice the last planned step. The machine's own
+	// bounds (Validate's arithmetic) may lower it, which the run names.
+	MaxOffered int
+	// Budget bounds each model's measurement from its start: no step
+	// starts that would not end within it (Estimate's arithmetic), and the
+	// search stops with what it found, saying so. 0: no budget.
+	Budget time.Duration
+	Rate   int
 	// RampDoubling starts each ramp doubling the connections held every
 	// this long, from 1,000, until that reaches Rate (swarm.Ramp): the
 	// once-a-second samples then measure cost at evenly spaced points of a
@@ -93,9 +108,21 @@ type Options struct {
 // Defaults are the settings of `make bench`.
 func Defaults() Options {
 	return Options{
-		Steps:        []int{1000, 5000, 10000, 20000, 40000},
-		Rate:         10000,
-		Hold:         4 * time.Second,
+		// A coarse start (a factor of 4) then bisection. The first run
+		// with 1,000 to 64,000 and 36 s a model (run 20261203-125329, a
+		// busy machine) spent the budget in overloaded steps: a step far
+		// past a model's ceiling takes 20-25 s (its ramp stalls, its
+		// settle runs to its bound: epoll at 64,000, py-forking at 1,000),
+		// a probe below a failure 4-5 s. So the grid starts at 250 and
+		// stops at 48,000, and each model has 60 s.
+		Steps:  []int{250, 1000, 4000, 16000, 48000},
+		Search: true,
+		Budget: 60 * time.Second,
+		Rate:   10000,
+		// Interval + deadline: every connection has an echo due in the
+		// window (EveryConnectionEchoes), at half the cost of the 4 s
+		// hold of the grid-only runs.
+		Hold:         2 * time.Second,
 		Interval:     time.Second,
 		Deadline:     time.Second,
 		MsgSize:      16,
@@ -215,6 +242,12 @@ func (o *Options) validateFlags() error {
 		return fmt.Errorf("--mem-limit %d must not be negative (0: the default)", o.MemLimit)
 	case o.ReadyTimeout <= 0:
 		return fmt.Errorf("--ready-timeout %v must be positive", o.ReadyTimeout)
+	case o.MaxOffered < 0:
+		return fmt.Errorf("--max-offered %d must not be negative (0: twice the last step)", o.MaxOffered)
+	case o.MaxOffered > 0 && o.MaxOffered < o.Steps[len(o.Steps)-1]:
+		return fmt.Errorf("--max-offered %d is below the last step %d", o.MaxOffered, o.Steps[len(o.Steps)-1])
+	case o.Budget < 0:
+		return fmt.Errorf("--budget %v must not be negative (0: none)", o.Budget)
 	}
 	for i := 1; i < len(o.Steps); i++ {
 		if o.Steps[i] <= o.Steps[i-1] {
@@ -245,6 +278,43 @@ func (o *Options) validateFlags() error {
 }
 
 func (o *Options) validateMachine(m Machine) error {
+	return o.fits(m, o.Steps[len(o.Steps)-1])
+}
+
+// searching reports whether the run searches for capacity.
+func (o *Options) searching() bool { return o.Search && len(o.Hostile) == 0 }
+
+// searchTop is the most connections the search may offer: MaxOffered (or
+// twice the last step), lowered to what the machine allows by the
+// arithmetic of fits, in which case end and why name the machine's limit
+// with its figures.
+func (o *Options) searchTop(m Machine) (top int, end, why string) {
+	last := o.Steps[len(o.Steps)-1]
+	if !o.searching() {
+		return last, results.SearchOff, ""
+	}
+	want := cmp.Or(o.MaxOffered, 2*last)
+	err := o.fits(m, want)
+	if err == nil {
+		return want, results.SearchCeiling, fmt.Sprintf("%d connections, the most this run offers (--max-offered; the model's instances and the swarm's agents are sized for it)", want)
+	}
+	// The largest count that fits, between the last step (Validate took
+	// it) and want.
+	lo, hi := last, want
+	for hi-lo > 1 {
+		if mid := lo + (hi-lo)/2; o.fits(m, mid) == nil {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, results.SearchMachine, fmt.Sprintf("the machine allows the run at most %d connections: beyond, %v", lo, err)
+}
+
+// fits checks that a run offering top connections fits the machine: the
+// agents and model instances it needs, and the runner's descriptors and
+// tasks for them.
+func (o *Options) fits(m Machine, top int) error {
 	perProcess := o.ConnsPerProcess
 	if perProcess <= 0 {
 		perProcess = m.NoFile - fdMargin
@@ -252,7 +322,6 @@ func (o *Options) validateMachine(m Machine) error {
 	if perProcess <= 0 {
 		return fmt.Errorf("open-files limit %d leaves no descriptor for connections (raise: ulimit -n)", m.NoFile)
 	}
-	top := o.Steps[len(o.Steps)-1]
 	agents := ceilDiv(top, perProcess)
 	if agents > maxAgents {
 		return fmt.Errorf("%d connections (the last step) need %d swarm agents of %d connections each (the open-files limit %d), more than the %d the swarm can start",
@@ -297,6 +366,7 @@ func (o *Options) config(labels []string, modelCPUs, swarmCPUs []int, perProcess
 		Backlog: o.Backlog, ModelNoFile: o.ModelNoFile, AgentNoFile: o.AgentNoFile, ModelEnv: o.ModelEnv,
 		Guard: o.Guard, MemLimit: o.MemLimit, PidsLimit: o.PidsLimit, Repeat: o.Repeat, SettleMax: o.SettleMax,
 		Hostile: o.Hostile, HostileShare: o.HostileShare,
+		Search: o.searching(), MaxOffered: o.MaxOffered, Budget: o.Budget,
 	}
 }
 

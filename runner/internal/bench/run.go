@@ -108,6 +108,16 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	env.Warnings = append(env.Warnings, skipped...)
 	env.Warnings = append(env.Warnings, Preflight(env, opt.Steps[len(opt.Steps)-1], opt.Procs, cmp.Or(opt.Backlog, DefaultModelBacklog), perProcess)...)
 
+	mach := opt.Machine
+	if mach == nil {
+		mm, err := ReadMachine()
+		if err != nil {
+			return "", err
+		}
+		mach = &mm
+	}
+	top, topEnd, topWhy := opt.searchTop(*mach)
+
 	id, dir, err := results.NewRunDir(opt.ResultsDir, time.Now(), "")
 	if err != nil {
 		return "", err
@@ -117,6 +127,9 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		Config: opt.config(labels, modelCPUs, swarmCPUs, perProcess),
 		Env:    env, Versions: versions(opt.ModuleRoot), Models: measured(labels, opt.Repeat),
 		Format: results.FormatAnalysis, Families: map[string]string{},
+	}
+	if opt.searching() {
+		run.Config.MaxOffered = top
 	}
 	for k, label := range run.Models {
 		run.Families[label] = model.Family(models[k%len(models)])
@@ -146,6 +159,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		m := &measurement{
 			opt: &opt, runRec: run, spec: spec, label: label, bin: bins[i], dir: dir, refused: refused[i],
 			env: env, perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs,
+			top: top, topEnd: topEnd, topWhy: topWhy,
 		}
 		sum, err := m.run(ctx)
 		if sum != nil {

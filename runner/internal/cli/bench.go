@@ -30,8 +30,14 @@ one port with SO_REUSEPORT as the open-files limit requires), checks it
 echoes, starts the swarm agents, then raises the offered connections step by
 step. Each step ramps (opens the new connections at --rate), settles (waits,
 at most --settle-max, until the model serves every open connection on time)
-and is judged over an evaluation window of --hold. A model's run ends at the
-last step, when a step is not sustained, or when the model exits. Everything
+and is judged over an evaluation window of --hold. With --search (the
+default) the steps are where a capacity search starts: after the first step
+that fails it bisects between the last sustained and the first failed count
+until they are within 10%; while the steps hold it raises the count (the
+next step, then doubling, up to --max-offered) until the model fails, the
+swarm or the machine is the limit, or the model's --budget is spent. The
+capacity is reported as that bracket. A model's run also ends when the
+model exits. Everything
 measured is written to results/<run>/ as it is measured; a progress line is
 printed per step and a summary at the end.
 
@@ -68,6 +74,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Rate, "rate", opt.Rate, "connections opened per second by the whole swarm")
 	fs.DurationVar(&opt.RampDoubling, "ramp-doubling", opt.RampDoubling, "start each ramp doubling the connections every this long, from 1,000, until that reaches --rate, so the per-second samples chart cost from 1,000 up (0: at --rate from the start)")
 	fs.DurationVar(&opt.Hold, "hold", opt.Hold, "each step's evaluation window, after its settle")
+	fs.BoolVar(&opt.Search, "search", opt.Search, "search each model's capacity from --steps: bisect after the first failing step to within 10%, raise past the last step while it holds (off with --hostile)")
+	fs.IntVar(&opt.MaxOffered, "max-offered", opt.MaxOffered, "with --search: the most connections offered (0: twice the last step)")
+	fs.DurationVar(&opt.Budget, "budget", opt.Budget, "with --search: each model's time from its start; no step starts that would end past it (0: none)")
 	fs.DurationVar(&opt.SettleMax, "settle-max", opt.SettleMax, "longest a step waits after its ramp for the model to serve every open connection (0: 5s + 2 intervals)")
 	fs.IntVar(&opt.Repeat, "repeat", 1, "measure each model this many times, round robin; the report gives median and range")
 	fs.DurationVar(&opt.Interval, "interval", opt.Interval, "time between messages on one connection")

@@ -41,7 +41,7 @@ func freePort(t *testing.T) string {
 
 // smallBench is a run of a few seconds: two small steps of one model.
 func smallBench(bin, port, resultsDir string) *exec.Cmd {
-	cmd := exec.Command(bin, "bench", "--models", "goroutine", "--steps", "50,100", "--hold", "1s",
+	cmd := exec.Command(bin, "bench", "--models", "goroutine", "--search=false", "--steps", "50,100", "--hold", "1s",
 		"--interval", "250ms", "--deadline", "250ms", "--port", port, "--results", resultsDir)
 	wd, _ := os.Getwd()
 	cmd.Dir = filepath.Join(wd, "..", "..", "..")

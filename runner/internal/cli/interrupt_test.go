@@ -34,7 +34,7 @@ func TestCtrlCKeepsWhatWasMeasured(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	resultsDir := filepath.Join(tmp, "results")
-	cmd := exec.Command(bin, "bench", "--models", "goroutine", "--steps", "200,400", "--hold", "60s",
+	cmd := exec.Command(bin, "bench", "--models", "goroutine", "--search=false", "--steps", "200,400", "--hold", "60s",
 		"--interval", "250ms", "--deadline", "250ms", "--port", strconv.Itoa(port), "--results", resultsDir)
 	wd, _ := os.Getwd()
 	cmd.Dir = filepath.Join(wd, "..", "..", "..")

@@ -1,9 +1,11 @@
 package plot
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strings"
 
 	gplot "gonum.org/v1/plot"
@@ -94,6 +96,23 @@ func offeredAt(l *results.Loaded, model string, e *results.Event) int {
 	return off
 }
 
+// bracketMark marks a model's capacity bracket on the headline chart: a
+// thick bar at the capacity's height from the offer it was sustained at to
+// the smallest offer that failed the model; nil without a closed bracket.
+func bracketMark(l *results.Loaded, m string, c color.Color) *plotter.Line {
+	s, _ := analysis.Summary(l, m)
+	if s.Capacity <= 0 || s.BracketFailed <= s.CapacityOffered {
+		return nil
+	}
+	y := float64(s.Capacity)
+	seg, err := plotter.NewLine(plotter.XYs{{X: float64(s.CapacityOffered), Y: y}, {X: float64(s.BracketFailed), Y: y}})
+	if err != nil {
+		return nil
+	}
+	seg.LineStyle = lineStyle(c, 6, false)
+	return seg
+}
+
 func sustainedFigure(l *results.Loaded, models []string, styles map[string]modelStyle) *figure {
 	p := newPlot("", "offered connections", "sustained connections (through the step's window)")
 	leg := newLegend()
@@ -123,6 +142,17 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 				bad = append(bad, xys[len(xys)-1])
 			}
 		}
+		// The capacity search probes back and forth: the line joins the
+		// steps by offer, and the end label stays on the last step run.
+		lastRun := plotter.XY{}
+		if len(xys) > 0 {
+			lastRun = xys[len(xys)-1]
+		}
+		xys = slices.Clone(xys)
+		slices.SortStableFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+		if seg := bracketMark(l, m, styles[m].color); seg != nil {
+			p.Add(seg)
+		}
 		name := m
 		if f := l.Run.Families[m]; f != "" {
 			name += "  (" + f + ")"
@@ -148,7 +178,7 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 			p.Add(&u)
 		}
 		if e := endEvent(l, m); e != nil && len(xys) > 0 {
-			last := xys[len(xys)-1]
+			last := lastRun
 			text := endLabel(e.Kind)
 			if off := offeredAt(l, m, e); off > 0 {
 				text += " at " + analysis.Count(float64(off)) + " offered"

@@ -53,7 +53,7 @@ func summaryTable(rs []row) (t table, order []row) {
 	}
 	order = byCapacity(rs)
 	for _, r := range order {
-		capacity := text(capacityCell(r.Summary))
+		capacity := text(CapacityCell(r.Summary))
 		if !strings.HasPrefix(capacity.Text, "—") {
 			capacity = num(capacity.Text, float64(r.Capacity))
 		}
@@ -122,10 +122,14 @@ func stepsTable(steps []results.Step) table {
 		if !s.Window && s.RampSeconds == 0 {
 			ramp, settle, rampP99 = "—", "—", "—" // an older folder: no ramp, settle or window recorded
 		}
-		note := ""
-		if s.Untrusted != "" {
-			note = "untrusted"
+		var notes []string
+		if s.Search {
+			notes = append(notes, "search") // a probe of the capacity search, not a planned step
 		}
+		if s.Untrusted != "" {
+			notes = append(notes, "untrusted")
+		}
+		note := strings.Join(notes, ", ")
 		t.rows = append(t.rows, []Cell{num(fmt.Sprint(s.Index), float64(s.Index)),
 			count(int64(s.Offered)), text(ramp), text(settle), count(int64(s.Open)), count(int64(s.Sustained)), ok,
 			text(failureCell(s.Failures)), text(failureCell(s.ClientFailures)), text(p99Cell(s.Latency)), text(rampP99), count(s.Echoes), text(note)})

@@ -40,13 +40,37 @@ func byCapacity(rs []row) []row {
 	return out
 }
 
-// capacityCell is the capacity as a person should read it: "≥ 40k" when
-// the swarm, not the model, was the limit.
-func capacityCell(s results.Summary) string {
+// CapacityCell is the capacity as a person should read it, the one
+// formatting of it that REPORT.md, REPORT.html and the terminal share: the
+// capacity search's bracket ("27.5k sustained, 30k failed"), or, when
+// nothing above the sustained count failed the model, what stopped the
+// search ("≥ 40k (the swarm's limit)", "≥ 80k (budget spent)"); "—" for a
+// model never measured (refused, or stopped before its first step), never
+// a 0 it was not measured at.
+func CapacityCell(s results.Summary) string {
+	cell := capacityFigure(s)
+	switch s.Search {
+	case results.SearchSwarm, results.SearchMachine, results.SearchCeiling, results.SearchBudget:
+		if cell != "—" {
+			cell += " (" + s.Search + ")"
+		}
+	}
+	return cell
+}
+
+// capacityFigure is CapacityCell without what stopped the search.
+func capacityFigure(s results.Summary) string {
 	c := analysis.Count(float64(s.Capacity))
 	switch {
 	case s.Stop == results.StopRefused:
 		return "—" // never measured
+	case s.BracketFailed > 0 && s.Capacity > 0:
+		return c + " sustained, " + analysis.Count(float64(s.BracketFailed)) + " failed"
+	case s.BracketFailed > 0:
+		// Nothing was sustained, down to the smallest offer tried.
+		return "< " + analysis.Count(float64(s.BracketFailed))
+	case s.Search != "" && s.Search != results.SearchOff && s.Search != results.SearchBracketed && s.Capacity > 0:
+		return "≥ " + c // the search stopped before anything above failed the model
 	case s.AtLeast && s.Capacity == 0:
 		return "— (the swarm's limit)" // not even the first step could be trusted
 	case s.AtLeast:
@@ -57,6 +81,8 @@ func capacityCell(s results.Summary) string {
 		// Its first step failed: it holds fewer than that, how many fewer
 		// this run did not measure.
 		return "< " + analysis.Count(float64(s.FailedOffered))
+	case s.Capacity == 0:
+		return "—" // stopped before a step measured anything: never measured
 	}
 	return c
 }

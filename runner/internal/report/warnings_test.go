@@ -44,9 +44,23 @@ func TestCapacityCellSaysWhatWasMeasured(t *testing.T) {
 		{results.Summary{AtLeast: true}, "— (the swarm's limit)"},
 		{results.Summary{FailedOffered: 1000000, Stop: results.StopNotSustained}, "< 1M"},
 		{results.Summary{Stop: results.StopRefused}, "—"},
+		// Interrupted before its first step: never measured, not 0.
+		{results.Summary{Stop: results.StopInterrupted}, "—"},
+		// The capacity search's bracket, and what stopped an open one.
+		{results.Summary{Capacity: 27500, BracketFailed: 30000, Search: results.SearchBracketed, Stop: results.StopNotSustained}, "27.5k sustained, 30k failed"},
+		{results.Summary{Capacity: 1300, BracketFailed: 1380, Search: results.SearchBracketed}, "1.3k sustained, 1.38k failed"},
+		{results.Summary{Capacity: 40000, Search: results.SearchSwarm, AtLeast: true, Stop: results.StopSwarm}, "≥ 40k (the swarm's limit)"},
+		{results.Summary{Capacity: 80000, Search: results.SearchBudget, Stop: results.StopTarget}, "≥ 80k (budget spent)"},
+		{results.Summary{Capacity: 128000, Search: results.SearchCeiling, Stop: results.StopTarget}, "≥ 128k (the run's ceiling)"},
+		{results.Summary{Capacity: 28000, Search: results.SearchMachine, Stop: results.StopTarget}, "≥ 28k (the machine's limit)"},
+		{results.Summary{Capacity: 16000, BracketFailed: 64000, Search: results.SearchBudget, Stop: results.StopNotSustained}, "16k sustained, 64k failed (budget spent)"},
+		{results.Summary{BracketFailed: 1, Search: results.SearchBracketed, Stop: results.StopNotSustained}, "< 1"},
+		{results.Summary{Stop: results.StopInterrupted, Search: results.SearchEnded}, "—"},
+		// A folder from before the search: the grid's capacity as it was.
+		{results.Summary{Capacity: 20000, FailedOffered: 40000, Stop: results.StopNotSustained}, "20k"},
 	} {
-		if got := capacityCell(c.s); got != c.want {
-			t.Errorf("capacityCell(%+v) = %q, want %q", c.s, got, c.want)
+		if got := CapacityCell(c.s); got != c.want {
+			t.Errorf("CapacityCell(%+v) = %q, want %q", c.s, got, c.want)
 		}
 	}
 }

@@ -40,7 +40,7 @@ func workTable(rs []row) (t table, ok bool) {
 				cells = append(cells, text("—")) // not measured under this setting
 				continue
 			}
-			c := text(capacityCell(*s))
+			c := text(CapacityCell(*s))
 			c.Note = " · p99 " + cell(metrics[1], *s) + " · CPU " + cell(cpuPerRequest, *s)
 			cells = append(cells, c)
 		}

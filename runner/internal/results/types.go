@@ -37,8 +37,13 @@ type Config struct {
 	Rate   int      `json:"rate"`  // connections opened per second, whole swarm
 	// RampDoubling: ramps began doubling the count held this often, from
 	// 1,000, up to Rate (0: at Rate throughout).
-	RampDoubling  time.Duration `json:"ramp_doubling,omitempty"`
-	Hold          time.Duration `json:"hold"` // time each step holds its connections before it is evaluated
+	RampDoubling time.Duration `json:"ramp_doubling,omitempty"`
+	Hold         time.Duration `json:"hold"` // time each step holds its connections before it is evaluated
+	// Search: the capacity search ran from Steps (bench.Options.Search),
+	// up to MaxOffered connections, within Budget a model.
+	Search        bool          `json:"search,omitempty"`
+	MaxOffered    int           `json:"max_offered,omitempty"`
+	Budget        time.Duration `json:"budget,omitempty"`
 	Interval      time.Duration `json:"interval"`
 	Deadline      time.Duration `json:"deadline"`
 	MsgSize       int           `json:"msg_size"`
@@ -303,6 +308,9 @@ type Step struct {
 	// than the model; UntrustedBy is that cause's mechanism (Mech*).
 	Untrusted   string `json:"untrusted,omitempty"`
 	UntrustedBy string `json:"untrusted_by,omitempty"`
+	// Search marks a step the capacity search added between or beyond the
+	// planned steps (--steps): a bisection probe or a raise.
+	Search bool `json:"search,omitempty"`
 }
 
 // ServerReport is a failure the model reported itself (JSON lines on its
@@ -331,6 +339,11 @@ type Event struct {
 	// (results.Stop*) and what said so.
 	Stop   string `json:"stop,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Search and SearchDetail, on EventEnded: how the capacity search
+	// ended (results.Search*) and its figures, when the runner, not the
+	// steps, decided it (the budget, the machine's limits).
+	Search       string `json:"search,omitempty"`
+	SearchDetail string `json:"search_detail,omitempty"`
 	// Exit, on EventExited: how the model's process ended, with the
 	// evidence that tells a crash from a kill by the guard or the kernel.
 	Exit *Exit `json:"exit,omitempty"`
@@ -377,6 +390,7 @@ const (
 	EventStopped     = "model_stopped"
 	EventTeardown    = "teardown" // the swarm closes its connections: what follows is not the model's doing
 	EventEnded       = "measure_end"
+	EventSearch      = "search"      // the capacity search stopped, and why (information)
 	EventBaseline    = "baseline"    // the system's idle readings, for the resolution of memory figures
 	EventAgentsWait  = "agents_wait" // the runner waits for agents to dial its control address (information)
 )
@@ -404,8 +418,18 @@ type Summary struct {
 	CapacityOffered int `json:"capacity_offered"`
 	// FailedOffered is the offered count of the first step that was not
 	// sustained (0: none failed).
-	FailedOffered int    `json:"failed_offered,omitempty"`
-	Stop          string `json:"stop"` // why measuring this model ended, see Stop*
+	FailedOffered int `json:"failed_offered,omitempty"`
+	// BracketFailed is the smallest offered count the model failed in a
+	// trusted step above Capacity: with Capacity, the bracket the capacity
+	// search closed ("27.5k sustained, 30k failed"); 0 when the bracket is
+	// open (nothing above Capacity failed the model).
+	BracketFailed int `json:"bracket_failed,omitempty"`
+	// Search is how the capacity search ended (Search*) and SearchDetail
+	// names the limit with its figures; both "" for a folder from before
+	// the search or a model never measured.
+	Search       string `json:"search,omitempty"`
+	SearchDetail string `json:"search_detail,omitempty"`
+	Stop         string `json:"stop"` // why measuring this model ended, see Stop*
 	// Diagnosis is the first failure in one sentence: which side, which
 	// errno or counter, at how many connections, and why.
 	Diagnosis        string      `json:"diagnosis"`
@@ -499,6 +523,18 @@ const (
 	MechAgentDied     = "agent died"
 	MechDiskFull      = "results not writable"
 	MechRefused       = "breaks the model contract"
+)
+
+// How a model's capacity search ended: the bracket closed to its
+// resolution, or what stopped it being closed.
+const (
+	SearchBracketed = "bracketed"         // sustained and failed counts within the resolution
+	SearchSwarm     = "the swarm's limit" // the swarm could not be trusted above the sustained count
+	SearchMachine   = "the machine's limit"
+	SearchCeiling   = "the run's ceiling" // --max-offered: what the instances and agents were sized for
+	SearchBudget    = "budget spent"
+	SearchEnded     = "the model's run ended" // the model exited, the guard stopped it, or the run was interrupted
+	SearchOff       = "no search"             // --search=false: the planned steps only
 )
 
 // Why measuring a model ended.

@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+
+	"c10klab/runner/internal/results"
+)
+
+// ok, failed and swarm are judged steps as the search sees them.
+func ok(n int) results.Step { return results.Step{Offered: n, Sustained: n, OK: true, Window: true} }
+func failed(n int) results.Step {
+	return results.Step{Offered: n, Sustained: n / 2, Why: results.WhyTooFew, Window: true}
+}
+func swarmStep(n int) results.Step {
+	return results.Step{Offered: n, Why: results.WhyTooFew, Window: true, Untrusted: "the swarm fell 900ms behind its send schedule", UntrustedBy: results.MechSwarmLag}
+}
+
+func TestNextOffer(t *testing.T) {
+	plan := []int{1000, 4000, 16000, 64000}
+	lim := searchLimits{plan: plan, resolution: 0.10, top: 128000, topEnd: results.SearchCeiling, topWhy: "the run's ceiling of 128000"}
+	capped := lim
+	capped.capacity, capped.capWhy = 29000, "the guard's task limit"
+	for _, tc := range []struct {
+		name  string
+		lim   searchLimits
+		steps []results.Step
+		next  int
+		end   string // when it stops
+	}{
+		{"first step", lim, nil, 1000, ""},
+		{"up the plan while it holds", lim, []results.Step{ok(1000), ok(4000)}, 16000, ""},
+		{"doubles past the plan", lim, []results.Step{ok(1000), ok(4000), ok(16000), ok(64000)}, 128000, ""},
+		{"stops at the run's ceiling", lim, []results.Step{ok(64000), ok(128000)}, 0, results.SearchCeiling},
+		{"bisects after a failure", lim, []results.Step{ok(1000), ok(4000), ok(16000), failed(64000)}, 40000, ""},
+		{"bisects down after a failed probe", lim, []results.Step{ok(16000), failed(64000), failed(40000)}, 28000, ""},
+		{"bisects up after a sustained probe", lim, []results.Step{ok(16000), failed(64000), ok(40000)}, 52000, ""},
+		{"stops within 10%", lim, []results.Step{ok(16000), failed(64000), ok(40000), failed(43000)}, 0, results.SearchBracketed},
+		{"gap of 10% is closed", lim, []results.Step{ok(1000), failed(1100)}, 0, results.SearchBracketed},
+		{"gap just over 10% is not", lim, []results.Step{ok(1000), failed(1101)}, 1050, ""},
+		{"halves below a failed first step", lim, []results.Step{failed(1000)}, 500, ""},
+		{"finds a capacity of one", lim, []results.Step{failed(1000), failed(500), failed(250), failed(125), failed(62), failed(31), failed(15), failed(7), failed(3), ok(1), failed(2)}, 0, results.SearchBracketed},
+		{"bisects below an untrusted step", lim, []results.Step{ok(16000), swarmStep(64000)}, 40000, ""},
+		{"names the swarm when it closes on it", lim, []results.Step{ok(16000), swarmStep(64000), ok(40000), ok(52000), ok(58000), swarmStep(61000)}, 0, results.SearchSwarm},
+		{"a failure below the swarm's limit closes on the model", lim, []results.Step{ok(16000), swarmStep(64000), failed(40000), ok(37000)}, 0, results.SearchBracketed},
+		{"noise below the sustained count is ignored", lim, []results.Step{ok(1000), failed(4000), ok(2500), failed(2000)}, 3300, ""},
+		{"raises no further than the machine allows", capped, []results.Step{ok(1000), ok(4000), ok(16000)}, 29000, ""},
+		{"stops near the machine's limit", capped, []results.Step{ok(16000), ok(28000)}, 0, results.SearchMachine},
+		{"bisects no higher than the machine allows", capped, []results.Step{ok(16000), failed(64000)}, 29000, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := nextOffer(tc.steps, tc.lim)
+			if d.next != tc.next || d.end != tc.end {
+				t.Fatalf("nextOffer = %d %q (%s), want %d %q", d.next, d.end, d.why, tc.next, tc.end)
+			}
+			if d.next == 0 && d.why == "" {
+				t.Errorf("stopped (%s) without saying why", d.end)
+			}
+			if d.end == results.SearchSwarm && !strings.Contains(d.why, "behind its send schedule") {
+				t.Errorf("the swarm's limit without the untrusted step's reason: %s", d.why)
+			}
+		})
+	}
+}
+
+func TestNextOfferNeverRepeatsAStep(t *testing.T) {
+	lim := searchLimits{plan: []int{1000}, resolution: 0.10, top: 2000}
+	cut := results.Step{Offered: 1500, Cut: true, Why: results.WhyCut}
+	// A cut step (neither sustained nor failed) would be chosen again.
+	d := nextOffer([]results.Step{ok(1000), failed(2000), cut}, lim)
+	if d.next != 0 || d.end != results.SearchEnded {
+		t.Fatalf("nextOffer = %+v, want a stop rather than 1500 again", d)
+	}
+}
+
+func TestBetween(t *testing.T) {
+	for _, tc := range []struct{ lo, hi, want int }{
+		{16000, 64000, 40000},
+		{40000, 64000, 52000},
+		{1000, 1101, 1050},
+		{1250, 1375, 1310},
+		{0, 1000, 500},
+		{1, 3, 2},
+		{27500, 30000, 28800},
+	} {
+		got := between(tc.lo, tc.hi)
+		if got != tc.want || got <= tc.lo || got >= tc.hi {
+			t.Errorf("between(%d, %d) = %d, want %d", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
+
+func TestMachineCapacity(t *testing.T) {
+	idle := results.Proc{Procs: 1, Threads: 5}
+	for _, tc := range []struct {
+		name        string
+		st          results.Step
+		tasks, free int64
+		want        int
+		says        string
+	}{
+		{"a thread per connection meets the task limit",
+			results.Step{Sustained: 10000, Model: results.Proc{Threads: 10005}, UserMem: 10000 << 10}, 29000, 1 << 40, 28995, "task limit"},
+		{"an event loop's memory", results.Step{Sustained: 10000, Model: results.Proc{Threads: 6}, UserMem: 5000 << 10, KernelMem: 5000 << 10}, 29000, 1 << 30, 10000 + 1<<30/(1<<10), "memory"},
+		{"nothing in sight without limits", results.Step{Sustained: 10000, Model: results.Proc{Threads: 10005}}, 0, 0, 0, ""},
+		{"nothing sustained", results.Step{}, 29000, 1 << 30, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why := machineCapacity(tc.st, idle, tc.tasks, tc.free)
+			if got != tc.want || !strings.Contains(why, tc.says) {
+				t.Errorf("machineCapacity = %d (%s), want %d (%s)", got, why, tc.want, tc.says)
+			}
+		})
+	}
+}
