@@ -109,6 +109,13 @@ func TestSummarizeCapacityFromTrustedStepsOnly(t *testing.T) {
 	if s.Capacity != 2000 || s.AtLeast || s.FailedOffered != 5000 {
 		t.Fatalf("capacity %d at least %v failed at %d, want 2000, false, 5000", s.Capacity, s.AtLeast, s.FailedOffered)
 	}
+	// An erratic model whose larger step sustained more than a smaller
+	// one failed at: the capacity never reads above the bracket's failure.
+	s = Summarize(run, "m", []results.Record{step(0, 250, 193, 1), step(1, 130, 130, 1), step(2, 190, 170, 1),
+		step(3, 160, 160, 1), step(4, 175, 160, 1), end(results.StopNotSustained)})
+	if s.Capacity != 160 || s.BracketFailed != 175 {
+		t.Fatalf("capacity %d, bracket failed %d, want 160 sustained, 175 failed", s.Capacity, s.BracketFailed)
+	}
 	slow := step(1, 5000, 4000, 1)
 	slow.Step.Latency.P99 = 9191
 	s = Summarize(run, "m", []results.Record{step(0, 1000, 1000, 1), slow, end(results.StopNotSustained)})

@@ -90,9 +90,17 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 	s := results.Summary{Model: label, Instances: m.Instances}
 	stop, detail := endOf(m)
 	s.Stop = stop
+	// The capacity step sustained the most connections of the trusted
+	// steps that offered no more than the bracket's failed count: a
+	// failed step's count still stands (a server that serves 40 on time
+	// and leaves the rest in its listen queue: 40), but never one offered
+	// above a smaller failure ("193 sustained, 175 failed", an erratic
+	// model's larger step, read as a capacity above a count that failed).
+	bracket := BracketOf(m.Steps, stop)
 	capStep := -1
 	for i, st := range m.Steps {
-		if CountsForCapacity(st, run) && (capStep < 0 || st.Sustained > m.Steps[capStep].Sustained) {
+		if CountsForCapacity(st, run) && (bracket.Failed == 0 || st.Offered <= bracket.Failed) &&
+			(capStep < 0 || st.Sustained > m.Steps[capStep].Sustained) {
 			capStep = i
 		}
 		s.PeakProcs = max(s.PeakProcs, st.Model.Procs)
@@ -119,9 +127,7 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 	// The bracket, from the steps; how the search ended, as the runner
 	// recorded it (the budget and the machine's limits are not in the
 	// steps).
-	if b := BracketOf(m.Steps, stop); b.Failed > 0 {
-		s.BracketFailed = b.Failed
-	}
+	s.BracketFailed = bracket.Failed
 	if m.End != nil {
 		s.Search, s.SearchDetail = m.End.Search, m.End.SearchDetail
 	}
