@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"c10klab/runner/internal/diagnose"
@@ -34,6 +35,9 @@ type Model struct {
 func Split(label string, recs []results.Record, cfg results.Config, judge bool) Model {
 	m := Model{Label: label}
 	var reports []results.ServerReport
+	// restarts are the spans from a restart to the model's next readiness:
+	// what it reports then answers its own stop, not load.
+	var restarts [][2]time.Time
 	for _, r := range recs {
 		switch {
 		case r.Step != nil:
@@ -54,6 +58,12 @@ func Split(label string, recs []results.Record, cfg results.Config, judge bool) 
 				if m.Teardown.IsZero() {
 					m.Teardown = e.Time
 				}
+			case results.EventRestart:
+				restarts = append(restarts, [2]time.Time{e.Time, {}})
+			case results.EventReady:
+				if n := len(restarts); n > 0 && restarts[n-1][1].IsZero() {
+					restarts[n-1][1] = e.Time
+				}
 			case results.EventEnded:
 				m.End = &e
 			case results.EventExited:
@@ -72,7 +82,10 @@ func Split(label string, recs []results.Record, cfg results.Config, judge bool) 
 	for _, r := range reports {
 		// What the model reports once the swarm closes its connections
 		// (resets, EOFs) answers the teardown, not the load.
-		if m.Teardown.IsZero() || r.Time.Before(m.Teardown) {
+		restarting := slices.ContainsFunc(restarts, func(span [2]time.Time) bool {
+			return !r.Time.Before(span[0]) && (span[1].IsZero() || r.Time.Before(span[1]))
+		})
+		if (m.Teardown.IsZero() || r.Time.Before(m.Teardown)) && !restarting {
 			m.Reports = append(m.Reports, r)
 		}
 	}

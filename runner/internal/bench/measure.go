@@ -52,6 +52,11 @@ type measurement struct {
 	cgroup  *guard.Group    // the model's cgroups; nil without root or cgroup v1
 	watch   *guard.Watchdog // MemAvailable floor, with or without cgroups
 
+	// treeCfg and wrap say how to sample the model and how to start it
+	// inside its cgroups (setupGuard), for its first start and restarts.
+	treeCfg probe.TreeConfig
+	wrap    func([]string) []string
+
 	baseSys  results.System // before the model started
 	peakOpen int            // the most connections the swarm held in this model's run
 	basePSS  int64          // the model idle, after it became ready
@@ -301,86 +306,17 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	if err != nil {
 		return stopCause{stop: results.StopError, err: err}
 	}
-	treeCfg, wrap, err := m.setupGuard()
+	m.treeCfg, m.wrap, err = m.setupGuard()
 	if err != nil {
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
 	m.started = time.Now()
-	m.running, err = model.Start(model.StartConfig{
-		Wrap: wrap, NoFile: m.opt.ModelNoFile,
-		Bin: m.bin, Name: m.label, Addr: m.opt.Addr, Backlog: m.opt.Backlog,
-		Instances: m.instances(), Preset: m.spec.Preset, Env: append(slices.Clone(m.opt.ModelEnv), workEnv(m.spec, m.opt.MsgSize)...), CPUs: m.modelCPUs,
-		OnReport: func(r results.ServerReport) {
-			m.mu.Lock()
-			m.reportCounts[r.Kind+":"+r.Errno] += r.Count
-			m.mu.Unlock()
-			m.record(results.Record{Type: results.TypeReport, Report: &r})
-		},
-	})
-	if err != nil {
-		m.event(results.EventExited, "%v", err)
-		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
-	}
-	m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventStarted, Instances: m.instances(),
-		Msg: fmt.Sprintf("%d instance(s), pids %v, pinned to CPUs %v", m.instances(), m.running.PIDs(), m.modelCPUs)})
-	if err := m.running.WaitReady(ctx, m.opt.ReadyTimeout); err != nil {
-		if ctx.Err() != nil {
-			m.event(results.EventInterrupted, "interrupted while waiting for the model")
-			return stopCause{stop: results.StopInterrupted}
-		}
-		m.event(results.EventExited, "%v", err)
-		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
-	}
-	if d := m.running.ReadyDelay(); d > m.opt.Deadline/10 {
-		// Late, but an echo: measured, not refused, and said from the start.
-		m.event(results.EventReady, "echoes on %s, late: the readiness probe came back after %v (the deadline is %v)",
-			m.opt.Addr, d.Round(time.Millisecond), m.opt.Deadline)
-	} else {
-		m.event(results.EventReady, "echoes on %s", m.opt.Addr)
-	}
-	if cause := m.conform(ctx); cause != nil {
+	if cause := m.startModel(ctx, true); cause != nil {
 		return *cause
 	}
-	treeCfg.Roots = m.running.PIDs()
-	m.tree = probe.NewTree(treeCfg)
-	if p, err := m.tree.Sample(); err == nil {
-		m.basePSS, m.idle = p.PSS, p
+	if cause := m.startSwarm(); cause != nil {
+		return *cause
 	}
-
-	maxStep := m.top
-	for _, p := range m.opt.plan() {
-		maxStep = max(maxStep, p.offered+p.hostile)
-	}
-	agentCfg := swarm.AgentConfig{
-		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
-		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
-		RampDoubling: m.opt.RampDoubling,
-	}
-	swCfg := swarm.Config{
-		Exe: m.opt.Exe, Agents: m.opt.Placement.Agents(ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,
-		Agent: agentCfg, CPUs: m.swarmCPUs, Launchers: m.opt.Placement.Launchers(m.opt.Exe, m.swarmCPUs),
-	}
-	if pl := m.opt.Placement; pl.Dialers > 0 {
-		// Nothing starts a dial-in agent but the user: say what to run,
-		// one command line per agent (each has its index).
-		for i := range pl.Dialers {
-			m.event(results.EventAgentsWait, "waiting for agent %d of %d to dial %v; on a client host run (again for each model): c10klab %s",
-				i+1, pl.Dialers, pl.Control.Addr(), strings.Join(swarm.DialBackArgs(swCfg.AgentConfig(i), pl.Control.Addr()), " "))
-		}
-	}
-	m.sw, err = swarm.Start(swCfg)
-	if err != nil {
-		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
-	}
-	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs()})
-	// The baseline the first step's deltas start from: the model idle, the
-	// agents started, nothing offered yet.
-	m.last, _ = m.snapshot(-1, 0)
-	// Recorded: the model's idle descriptors and memory are evidence for
-	// the diagnosis (how many sockets it holds later).
-	idle := m.last
-	m.record(results.Record{Type: results.TypeSample, Sample: &idle})
-
 	if m.opt.searching() {
 		return m.search(ctx)
 	}
@@ -403,6 +339,124 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	return stopCause{stop: results.StopTarget}
 }
 
+// startModel starts the model's instances and waits until they echo; the
+// first start also runs the quick conformance check. It samples the model
+// idle, the baseline of its memory and descriptors.
+func (m *measurement) startModel(ctx context.Context, first bool) *stopCause {
+	var err error
+	m.running, err = model.Start(model.StartConfig{
+		Wrap: m.wrap, NoFile: m.opt.ModelNoFile,
+		Bin: m.bin, Name: m.label, Addr: m.opt.Addr, Backlog: m.opt.Backlog,
+		Instances: m.instances(), Preset: m.spec.Preset, Env: append(slices.Clone(m.opt.ModelEnv), workEnv(m.spec, m.opt.MsgSize)...), CPUs: m.modelCPUs,
+		OnReport: func(r results.ServerReport) {
+			m.mu.Lock()
+			m.reportCounts[r.Kind+":"+r.Errno] += r.Count
+			m.mu.Unlock()
+			m.record(results.Record{Type: results.TypeReport, Report: &r})
+		},
+	})
+	if err != nil {
+		m.event(results.EventExited, "%v", err)
+		return &stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	}
+	m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventStarted, Instances: m.instances(),
+		Msg: fmt.Sprintf("%d instance(s), pids %v, pinned to CPUs %v", m.instances(), m.running.PIDs(), m.modelCPUs)})
+	if err := m.running.WaitReady(ctx, m.opt.ReadyTimeout); err != nil {
+		if ctx.Err() != nil {
+			m.event(results.EventInterrupted, "interrupted while waiting for the model")
+			return &stopCause{stop: results.StopInterrupted}
+		}
+		m.event(results.EventExited, "%v", err)
+		return &stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	}
+	if d := m.running.ReadyDelay(); d > m.opt.Deadline/10 {
+		// Late, but an echo: measured, not refused, and said from the start.
+		m.event(results.EventReady, "echoes on %s, late: the readiness probe came back after %v (the deadline is %v)",
+			m.opt.Addr, d.Round(time.Millisecond), m.opt.Deadline)
+	} else {
+		m.event(results.EventReady, "echoes on %s", m.opt.Addr)
+	}
+	if first {
+		if cause := m.conform(ctx); cause != nil {
+			return cause
+		}
+	}
+	cfg := m.treeCfg
+	cfg.Roots = m.running.PIDs()
+	m.tree = probe.NewTree(cfg)
+	if p, err := m.tree.Sample(); err == nil {
+		m.basePSS, m.idle = p.PSS, p
+	}
+	return nil
+}
+
+// startSwarm starts the swarm's agents, sized for the most the run offers,
+// and takes the baseline sample the next step's deltas start from: the
+// model idle, the agents started, nothing offered yet.
+func (m *measurement) startSwarm() *stopCause {
+	maxStep := m.top
+	for _, p := range m.opt.plan() {
+		maxStep = max(maxStep, p.offered+p.hostile)
+	}
+	agentCfg := swarm.AgentConfig{
+		Addr: m.opt.Addr, Interval: m.opt.Interval, Deadline: m.opt.Deadline,
+		MsgSize: m.opt.MsgSize, ConnectTimeout: connectTimeout, MaxInFlight: 4096, NoFile: m.opt.AgentNoFile,
+		RampDoubling: m.opt.RampDoubling,
+	}
+	swCfg := swarm.Config{
+		Exe: m.opt.Exe, Agents: m.opt.Placement.Agents(ceilDiv(maxStep, m.perProcess)), TotalRate: m.opt.Rate,
+		Agent: agentCfg, CPUs: m.swarmCPUs, Launchers: m.opt.Placement.Launchers(m.opt.Exe, m.swarmCPUs),
+	}
+	if pl := m.opt.Placement; pl.Dialers > 0 {
+		// Nothing starts a dial-in agent but the user: say what to run,
+		// one command line per agent (each has its index).
+		for i := range pl.Dialers {
+			m.event(results.EventAgentsWait, "waiting for agent %d of %d to dial %v; on a client host run (again for each model): c10klab %s",
+				i+1, pl.Dialers, pl.Control.Addr(), strings.Join(swarm.DialBackArgs(swCfg.AgentConfig(i), pl.Control.Addr()), " "))
+		}
+	}
+	var err error
+	m.sw, err = swarm.Start(swCfg)
+	if err != nil {
+		return &stopCause{stop: results.StopError, detail: err.Error(), err: err}
+	}
+	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs()})
+	m.last, _ = m.snapshot(-1, 0)
+	// Recorded: the model's idle descriptors and memory are evidence for
+	// the diagnosis (how many sockets it holds later).
+	idle := m.last
+	m.record(results.Record{Type: results.TypeSample, Sample: &idle})
+	return nil
+}
+
+// restart stops the swarm and the model and starts both afresh, for a
+// probe below a count that failed. A model that has just collapsed is not
+// the model a user deploys: epoll, probed live at 32,000 right after it
+// failed at 48,000, sustained 328, its listen queues still full of the
+// collapse, where it holds 40,000 from a start. A fresh start costs the
+// model's readiness and a ramp from nothing (measured: about 1 s and the
+// ramp at --rate), bought once per probe below a failure.
+func (m *measurement) restart(ctx context.Context, why string) *stopCause {
+	m.event(results.EventRestart, "%s", why)
+	m.sw.Stop()
+	m.sw = nil
+	if err := m.running.Stop(contract.StopBudget); err != nil {
+		m.event(results.EventStopped, "%v", err)
+	}
+	m.running = nil
+	m.awaitQuiet()
+	if cause := m.startModel(ctx, false); cause != nil {
+		return cause
+	}
+	return m.startSwarm()
+}
+
+// restartCost is what a restart adds to a probe's time besides its ramp:
+// the swarm's and the model's stop and start and the model's readiness
+// (about a second measured for most models; a slow starter pays more, and
+// the budget check errs short by that).
+const restartCost = 2 * time.Second
+
 // search runs the capacity search (search.go): steps chosen by nextOffer
 // from the steps so far, until it stops, the model's run ends or the
 // budget would be overrun.
@@ -415,16 +469,34 @@ func (m *measurement) search(ctx context.Context) stopCause {
 		if d.next == 0 {
 			return m.searchEnd(steps, d.end, d.why)
 		}
+		// Below a count that failed, the probe runs on a fresh model and
+		// swarm (restart); above, the model goes on from where it is.
+		fresh := len(steps) > 0 && d.next < steps[len(steps)-1].Offered && !steps[len(steps)-1].OK
+		from := m.last.Swarm.Open
+		if fresh {
+			from = 0
+		}
 		if m.opt.Budget > 0 {
-			need := stepTime(*m.opt, m.last.Swarm.Open, d.next)
+			need := stepTime(*m.opt, from, d.next)
+			if fresh {
+				need += restartCost
+			}
 			if spent := time.Since(m.started); spent+need > m.opt.Budget {
 				return m.searchEnd(steps, results.SearchBudget, fmt.Sprintf("%v of the %v budget spent; a step at %d offered would take about %v more",
 					spent.Round(time.Second), m.opt.Budget, d.next, need.Round(time.Second)))
 			}
 		}
+		if fresh {
+			last := steps[len(steps)-1]
+			if cause := m.restart(ctx, fmt.Sprintf("a fresh model and swarm for the probe at %d offered, below the failure at %d", d.next, last.Offered)); cause != nil {
+				cause.search, cause.searchDetail = results.SearchEnded, "the model did not start again: "+cause.detail
+				return *cause
+			}
+		}
 		st, cause := m.step(ctx, i, planned{offered: d.next})
 		if st != nil {
 			st.Search = !slices.Contains(m.opt.Steps, d.next)
+			st.Fresh = fresh
 			m.record(results.Record{Type: results.TypeStep, Step: st})
 			m.tl.Sync()
 			steps = append(steps, *st)

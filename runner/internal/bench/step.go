@@ -33,6 +33,8 @@ type stepRun struct {
 	rampEnd        time.Time
 	settleEnd      time.Time
 	settled        bool
+	served         int                 // the most connections served on time (or fresh) in the settle so far
+	servedAt       time.Time           // when that count last grew
 	window         *results.Sample     // the sample at which the window began
 	opened         swarm.Evaluation    // the agents' counters as the window began
 	procsAtWindow  *probe.CPUByProcess // every process's CPU as the window began
@@ -169,7 +171,16 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			// the settle a minute long whatever the model does, and the
 			// window (an interval and a deadline) judges them anyway.
 			sr.settled = sw.Connecting == 0 && sw.Sustained+sw.Fresh >= sw.Open
-			if !sr.settled && now.Sub(sr.rampEnd) < m.settleMax() {
+			if served := sw.Sustained + sw.Fresh; served > sr.served || sr.servedAt.IsZero() {
+				sr.served, sr.servedAt = served, now
+			}
+			// A model that serves no more connections over two intervals
+			// is not catching up: waiting out the rest of the settle would
+			// only cost the run time (an overloaded step took 20-25 s), and
+			// the window judges it as it is. One still gaining (a process
+			// per connection, accepting slowly) gets the whole settle.
+			stalled := now.Sub(sr.servedAt) >= 2*m.opt.Interval
+			if !sr.settled && !stalled && now.Sub(sr.rampEnd) < m.settleMax() {
 				continue
 			}
 			sr.settleEnd, sr.phase = now, judging

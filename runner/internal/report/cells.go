@@ -126,6 +126,9 @@ func stepsTable(steps []results.Step) table {
 		if s.Search {
 			notes = append(notes, "search") // a probe of the capacity search, not a planned step
 		}
+		if s.Fresh {
+			notes = append(notes, "fresh start") // the model and the swarm restarted for it
+		}
 		if s.Untrusted != "" {
 			notes = append(notes, "untrusted")
 		}

@@ -311,6 +311,10 @@ type Step struct {
 	// Search marks a step the capacity search added between or beyond the
 	// planned steps (--steps): a bisection probe or a raise.
 	Search bool `json:"search,omitempty"`
+	// Fresh marks a step run on a model and a swarm started afresh for it
+	// (a probe below a count that failed), not on the model as the step
+	// before left it.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // ServerReport is a failure the model reported itself (JSON lines on its
@@ -389,6 +393,7 @@ const (
 	EventConformance = "conformance"
 	EventStopped     = "model_stopped"
 	EventTeardown    = "teardown" // the swarm closes its connections: what follows is not the model's doing
+	EventRestart     = "restart"  // the model and the swarm stop and start afresh, for a probe below a failure; until the model is ready again, its reports answer the stop
 	EventEnded       = "measure_end"
 	EventSearch      = "search"      // the capacity search stopped, and why (information)
 	EventBaseline    = "baseline"    // the system's idle readings, for the resolution of memory figures
