@@ -37,26 +37,48 @@ def cpu_seconds(pgid):
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def main():
-    run = sys.argv[1]
-    conns = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5
+def start(run, env):
+    """Starts the model `run` on a free loopback port, in a session (and
+    process group) of its own, with extra environment env (a dict), and
+    returns the process and the port once the port accepts connections."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, C10K_ADDR=f"127.0.0.1:{port}")
-    env.update(kv.split("=", 1) for kv in sys.argv[4:])
-    p = subprocess.Popen([run], env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    p = subprocess.Popen([run], env=dict(os.environ, C10K_ADDR=f"127.0.0.1:{port}", **env),
+                         start_new_session=True, stdout=subprocess.DEVNULL)
     try:
         deadline = time.time() + 10
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port)).close()
-                break
+                return p, port
             except OSError:
-                if time.time() > deadline:
+                if p.poll() is not None or time.time() > deadline:
                     raise
                 time.sleep(0.05)
+    except BaseException:
+        stop(p)
+        raise
+
+
+def stop(p):
+    """Ends the model's process group (SIGTERM, then SIGKILL after 5 s)."""
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(5)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def main():
+    run = sys.argv[1]
+    conns = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5
+    p, port = start(run, dict(kv.split("=", 1) for kv in sys.argv[4:]))
+    try:
         msg = b"0123456789\r\n"
         sel = selectors.DefaultSelector()
         for _ in range(conns):
@@ -77,8 +99,7 @@ def main():
         print(f"{run} {' '.join(sys.argv[4:])}: {conns} conns, {echoes / took:.0f} echoes/s, "
               f"model CPU {1000 * 1000 * cpu / max(echoes, 1):.1f} ms per 1,000 echoes")
     finally:
-        os.killpg(p.pid, signal.SIGTERM)
-        p.wait(5)
+        stop(p)
 
 
 if __name__ == "__main__":
