@@ -260,6 +260,28 @@ class Framer:
         return rest
 
 
+def echo_requests(conn, work, sleep):
+    """The echo with the work per request for a handler that has a thread,
+    process or green thread of its own: recv, frame, work (wait= with
+    sleep, the model's own), sendall, one request after another, until EOF;
+    then the incomplete request as it is. An OSError is raised with
+    c10k_kind set to the kind to report (KIND_READ or KIND_WRITE)."""
+    framer = Framer(work.size)
+    kind = KIND_READ
+    try:
+        while data := conn.recv(65536):
+            kind = KIND_WRITE
+            for req in framer.feed(data):
+                work.run(sleep)
+                conn.sendall(req)
+            kind = KIND_READ
+        kind = KIND_WRITE
+        conn.sendall(framer.rest())
+    except OSError as e:
+        e.c10k_kind = kind
+        raise
+
+
 def listen(cfg, backlog=None, blocking=True):
     """Opens the listening socket: SO_REUSEADDR, SO_REUSEPORT when asked,
     bound to the contract's address with the given (or the config's) backlog."""

@@ -21,20 +21,30 @@ import time
 
 
 def cpu_seconds(pgid):
-    """CPU time of the model's process group: every live member, plus what
-    its reaped children used (cutime, cstime), so forked children count."""
-    total = 0
+    """CPU time of the model's process group: every live thread of every
+    member to the nanosecond (/proc/PID/task/TID/schedstat), plus what the
+    members' reaped children used (cutime, cstime: clock ticks), so forked
+    children count. Threads that ended in a live process are not counted.
+    Not utime+stime of each member: those are whole clock ticks per
+    process, and ten forked children that burnt 10 ms each read 40 ms
+    (measured), where the threads' run time reads 100 ms."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0.0
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
+            if int(fields[2]) != pgid:
+                continue
+            total += (int(fields[13]) + int(fields[14])) / hz
+            for tid in os.listdir(f"/proc/{d}/task"):
+                with open(f"/proc/{d}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0]) / 1e9
+        except (OSError, IndexError, ValueError):
             continue  # exited meanwhile
-        if int(fields[2]) == pgid:
-            total += sum(int(x) for x in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def start(run, env):
