@@ -43,6 +43,9 @@ BLOCK = 0.020
 OWN_THREAD = {"py-threading", "py-forking"}
 # Remedy presets that keep block= from stalling the others.
 REMEDIES = {"py-asyncio:executor", "py-uvloop:executor", "py-gevent:patched"}
+# Models that close at the client's FIN before an incomplete request can
+# go back (their READMEs say why): only the whole request is echoed.
+NO_REST_AT_EOF = {"py-tornado"}
 
 
 def request(conn, i):
@@ -106,11 +109,14 @@ def case_wait(models, spec):
             s.sendall(want[s][0][:5])
         half = socks[CONNS]
         want[half] = (request(CONNS, 0) + request(CONNS, 1)[:SIZE // 2], True)
+        sent_half = want[half][0]
+        if spec.partition(":")[0] in NO_REST_AT_EOF:
+            want[half] = (request(CONNS, 0), True)
         time.sleep(0.02)
         sent = time.monotonic()
         for s in socks[:CONNS]:
             s.sendall(want[s][0][5:])
-        half.sendall(want[half][0])
+        half.sendall(sent_half)
         half.shutdown(socket.SHUT_WR)
         got = read_echoes(socks, want, sent + 10)
         cpu = pingpong.cpu_seconds(p.pid) - cpu0
