@@ -11,8 +11,10 @@ A case is MODEL[:PRESET]/KIND:
   echo may come back before its wait, each connection's echoes come back
   intact and in order, the ten connections' waits overlap (their first
   echoes all back in less than 0.8 of ten waits), the half request comes
-  back after the whole one, then EOF; and the model's CPU time grows by
-  about 5 ms a request (0.8x to 3x, plus 100 ms for the echoes).
+  back after the whole one, then EOF (py-tornado echoes only the whole one
+  and py-circuits is not half-closed: their READMEs say why); and the
+  model's CPU time grows by about 5 ms a request (0.8x to 3x, plus 100 ms
+  for the echoes).
 - block: C10K_WORK=block=20ms, ten connections, one request each, sent at
   once. Where the blocking call stalls the model (an event loop, a green
   thread hub without monkey-patching) the last echo comes back no sooner
@@ -46,6 +48,9 @@ REMEDIES = {"py-asyncio:executor", "py-uvloop:executor", "py-gevent:patched"}
 # Models that close at the client's FIN before an incomplete request can
 # go back (their READMEs say why): only the whole request is echoed.
 NO_REST_AT_EOF = {"py-tornado"}
+# Models that lose what they have not written yet at the client's FIN
+# (py-circuits: refused by conformance's half_close): no half-close here.
+NO_HALF_CLOSE = {"py-circuits"}
 
 
 def request(conn, i):
@@ -107,17 +112,19 @@ def case_wait(models, spec):
         for i, s in enumerate(socks[:CONNS]):
             want[s] = (request(i, 0) + request(i, 1), False)
             s.sendall(want[s][0][:5])
-        half = socks[CONNS]
-        want[half] = (request(CONNS, 0) + request(CONNS, 1)[:SIZE // 2], True)
-        sent_half = want[half][0]
-        if spec.partition(":")[0] in NO_REST_AT_EOF:
-            want[half] = (request(CONNS, 0), True)
+        half, model = socks[CONNS], spec.partition(":")[0]
+        whole, sent_half = request(CONNS, 0), request(CONNS, 0) + request(CONNS, 1)[:SIZE // 2]
+        if model in NO_HALF_CLOSE:
+            want[half] = (whole, False)
+        else:
+            want[half] = (whole if model in NO_REST_AT_EOF else sent_half, True)
         time.sleep(0.02)
         sent = time.monotonic()
         for s in socks[:CONNS]:
             s.sendall(want[s][0][5:])
         half.sendall(sent_half)
-        half.shutdown(socket.SHUT_WR)
+        if want[half][1]:
+            half.shutdown(socket.SHUT_WR)
         got = read_echoes(socks, want, sent + 10)
         cpu = pingpong.cpu_seconds(p.pid) - cpu0
     finally:
@@ -138,12 +145,12 @@ def case_wait(models, spec):
         fails.append(f"the last first echo took {max(firsts) * 1000:.0f} ms: the waits did not overlap")
     half_times = got[half][1]
     if half_times[0] - sent < WAIT:
-        fails.append("the half-closing connection's request came back before its wait")
+        fails.append("the last connection's whole request came back before its wait")
     requests = 2 * CONNS + 1
     if not 0.8 * requests * CPU <= cpu <= 3 * requests * CPU + 0.1:
         fails.append(f"model CPU {cpu * 1000:.0f} ms for {requests} requests of cpu={CPU * 1000:g}ms")
     print(f"{spec}/wait: first echoes {min(firsts) * 1000:.0f}-{max(firsts) * 1000:.0f} ms, "
-          f"second {min(seconds) * 1000:.0f}-{max(seconds) * 1000:.0f} ms, half-close "
+          f"second {min(seconds) * 1000:.0f}-{max(seconds) * 1000:.0f} ms, last connection "
           f"{(half_times[-1] - sent) * 1000:.0f} ms; CPU {cpu * 1000:.0f} ms for {requests} requests "
           f"(want {requests * CPU * 1000:.0f})")
     return fails
