@@ -10,19 +10,21 @@ A case is MODEL[:PRESET]/KIND:
   them), and one more that sends a request and a half and half-closes. No
   echo may come back before its wait, each connection's echoes come back
   intact and in order, the ten connections' waits overlap (their first
-  echoes all back in less than 0.8 of ten waits), the half request comes
-  back after the whole one, then EOF (py-tornado echoes only the whole one
-  and py-circuits is not half-closed: their READMEs say why); and the
-  model's CPU time grows by about 5 ms a request (0.8x to 3x, plus 100 ms
-  for the echoes).
+  echoes all back sooner than ten waits one after another could be), the
+  half request comes back after the whole one, then EOF (py-tornado
+  echoes only the whole one and py-circuits is not half-closed: their
+  READMEs say why); and the model's CPU time grows by about 5 ms a request
+  (0.8x to 3x, plus 100 ms for the echoes).
 - block: C10K_WORK=block=20ms, ten connections, one request each, sent at
   once. Where the blocking call stalls the model (an event loop, a green
   thread hub without monkey-patching) the last echo comes back no sooner
   than ten blocks (200 ms); where it does not (a thread or process per
-  connection, the remedy presets) all are back in less than 0.8 of that.
+  connection, the remedy presets) all are back sooner than that.
 
-Only lower bounds are tight (a sleep never ends early); the upper bounds
-separate "overlapped" from "serialised" with room for a busy machine.
+Only lower bounds are tight (a sleep never ends early). "Overlapped" is
+"sooner than one after another can be", nothing tighter: overlapped, the
+ten are back in ~100 ms (wait) and 21-44 ms (block) here, but with the
+machine's load average at 214 a model took 435 ms for the ten waits.
 Prints one line of figures per case; exits 1 when a case fails.
 """
 
@@ -144,7 +146,7 @@ def case_wait(models, spec):
         fails.append(f"a first echo came back after {min(firsts) * 1000:.1f} ms, before the {WAIT * 1000:g} ms wait")
     if min(seconds) < 2 * WAIT:
         fails.append(f"a second echo came back after {min(seconds) * 1000:.1f} ms, before two waits")
-    if max(firsts) >= 0.8 * CONNS * WAIT:
+    if max(firsts) >= CONNS * WAIT:
         fails.append(f"the last first echo took {max(firsts) * 1000:.0f} ms: the waits did not overlap")
     half_times = got[half][1]
     if half_times[0] - sent < WAIT:
@@ -180,13 +182,13 @@ def case_block(models, spec):
     overlaps = spec.partition(":")[0] in OWN_THREAD or spec in REMEDIES
     if first < BLOCK:
         fails.append(f"an echo came back after {first * 1000:.1f} ms, before the {BLOCK * 1000:g} ms block")
-    if overlaps and took >= 0.8 * serial:
+    if overlaps and took >= serial:
         fails.append(f"the last echo took {took * 1000:.0f} ms: the blocks did not overlap")
     if not overlaps and took < serial:
         fails.append(f"the last echo took {took * 1000:.0f} ms, less than {CONNS} blocks one after another")
     print(f"{spec}/block: echoes {first * 1000:.0f}-{took * 1000:.0f} ms for {CONNS} connections "
           f"({'overlapping' if overlaps else 'one after another'} expected: "
-          f"{'<' if overlaps else '>='} {(0.8 if overlaps else 1) * serial * 1000:.0f} ms)")
+          f"{'<' if overlaps else '>='} {serial * 1000:.0f} ms)")
     return fails
 
 

@@ -67,6 +67,7 @@ class WorkEcho(Echo):
         self.framer = c10k.Framer(srv.work.size)
         self.queue = collections.deque()
         self.busy = False
+        self.task = None  # drain's task: the loop keeps only a weak reference
         self.eof = False
         self.write_paused = False
 
@@ -74,7 +75,7 @@ class WorkEcho(Echo):
         self.queue.extend(self.framer.feed(data))
         if self.queue and not self.busy:
             self.busy = True
-            asyncio.get_running_loop().create_task(self.drain())
+            self.task = asyncio.get_running_loop().create_task(self.drain())
         if self.busy:
             self.transport.pause_reading()
 

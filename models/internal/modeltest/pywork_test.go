@@ -95,7 +95,7 @@ func TestPythonWorkConfigError(t *testing.T) {
 }
 
 // TestPythonWork runs worktest.py's cases, one model start each, over
-// loopback (0.3-2 s a case, 22 cases: about 12 s).
+// loopback (0.3-2 s a case, 22 cases: about 14 s).
 func TestPythonWork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts every Python model with work over loopback")
