@@ -2,7 +2,9 @@
 
 The model contract (models/README.md) in Python: the environment variables,
 the listening socket (backlog, SO_REUSEPORT), the JSON-lines failure reports
-on stdout, and a prompt exit on SIGTERM. It mirrors models/internal/modelkit
+on stdout, a prompt exit on SIGTERM, and the work per request (C10K_WORK,
+C10K_SIZE: parsing, the CPU burn, the blocking call and the request framer;
+each model does the wait in its own idiom). It mirrors models/internal/modelkit
 for the Go models; the contract itself is language-neutral, so this module
 is one more implementation of it, not a copy of the runner's code.
 
@@ -15,9 +17,11 @@ found from the server's own location (never the working directory):
 
 import dataclasses
 import errno
+import fractions
 import ipaddress
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -29,9 +33,12 @@ ENV_BACKLOG = "C10K_BACKLOG"
 ENV_REUSEPORT = "C10K_REUSEPORT"
 ENV_INSTANCE = "C10K_INSTANCE"
 ENV_PRESET = "C10K_PRESET"
+ENV_WORK = "C10K_WORK"
+ENV_SIZE = "C10K_SIZE"
 
 DEFAULT_ADDR = "127.0.0.1:9999"
 DEFAULT_BACKLOG = 4096
+DEFAULT_SIZE = 16  # bytes per request: the swarm's message size
 
 KIND_ACCEPT = "accept"
 KIND_THREAD = "thread"
@@ -108,6 +115,171 @@ def load_config(default_backlog=DEFAULT_BACKLOG):
         instance=int_env(ENV_INSTANCE, 0),
         preset=os.environ.get(ENV_PRESET, "").strip(),
     )
+
+
+# The work per request (C10K_WORK). Durations are kept in integer
+# nanoseconds, as Go's time.Duration, so "1.5ms" is exactly 1,500,000 here
+# and in the Go models.
+WORK_CPU = "cpu"
+WORK_WAIT = "wait"
+WORK_BLOCK = "block"
+_UNIT_NS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "\u03bcs": 1000, "ms": 1000_000, "s": 1000_000_000}
+# One or more number-unit pairs ("1.5ms", "1s500ms"), as time.ParseDuration
+# reads them, restricted to the contract's units (no sign, no m or h).
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s)")
+
+
+def parse_duration(text):
+    """Nanoseconds of a duration in Go's syntax ("200us", "1.5ms"); raises
+    ValueError naming what is wrong."""
+    pos, total = 0, fractions.Fraction(0)
+    while pos < len(text):
+        m = _DURATION_PART.match(text, pos)
+        if m is None:
+            raise ValueError(f"bad duration {text!r}: want a number and a unit (ns, us, ms, s), e.g. 1.5ms")
+        total += fractions.Fraction(m.group(1)) * _UNIT_NS[m.group(2)]
+        pos = m.end()
+    ns = int(total)
+    if ns <= 0:
+        raise ValueError(f"bad duration {text!r}: must be more than 0")
+    return ns
+
+
+@dataclasses.dataclass(frozen=True)
+class Work:
+    """What a model does for each request before echoing it, in order: burn
+    cpu_ns of the handling thread's CPU, block for block_ns, wait wait_ns in
+    the model's own idiom. size is the request's length in bytes."""
+    size: int = DEFAULT_SIZE
+    cpu_ns: int = 0
+    block_ns: int = 0
+    wait_ns: int = 0
+
+    @property
+    def wait(self):
+        """The wait in seconds, as sleep functions take it."""
+        return self.wait_ns / 1e9
+
+    def before_wait(self):
+        """The work done in the handling thread before the wait: cpu=, then
+        block=. Each model calls it where its handler runs, so an event
+        loop burns and blocks in the loop, as a naive handler would."""
+        if self.cpu_ns:
+            burn_ns(self.cpu_ns)
+        if self.block_ns:
+            block_ns(self.block_ns)
+
+    def run(self, sleep):
+        """The whole work in a handler that may block its thread (a thread,
+        a process, a green thread): before_wait, then sleep(seconds) for
+        wait=, with the model's own sleep."""
+        self.before_wait()
+        if self.wait_ns:
+            sleep(self.wait)
+
+
+def parse_work(text, size=DEFAULT_SIZE):
+    """A Work from C10K_WORK's text ("cpu=200us,wait=50ms"); None when text
+    is empty (no work: pure echo). Raises ConfigError naming the bad part."""
+    text = text.strip()
+    if text == "":
+        return None
+    kinds = {}
+    for item in text.split(","):
+        kind, sep, value = item.strip().partition("=")
+        kind = kind.strip()
+        if not sep or kind not in (WORK_CPU, WORK_WAIT, WORK_BLOCK):
+            raise ConfigError(f"{ENV_WORK}={text!r}: bad item {item!r}: want cpu=D, wait=D or block=D")
+        if kind in kinds:
+            raise ConfigError(f"{ENV_WORK}={text!r}: {kind} given twice")
+        try:
+            kinds[kind] = parse_duration(value.strip())
+        except ValueError as e:
+            raise ConfigError(f"{ENV_WORK}={text!r}: {kind}: {e}") from None
+    return Work(size=size, cpu_ns=kinds.get(WORK_CPU, 0), block_ns=kinds.get(WORK_BLOCK, 0),
+                wait_ns=kinds.get(WORK_WAIT, 0))
+
+
+def load_work():
+    """The work the environment asks for (C10K_WORK, C10K_SIZE), None for
+    none. A malformed value of either is a ConfigError (startup error)."""
+    size = int_env(ENV_SIZE, DEFAULT_SIZE)
+    if size < 1:
+        raise ConfigError(f"{ENV_SIZE}={size}: want a positive number of bytes")
+    return parse_work(os.environ.get(ENV_WORK, ""), size)
+
+
+def burn_ns(ns):
+    """Spins until the calling thread has used ns more nanoseconds of CPU
+    (CLOCK_THREAD_CPUTIME_ID): the same work in every language, with no
+    calibration, however often the thread is preempted meanwhile."""
+    end = time.thread_time_ns() + ns
+    while time.thread_time_ns() < end:
+        pass
+
+
+def burn(seconds):
+    """burn_ns in seconds."""
+    burn_ns(int(seconds * 1e9))
+
+
+def block_ns(ns):
+    """The naive handler's blocking call: time.sleep, looked up at each call,
+    so a model that monkey-patches time (py-gevent:patched) gets its
+    cooperative sleep here and every other model the real, blocking one."""
+    time.sleep(ns / 1e9)
+
+
+def block(seconds):
+    """block_ns in seconds."""
+    block_ns(int(seconds * 1e9))
+
+
+class Framer:
+    """Cuts one connection's byte stream into requests of size bytes; bytes
+    of an incomplete request wait in it for the rest."""
+
+    def __init__(self, size):
+        self.size = size
+        self._buf = bytearray()
+
+    def feed(self, data):
+        """Adds received bytes; returns the requests they complete, in order."""
+        self._buf += data
+        n = len(self._buf) // self.size * self.size
+        if n == 0:
+            return []
+        reqs = [bytes(self._buf[i:i + self.size]) for i in range(0, n, self.size)]
+        del self._buf[:n]
+        return reqs
+
+    def rest(self):
+        """The incomplete request's bytes, taken out (echoed as they are at EOF)."""
+        rest = bytes(self._buf)
+        self._buf.clear()
+        return rest
+
+
+def echo_requests(conn, work, sleep):
+    """The echo with the work per request for a handler that has a thread,
+    process or green thread of its own: recv, frame, work (wait= with
+    sleep, the model's own), sendall, one request after another, until EOF;
+    then the incomplete request as it is. An OSError is raised with
+    c10k_kind set to the kind to report (KIND_READ or KIND_WRITE)."""
+    framer = Framer(work.size)
+    kind = KIND_READ
+    try:
+        while data := conn.recv(65536):
+            kind = KIND_WRITE
+            for req in framer.feed(data):
+                work.run(sleep)
+                conn.sendall(req)
+            kind = KIND_READ
+        kind = KIND_WRITE
+        conn.sendall(framer.rest())
+    except OSError as e:
+        e.c10k_kind = kind
+        raise
 
 
 def listen(cfg, backlog=None, blocking=True):

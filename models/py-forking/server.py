@@ -2,12 +2,17 @@
 connection doing blocking recv/sendall: the original experiment's server.
 Python's own defaults are kept (at most 40 children, listen backlog 5)
 unless C10K_MAX_CHILDREN, C10K_BACKLOG or C10K_PRESET=raised raise them
-(README.md)."""
+(README.md).
+
+With C10K_WORK set, each C10K_SIZE-byte request is worked on in its
+connection's child process before its echo: cpu= burns, block= and wait=
+are both time.sleep in the child."""
 
 import os
 import signal
 import socketserver
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "_pykit"))
 import c10k  # noqa: E402
@@ -20,6 +25,12 @@ RAISED_MAX_CHILDREN = 1 << 30
 
 class Echo(socketserver.BaseRequestHandler):
     def handle(self):
+        if self.server.work is not None:
+            try:
+                c10k.echo_requests(self.request, self.server.work, time.sleep)
+            except OSError:
+                pass  # in a child: its one connection ends, nothing to keep
+            return
         while True:
             try:
                 data = self.request.recv(65536)
@@ -36,8 +47,9 @@ class Echo(socketserver.BaseRequestHandler):
 class Server(socketserver.ForkingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
-    def __init__(self, cfg, rep, max_children):
+    def __init__(self, cfg, rep, max_children, work=None):
         self.rep = rep
+        self.work = work
         self.max_children = max_children
         self.allow_reuse_port = cfg.reuseport
         self.request_queue_size = cfg.backlog
@@ -87,8 +99,9 @@ def serve():
     max_children = c10k.int_env(ENV_MAX_CHILDREN, max_children)
     if max_children < 1:
         raise c10k.ConfigError(f"{ENV_MAX_CHILDREN}={max_children}: want at least 1")
+    work = c10k.load_work()
     rep = c10k.Reporter(MODEL, cfg.instance)
-    srv = Server(cfg, rep, max_children)
+    srv = Server(cfg, rep, max_children, work)
     srv.parent = os.getpid()
     # The parent kills its children on SIGTERM, so none outlives it even when
     # only the parent is signalled; a child has the default action (dies).

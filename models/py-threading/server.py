@@ -1,12 +1,17 @@
 """py-threading: socketserver.ThreadingMixIn + TCPServer, one OS thread per
 connection doing blocking recv/sendall. Python's own defaults are kept
 (listen backlog 5, non-daemon threads tracked for server_close) unless
-C10K_BACKLOG or C10K_PRESET=raised says otherwise (README.md)."""
+C10K_BACKLOG or C10K_PRESET=raised says otherwise (README.md).
+
+With C10K_WORK set, each C10K_SIZE-byte request is worked on in its
+connection's thread before its echo: cpu= burns (holding the GIL but for
+its switch interval), block= and wait= are both time.sleep in that thread."""
 
 import os
 import socketserver
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "_pykit"))
 import c10k  # noqa: E402
@@ -19,6 +24,12 @@ class Echo(socketserver.BaseRequestHandler):
         srv = self.server
         srv.live.add(1)
         try:
+            if srv.work is not None:
+                try:
+                    c10k.echo_requests(self.request, srv.work, time.sleep)
+                except OSError as e:
+                    srv.rep.report(e.c10k_kind, e, srv.live.n)
+                return
             while True:
                 try:
                     data = self.request.recv(65536)
@@ -39,8 +50,9 @@ class Echo(socketserver.BaseRequestHandler):
 class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
-    def __init__(self, cfg, rep):
+    def __init__(self, cfg, rep, work=None):
         self.rep = rep
+        self.work = work
         self.live = c10k.Counter()
         self.allow_reuse_port = cfg.reuseport
         self.request_queue_size = cfg.backlog
@@ -74,8 +86,9 @@ def serve():
         cfg = c10k.dataclasses.replace(cfg, backlog=c10k.DEFAULT_BACKLOG)
     elif cfg.preset not in ("", "raised"):
         raise c10k.ConfigError(f"{c10k.ENV_PRESET}={cfg.preset!r}: presets are raised")
+    work = c10k.load_work()
     rep = c10k.Reporter(MODEL, cfg.instance)
-    srv = Server(cfg, rep)
+    srv = Server(cfg, rep, work)
     c10k.exit_on_sigterm(rep)
     srv.serve_forever()
 

@@ -1,7 +1,14 @@
 """py-tornado: tornado.tcpserver.TCPServer, one coroutine per connection
 (handle_stream) reading and writing an IOStream; Tornado 6 runs on
 asyncio's event loop, one thread. Each chunk's write is awaited before the
-next read, so a client that does not read holds its reader back."""
+next read, so a client that does not read holds its reader back.
+
+With C10K_WORK set, each C10K_SIZE-byte request is worked on in the
+connection's coroutine before its echo: IOStream frames them
+(read_bytes(C10K_SIZE)); cpu= and block= run in the loop's thread (block=
+stalls the loop, on purpose), wait= is `await asyncio.sleep`. IOStream
+closes the stream at the client's FIN, so an incomplete request left at
+EOF cannot be echoed (README.md)."""
 
 import asyncio
 import os
@@ -17,17 +24,26 @@ MODEL = "py-tornado"
 
 
 class Echo(TCPServer):
-    def __init__(self, rep):
+    def __init__(self, rep, work=None):
         super().__init__()
         self.rep = rep
         self.live = 0
+        self.work = work
 
     async def handle_stream(self, stream, address):
         self.live += 1
         try:
-            while True:
+            while self.work is None:
                 data = await stream.read_bytes(65536, partial=True)
                 await stream.write(data)
+            while True:
+                # Exactly one request: IOStream stops reading once it holds
+                # one, so a FIN behind it is seen only after its echo.
+                req = await stream.read_bytes(self.work.size)
+                self.work.before_wait()
+                if self.work.wait_ns:
+                    await asyncio.sleep(self.work.wait)
+                await stream.write(req)
         except StreamClosedError as e:
             # Tornado turns the client's FIN into a closed stream, and a
             # reset too; the errno is kept only for the latter.
@@ -50,8 +66,9 @@ def loop_error(rep, srv):
 
 
 async def run(cfg):
+    work = c10k.load_work()
     rep = c10k.Reporter(MODEL, cfg.instance)
-    srv = Echo(rep)
+    srv = Echo(rep, work)
     asyncio.get_running_loop().set_exception_handler(loop_error(rep, srv))
     sock = c10k.listen(cfg, blocking=False)
     srv.add_sockets([c10k.AcceptReporting(sock, rep, lambda: srv.live)])
