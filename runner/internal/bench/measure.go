@@ -462,7 +462,7 @@ const restartCost = 2 * time.Second
 // budget would be overrun.
 func (m *measurement) search(ctx context.Context) stopCause {
 	var steps []results.Step
-	lim := searchLimits{plan: m.opt.Steps, resolution: Resolution, top: m.top, topEnd: m.topEnd, topWhy: m.topWhy}
+	lim := searchLimits{plan: m.opt.Steps, resolution: Resolution, top: m.top, topEnd: m.topEnd, topWhy: m.topWhy, cpus: len(m.modelCPUs)}
 	for i := 0; ; i++ {
 		lim.capacity, lim.capWhy = m.machineCapacity(steps)
 		d := nextOffer(steps, lim)

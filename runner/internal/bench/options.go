@@ -108,16 +108,20 @@ type Options struct {
 // Defaults are the settings of `make bench`.
 func Defaults() Options {
 	return Options{
-		// A coarse start (a factor of 4) then bisection. The first run
-		// with 1,000 to 64,000 and 36 s a model (run 20261203-125329, a
-		// busy machine) spent the budget in overloaded steps: a step far
-		// past a model's ceiling takes 20-25 s (its ramp stalls, its
-		// settle runs to its bound: epoll at 64,000, py-forking at 1,000),
-		// a probe below a failure 4-5 s. So the grid starts at 250 and
-		// stops at 48,000, and each model has 60 s.
-		Steps:  []int{250, 1000, 4000, 16000, 48000},
+		// A coarse start (a factor of 4) then the search. A clean step
+		// costs 3-5 s (its ramp, a settle of a sample or two, the 2 s
+		// hold); one far past a model's ceiling took 20-25 s before a
+		// settle that stops gaining ends early (now ~8-12 s); a probe
+		// below a failure restarts the model (~2 s) and ramps from
+		// nothing. The first run (1,000 to 64,000, 36 s a model, run
+		// 20261203-125329) spent its budget in overloaded steps; probes
+		// placed where the evidence points (probeBetween) close most
+		// brackets in one or two. 22 models at about 40 s each plus their
+		// start, check and stop fit make bench's 15 minutes; a model whose
+		// bracket is still open then says so ("budget spent").
+		Steps:  []int{1000, 4000, 16000, 48000},
 		Search: true,
-		Budget: 60 * time.Second,
+		Budget: 40 * time.Second,
 		Rate:   10000,
 		// Interval + deadline: every connection has an echo due in the
 		// window (EveryConnectionEchoes), at half the cost of the 4 s

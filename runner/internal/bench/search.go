@@ -48,6 +48,9 @@ type searchLimits struct {
 	// allow, estimated from the steps so far; 0 when none is known.
 	capacity int
 	capWhy   string
+	// cpus is how many CPUs the model has (its pinning), for projecting
+	// its capacity from the CPU it used; 0: not known.
+	cpus int
 }
 
 // decision is the search's next move: an offer, or why it stops.
@@ -70,7 +73,7 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 		}
 		return decision{end: results.SearchSwarm, why: fmt.Sprintf("the swarm could not be trusted at %d offered: %s", up, untrustedAt(steps, up))}
 	case up > 0:
-		next = between(b.Sustained, up)
+		next = probeBetween(steps, b, up, lim)
 	default:
 		next = 2 * b.Sustained
 		if i := slices.IndexFunc(lim.plan, func(n int) bool { return n > b.Sustained }); i >= 0 {
@@ -95,6 +98,48 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 		return decision{end: results.SearchEnded, why: fmt.Sprintf("the step at %d offered was neither sustained nor failed", next)}
 	}
 	return decision{next: next}
+}
+
+// probeBetween is the next probe inside the open bracket (lo, up): where
+// the evidence points, else the middle. Halving a 16,000-48,000 bracket to
+// 10% takes four probes, each a fresh start and a ramp (about 10 s at
+// 40,000): past a model's budget. The evidence, in order:
+//   - the failed step's own count: it served that many on time while more
+//     were offered (a cap, a pool, an accept rate), so that is where the
+//     capacity is, or just below;
+//   - the CPU the model used at its largest held count, projected to 90%
+//     of its CPUs: an event loop that collapsed (none served at the failed
+//     count) is most often out of CPU.
+//
+// A guess is kept a tenth of the gap inside the bracket, so every probe
+// narrows it, and rounded as between rounds.
+func probeBetween(steps []results.Step, b analysis.Bracket, up int, lim searchLimits) int {
+	lo := b.Sustained
+	guess := 0
+	for _, st := range steps {
+		if st.Offered == up && !st.OK && analysis.Trusted(st) && st.Sustained > lo {
+			guess = st.Sustained
+		}
+	}
+	if guess == 0 && b.SustainedStep >= 0 && lim.cpus > 0 {
+		st := steps[b.SustainedStep]
+		if busy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds; st.HoldSeconds > 0 && busy > 0.05 {
+			guess = int(float64(st.Sustained) * 0.9 * float64(lim.cpus) / busy)
+		}
+	}
+	margin := (up - lo) / 10
+	if guess == 0 || margin < 1 {
+		return between(lo, up)
+	}
+	guess = min(max(guess, lo+margin), up-margin)
+	unit := 1
+	for unit*100 <= up-lo {
+		unit *= 10
+	}
+	if r := int(math.Round(float64(guess)/float64(unit))) * unit; r > lo && r < up {
+		return r
+	}
+	return guess
 }
 
 // between is a count strictly between lo and hi (hi > lo+1), near their

@@ -12,6 +12,16 @@ func ok(n int) results.Step { return results.Step{Offered: n, Sustained: n, OK: 
 func failed(n int) results.Step {
 	return results.Step{Offered: n, Sustained: n / 2, Why: results.WhyTooFew, Window: true}
 }
+
+// collapsed served none of its offer; busy held n using cpu of its CPUs.
+func collapsed(n int) results.Step {
+	return results.Step{Offered: n, Why: results.WhyTooFew, Window: true}
+}
+func busy(n int, cpu float64) results.Step {
+	st := ok(n)
+	st.HoldSeconds, st.Model.CPUUser = 2, 2*cpu
+	return st
+}
 func swarmStep(n int) results.Step {
 	return results.Step{Offered: n, Why: results.WhyTooFew, Window: true, Untrusted: "the swarm fell 900ms behind its send schedule", UntrustedBy: results.MechSwarmLag}
 }
@@ -19,6 +29,8 @@ func swarmStep(n int) results.Step {
 func TestNextOffer(t *testing.T) {
 	plan := []int{1000, 4000, 16000, 64000}
 	lim := searchLimits{plan: plan, resolution: 0.10, top: 128000, topEnd: results.SearchCeiling, topWhy: "the run's ceiling of 128000"}
+	cpu1 := lim
+	cpu1.cpus = 1
 	capped := lim
 	capped.capacity, capped.capWhy = 29000, "the guard's task limit"
 	for _, tc := range []struct {
@@ -32,8 +44,12 @@ func TestNextOffer(t *testing.T) {
 		{"up the plan while it holds", lim, []results.Step{ok(1000), ok(4000)}, 16000, ""},
 		{"doubles past the plan", lim, []results.Step{ok(1000), ok(4000), ok(16000), ok(64000)}, 128000, ""},
 		{"stops at the run's ceiling", lim, []results.Step{ok(64000), ok(128000)}, 0, results.SearchCeiling},
-		{"bisects after a failure", lim, []results.Step{ok(1000), ok(4000), ok(16000), failed(64000)}, 40000, ""},
-		{"bisects down after a failed probe", lim, []results.Step{ok(16000), failed(64000), failed(40000)}, 28000, ""},
+		// failed(n) served n/2 on time: the next probe is there.
+		{"probes where the failed step served", lim, []results.Step{ok(1000), ok(4000), ok(16000), failed(64000)}, 32000, ""},
+		{"probes where a failed probe served", lim, []results.Step{ok(16000), failed(64000), failed(40000)}, 20000, ""},
+		{"bisects after a collapse, with nothing to project from", lim, []results.Step{ok(16000), collapsed(64000)}, 40000, ""},
+		{"projects the CPU after a collapse", cpu1, []results.Step{busy(16000, 0.4), collapsed(64000)}, 36000, ""},
+		{"keeps a projection inside the bracket", cpu1, []results.Step{busy(16000, 0.1), collapsed(64000)}, 59000, ""},
 		{"bisects up after a sustained probe", lim, []results.Step{ok(16000), failed(64000), ok(40000)}, 52000, ""},
 		{"stops within 10%", lim, []results.Step{ok(16000), failed(64000), ok(40000), failed(43000)}, 0, results.SearchBracketed},
 		{"gap of 10% is closed", lim, []results.Step{ok(1000), failed(1100)}, 0, results.SearchBracketed},
