@@ -158,7 +158,7 @@ func Summarize(run *results.Run, label string, recs []results.Record) results.Su
 	d := diagnose.Diagnose(diagnose.Input{
 		Model: label, Instances: m.Instances, Steps: m.Steps, Samples: m.Samples, Reports: m.Reports, Events: m.Events,
 		Stop: stop, StopDetail: detail, Exit: m.Exit, Guard: m.Guard, Config: run.Config, Env: run.Env,
-		Capacity: s.Capacity, Work: workOf(label),
+		Capacity: s.Capacity, Work: workOf(label), Search: s.Search, SearchDetail: s.SearchDetail,
 	})
 	s.Diagnosis, s.Warnings = d.Sentence, d.Warnings
 	s.Hostile = HostileEffects(m, stop, run.Config)

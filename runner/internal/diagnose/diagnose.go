@@ -37,6 +37,9 @@ type Input struct {
 	// Work is the C10K_WORK each message cost the model (bench --work),
 	// "" for the plain echo.
 	Work string
+	// Search and SearchDetail are how the capacity search ended
+	// (results.Search*) and its figures; "" when it did not run.
+	Search, SearchDetail string
 }
 
 // Result is the diagnosis.
@@ -82,6 +85,11 @@ func Diagnose(in Input) Result {
 			top = st.Sustained
 		}
 		s := fmt.Sprintf("no failure: %s sustained all %s connections offered (target reached; offer more with --steps to find its limit)", in.Model, n(top))
+		switch in.Search {
+		case results.SearchMachine, results.SearchCeiling, results.SearchBudget:
+			// The search, not the plan, stopped: say what stopped it.
+			s = fmt.Sprintf("no failure: %s sustained all %s connections offered; the capacity search stopped at %s: %s", in.Model, n(top), in.Search, in.SearchDetail)
+		}
 		if k, from := earlyFailures(in.Steps); k > 0 {
 			s += fmt.Sprintf("; %d message(s) failed along the way, from %s offered on, below what fails a step", k, n(from))
 		}
