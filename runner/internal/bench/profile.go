@@ -91,23 +91,42 @@ func scaleProfile() Profile {
 }
 
 // Estimate is the time the settings commit a model that keeps up to:
-// every step's ramp at the set rate, its settle and its hold. The settle
-// ends once every connection that has sent a message has had it back, so
-// for such a model it is the last messages' deadline plus the agents'
-// status second and the runner's sampling second; a model that falls
-// behind settles for up to SettleMax instead. A model's start and stop
-// come on top.
+// every planned step's ramp at the set rate, its settle and its hold
+// (StepTimes). A model's start and stop come on top.
 func Estimate(o Options) time.Duration {
-	settle := o.Deadline + 2*time.Second
 	var d time.Duration
-	prev := 0
-	ramp := swarm.SwarmRamp(o.Rate, o.RampDoubling)
-	for _, s := range o.Steps {
-		d += ramp.Time(prev, s-prev)
-		d += settle + o.Hold
-		prev = s
+	for _, st := range StepTimes(o) {
+		d += st.Total()
 	}
 	return d
+}
+
+// StepTime is what one planned step commits a model that keeps up to.
+type StepTime struct {
+	Ramp   time.Duration // opening the step's new connections at the set rate
+	Settle time.Duration
+	Hold   time.Duration
+}
+
+// Total is the whole step.
+func (s StepTime) Total() time.Duration { return s.Ramp + s.Settle + s.Hold }
+
+// StepTimes is Estimate step by step, over the run's plan (--steps, then a
+// step per --hostile kind, whose ramp opens only its hostile connections).
+// The settle ends once every connection that has sent a message has had it
+// back, so for a model that keeps up it is the last messages' deadline
+// plus the agents' status second and the runner's sampling second; a
+// model that falls behind settles for up to SettleMax instead.
+func StepTimes(o Options) []StepTime {
+	settle := o.Deadline + 2*time.Second
+	ramp := swarm.SwarmRamp(o.Rate, o.RampDoubling)
+	var out []StepTime
+	prev := 0
+	for _, p := range o.plan() {
+		out = append(out, StepTime{Ramp: ramp.Time(prev, p.offered+p.hostile-prev), Settle: settle, Hold: o.Hold})
+		prev = p.offered
+	}
+	return out
 }
 
 // EveryConnectionEchoes reports whether a step's hold has at least one
