@@ -224,13 +224,14 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	// signal would stay ignored in the models and agents it starts. Never
 	// stopped: Main's last error line may go to a closed stderr too.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	tty, width := terminal(stdout) // before stdout is wrapped
 	out := &brokenSafe{w: stdout, onBreak: func(err error) {
 		fmt.Fprintf(stderr, "c10klab bench: stdout closed (%v): no more progress lines; the run goes on and saves its results\n", err)
 	}}
 	stdout = out
 	stderr = &brokenSafe{w: stderr}
 
-	prog := &progress{w: stdout, quiet: *quiet}
+	prog := newProgress(stdout, tty, width, *quiet, opt)
 	opt.Observe = prog.observe
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -253,6 +254,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "c10klab bench: %d model(s), steps %s, %d conn/s, hold %v, %v interval\n",
 		len(opt.Specs), diagnose.FormatInts(opt.Steps), opt.Rate, opt.Hold, opt.Interval)
 	dir, runErr := bench.Run(ctx, opt)
+	prog.done()
 	var reportErr error
 	if _, err := os.Stat(filepath.Join(dir, results.RunFile)); dir != "" && err == nil {
 		fmt.Fprintf(stdout, "\nresults: %s\n", dir)
