@@ -244,7 +244,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		if !ok {
 			return
 		}
-		fmt.Fprintf(stderr, "\nc10klab: %v: stopping the run, keeping what was measured (again to quit at once)\n", s)
+		prog.aside(func() {
+			fmt.Fprintf(stderr, "\nc10klab: %v: stopping the run, keeping what was measured (again to quit at once)\n", s)
+		})
 		cancel()
 		if _, ok := <-sigs; ok {
 			os.Exit(130) // children die with us: Pdeathsig

@@ -57,6 +57,14 @@ func (p *progress) done() {
 	p.display.Clear()
 }
 
+// aside runs write, which writes to the terminal other than through p
+// (the Ctrl-C notice, on stderr), with the status line off the screen.
+func (p *progress) aside(write func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.display.Aside(write)
+}
+
 func (p *progress) observe(label string, r results.Record) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

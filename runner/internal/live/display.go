@@ -56,6 +56,18 @@ func (d *Display) Line(text string) {
 	io.WriteString(d.w, eraseLine+text+"\n"+d.shown)
 }
 
+// Aside lets write put text on the same screen by another way (stderr):
+// the status line is cleared first and drawn again after.
+func (d *Display) Aside(write func()) {
+	if d.shown == "" {
+		write()
+		return
+	}
+	io.WriteString(d.w, eraseLine)
+	write()
+	io.WriteString(d.w, d.shown)
+}
+
 // Status shows s as of now (the time of the record that changed it). A
 // state with no phase takes the status line off the screen.
 func (d *Display) Status(s State, now time.Time) {
