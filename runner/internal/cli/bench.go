@@ -33,7 +33,9 @@ at most --settle-max, until the model serves every open connection on time)
 and is judged over an evaluation window of --hold. A model's run ends at the
 last step, when a step is not sustained, or when the model exits. Everything
 measured is written to results/<run>/ as it is measured; a progress line is
-printed per step and a summary at the end.
+printed per step and a summary at the end; on a terminal a status line,
+rewritten each second, shows the step's phase, counts and the time left
+(in a log: a plain one at most every 10 s of a long phase).
 
 A connection is sustained when it stayed open through the window and every
 echo due in it came back intact within --deadline. A step is sustained when
