@@ -155,10 +155,22 @@ func TestModelsSustainEveryOfferedConnection(t *testing.T) {
 			// The step's lag covers its worst second's (and the agents'
 			// answers at the window's ends, which no sample holds).
 			worst := 0.0
+			// Each second is labelled with its phase, in the step's order
+			// (the terminal's live line reads it): ramp, settle, window.
+			order := map[string]int{"ramp": 1, "settle": 2, "window": 3}
+			at := 0
 			for _, smp := range l.Samples(m) {
 				if smp.Step == st.Index {
 					worst = max(worst, smp.Swarm.LagMaxMs)
+					if o := order[smp.Phase]; o < at || o == 0 {
+						t.Errorf("%s step %d: a sample in phase %q after phase %d", m, st.Index, smp.Phase, at)
+					} else {
+						at = o
+					}
 				}
+			}
+			if at != order["window"] {
+				t.Errorf("%s step %d: no sample in the window", m, st.Index)
 			}
 			if st.LagMaxMs < worst {
 				t.Errorf("%s step %d: lag %v ms, below its worst second's %v ms", m, st.Index, st.LagMaxMs, worst)

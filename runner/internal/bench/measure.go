@@ -75,6 +75,8 @@ type measurement struct {
 	// stepLagMs is the swarm's worst lag behind its send schedule in any
 	// second of the current step.
 	stepLagMs float64
+	// current is the step running, whose phase labels each sample.
+	current *stepRun
 }
 
 // connectTimeout is how long an agent waits for a connect to complete: past
@@ -552,11 +554,27 @@ func (m *measurement) machineCapacity(steps []results.Step) (int, string) {
 // histogram of the echoes reported in it.
 func (m *measurement) sample(index, offered int) *hdr.Histogram {
 	s, h := m.snapshot(index, offered)
+	if sr := m.current; sr != nil && sr.index == index {
+		s.Phase = sr.phase.String()
+	}
 	m.last = s
 	m.peakOpen = max(m.peakOpen, s.Swarm.Open)
 	m.stepLagMs = max(m.stepLagMs, s.Swarm.LagMaxMs)
 	m.record(results.Record{Type: results.TypeSample, Sample: &s})
 	return h
+}
+
+// String names a step's phase as samples record it (results.Sample.Phase).
+func (p phase) String() string {
+	switch p {
+	case ramping:
+		return "ramp"
+	case settling:
+		return "settle"
+	case judging:
+		return "window"
+	}
+	return fmt.Sprintf("phase(%d)", int(p))
 }
 
 // snapshot reads the swarm, the model's and the agents' processes and the

@@ -94,29 +94,28 @@ func scaleProfile() Profile {
 }
 
 // Estimate is the time the settings commit a model that keeps up to:
-// every step's ramp at the set rate, its settle and its hold. The settle
-// ends once every connection that has sent a message has had it back, so
-// for such a model it is the last messages' deadline plus the agents'
-// status second and the runner's sampling second; a model that falls
-// behind settles for up to SettleMax instead. A model's start and stop
-// come on top.
+// every planned step's ramp at the set rate, its settle and its hold
+// (StepTimes). A model's start and stop come on top.
 func Estimate(o Options) time.Duration {
 	var d time.Duration
-	prev := 0
-	for _, s := range o.Steps {
-		d += stepTime(o, prev, s)
-		prev = s
+	for _, st := range StepTimes(o) {
+		d += st.Total()
 	}
 	return d
 }
 
 // stepTime is what one step from open to offered connections commits a
 // model that keeps up to: its ramp, its settle and its hold. A step below
-// the connections open (a bisection probe on the live model) has no ramp:
-// the swarm closes its surplus at once.
+// the connections open has no ramp: the swarm closes its surplus at once
+// (a probe on a fresh model starts from none open).
 func stepTime(o Options, open, offered int) time.Duration {
+	return stepTimeOf(o, open, offered).Total()
+}
+
+// stepTimeOf is stepTime part by part.
+func stepTimeOf(o Options, open, offered int) StepTime {
 	ramp := swarm.SwarmRamp(o.Rate, o.RampDoubling)
-	return ramp.Time(open, offered-open) + o.Deadline + 2*time.Second + o.Hold
+	return StepTime{Ramp: ramp.Time(open, offered-open), Settle: o.Deadline + 2*time.Second, Hold: o.Hold}
 }
 
 // Bound is the most a model's measurement takes with these settings when
@@ -131,6 +130,32 @@ func Bound(o Options) time.Duration {
 	}
 	settleMax := cmp.Or(o.SettleMax, connectTimeout+2*o.Interval)
 	return o.Budget + max(0, settleMax-(o.Deadline+2*time.Second)) + startStop
+}
+
+// StepTime is what one planned step commits a model that keeps up to.
+type StepTime struct {
+	Ramp   time.Duration // opening the step's new connections at the set rate
+	Settle time.Duration
+	Hold   time.Duration
+}
+
+// Total is the whole step.
+func (s StepTime) Total() time.Duration { return s.Ramp + s.Settle + s.Hold }
+
+// StepTimes is Estimate step by step, over the run's plan (--steps, then a
+// step per --hostile kind, whose ramp opens only its hostile connections).
+// The settle ends once every connection that has sent a message has had it
+// back, so for a model that keeps up it is the last messages' deadline
+// plus the agents' status second and the runner's sampling second; a
+// model that falls behind settles for up to SettleMax instead.
+func StepTimes(o Options) []StepTime {
+	var out []StepTime
+	prev := 0
+	for _, p := range o.plan() {
+		out = append(out, stepTimeOf(o, prev, p.offered+p.hostile))
+		prev = p.offered
+	}
+	return out
 }
 
 // EveryConnectionEchoes reports whether a step's hold has at least one

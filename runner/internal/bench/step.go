@@ -72,6 +72,7 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 	offered := p.offered
 	sr := &stepRun{index: index, offered: offered, start: time.Now(), before: m.last,
 		rampHist: swarm.NewHist(), windowHist: swarm.NewHist()}
+	m.current = sr // labels the samples with the step's phase
 	if err := m.sw.SetTargets(offered, p.hostile, p.kind); err != nil {
 		// An agent that died between steps cannot take its target: the
 		// step is the swarm's, recorded at the offer it was for.

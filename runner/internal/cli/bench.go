@@ -39,7 +39,9 @@ swarm or the machine is the limit, or the model's --budget is spent. The
 capacity is reported as that bracket. A model's run also ends when the
 model exits. Everything
 measured is written to results/<run>/ as it is measured; a progress line is
-printed per step and a summary at the end.
+printed per step and a summary at the end; on a terminal a status line,
+rewritten each second, shows the step's phase, counts and the time left
+(in a log: a plain one at most every 10 s of a long phase).
 
 A connection is sustained when it stayed open through the window and every
 echo due in it came back intact within --deadline. A step is sustained when
@@ -241,13 +243,14 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	// signal would stay ignored in the models and agents it starts. Never
 	// stopped: Main's last error line may go to a closed stderr too.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	tty, width := terminal(stdout) // before stdout is wrapped
 	out := &brokenSafe{w: stdout, onBreak: func(err error) {
 		fmt.Fprintf(stderr, "c10klab bench: stdout closed (%v): no more progress lines; the run goes on and saves its results\n", err)
 	}}
 	stdout = out
 	stderr = &brokenSafe{w: stderr}
 
-	prog := &progress{w: stdout, quiet: *quiet}
+	prog := newProgress(stdout, tty, width, *quiet, opt)
 	opt.Observe = prog.observe
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -260,7 +263,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		if !ok {
 			return
 		}
-		fmt.Fprintf(stderr, "\nc10klab: %v: stopping the run, keeping what was measured (again to quit at once)\n", s)
+		prog.aside(func() {
+			fmt.Fprintf(stderr, "\nc10klab: %v: stopping the run, keeping what was measured (again to quit at once)\n", s)
+		})
 		cancel()
 		if _, ok := <-sigs; ok {
 			os.Exit(130) // children die with us: Pdeathsig
@@ -270,6 +275,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "c10klab bench: %d model(s), steps %s, %d conn/s, hold %v, %v interval\n",
 		len(opt.Specs), diagnose.FormatInts(opt.Steps), opt.Rate, opt.Hold, opt.Interval)
 	dir, runErr := bench.Run(ctx, opt)
+	prog.done()
 	var reportErr error
 	if _, err := os.Stat(filepath.Join(dir, results.RunFile)); dir != "" && err == nil {
 		fmt.Fprintf(stdout, "\nresults: %s\n", dir)

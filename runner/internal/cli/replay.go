@@ -134,9 +134,11 @@ func measureAfterReplay(ctx context.Context, p project, dir string, rep *replay.
 		return err
 	}
 	opt.Command = []string{"c10klab", "replay", "--measure", names}
-	prog := &progress{w: stdout}
+	tty, width := terminal(stdout)
+	prog := newProgress(stdout, tty, width, false, opt)
 	opt.Observe = prog.observe
 	mdir, err := bench.Run(ctx, opt)
+	prog.done()
 	if mdir != "" {
 		if ferr := finish(mdir, stdout); ferr != nil {
 			fmt.Fprintf(stdout, "measure: report: %v\n", ferr)

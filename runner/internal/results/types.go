@@ -120,6 +120,10 @@ type Sample struct {
 	Model   Proc      `json:"model"`  // the model's whole process tree
 	Agents  Proc      `json:"agents"` // the swarm agents' processes
 	System  System    `json:"system"`
+	// Phase is the part of the step the second belonged to: "ramp",
+	// "settle" or "window" (empty before the first step, and in runs
+	// recorded before it existed). The terminal's live line shows it.
+	Phase string `json:"phase,omitempty"`
 }
 
 // Swarm is the client side, summed over agents.
