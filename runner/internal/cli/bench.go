@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -267,8 +268,14 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "\nc10klab: %v: stopping the run, keeping what was measured (again to quit at once)\n", s)
 		})
 		cancel()
-		if _, ok := <-sigs; ok {
-			os.Exit(130) // children die with us: Pdeathsig
+		first := time.Now()
+		for range sigs {
+			// GNU timeout signals the command, then its whole process
+			// group: one interrupt arrives twice within a moment. Only a
+			// second one a person sends means "quit at once".
+			if time.Since(first) >= doubleSignal {
+				os.Exit(130) // children die with us: Pdeathsig
+			}
 		}
 	}()
 
@@ -297,6 +304,11 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	return reportErr
 }
+
+// doubleSignal is how soon after the first a second SIGINT or SIGTERM is
+// taken as the same interrupt delivered twice (timeout -s INT sends it to
+// the runner and to its process group), not as a person's second Ctrl-C.
+const doubleSignal = time.Second
 
 // set reports whether the flag was given on the command line.
 func set(fs *flag.FlagSet, name string) bool {

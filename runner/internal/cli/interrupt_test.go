@@ -20,8 +20,19 @@ import (
 // TestCtrlCKeepsWhatWasMeasured runs the real command, interrupts it as a
 // terminal's Ctrl-C would, and checks that it exits 130, keeps the
 // measured steps and samples, says the model's run was interrupted, and
-// leaves none of its processes behind.
+// leaves none of its processes behind. The same interrupt delivered twice
+// at once (GNU timeout -s INT signals the command and then its process
+// group) is still one interrupt, not the "quit at once" of a second Ctrl-C.
 func TestCtrlCKeepsWhatWasMeasured(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		signals int
+	}{{"once", 1}, {"twice at once, as timeout sends it", 2}} {
+		t.Run(c.name, func(t *testing.T) { ctrlC(t, c.signals) })
+	}
+}
+
+func ctrlC(t *testing.T, signals int) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "c10klab")
 	if out, err := exec.Command("go", "build", "-o", bin, "c10klab/runner").CombinedOutput(); err != nil {
@@ -74,8 +85,11 @@ func TestCtrlCKeepsWhatWasMeasured(t *testing.T) {
 		t.Fatalf("model never became ready:\n%s\n%s", out.String(), stderr.String())
 	}
 	time.Sleep(4 * time.Second)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
+	for range signals {
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for sc.Scan() {
 		out.WriteString(sc.Text() + "\n")
