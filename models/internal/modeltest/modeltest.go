@@ -217,3 +217,43 @@ func EchoRound(t testing.TB, conns []*net.TCPConn) {
 		t.Error(err)
 	}
 }
+
+// BlockStallsTheLoop checks what block= (models/README.md, "Work per
+// request") does to a model that runs every handler on one event loop in
+// one thread: conns connections send one request each at the same moment,
+// and since each handler's blocking sleep stops the whole loop, the last
+// echo comes back no sooner than conns sleeps; handlers that ran
+// concurrently would take about one. A lower bound only, so a busy machine
+// cannot fail it. It returns how long the last echo took.
+func BlockStallsTheLoop(t *testing.T, bin string) time.Duration {
+	t.Helper()
+	const (
+		conns = 5
+		sleep = 20 * time.Millisecond
+		size  = 12 // divides the launcher's 24-byte readiness probe and DialEcho's greeting
+	)
+	in := Start(t, bin, "C10K_WORK=block="+sleep.String(), "C10K_SIZE="+strconv.Itoa(size))
+	cs := DialEcho(t, in.Addr(), conns)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, conns)
+	for i, c := range cs {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			errs[i] = conformance.Echo(ctx, c, fmt.Appendf(nil, "blocked %03d\n", i))
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+	}
+	if want := conns * sleep; took < want {
+		t.Fatalf("%d connections with one request each and block=%v came back in %v, sooner than %v: the blocking sleeps overlapped, so they did not block the loop",
+			conns, sleep, took.Round(time.Millisecond), want)
+	}
+	return took
+}

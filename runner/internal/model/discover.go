@@ -136,9 +136,13 @@ func Find(models []Model, name string) (Model, error) {
 }
 
 // Build makes the model's executable and returns its path: a Go model is
-// built into binDir, a `run` model is used as it is.
+// built into binDir, a `run` model is used as it is, after `run --build`
+// when its script offers it (prebuild).
 func Build(ctx context.Context, m Model, moduleRoot, binDir string) (string, error) {
 	if m.Run != "" {
+		if err := prebuild(ctx, m, moduleRoot); err != nil {
+			return "", err
+		}
 		return m.Run, nil
 	}
 	out, err := filepath.Abs(filepath.Join(binDir, m.Name))
@@ -157,4 +161,29 @@ func Build(ctx context.Context, m Model, moduleRoot, binDir string) (string, err
 		return "", fmt.Errorf("build model %s: %w: %s", m.Name, err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+// prebuild runs `run --build` for a run script that compiles its server
+// on first use and offers the flag (models/README.md, "`run` models"), so
+// that compiling happens before the model is started and never counts
+// against its readiness timeout: rust-tokio's cold cargo build takes about
+// 20 s on 2 cores, twice the 10 s a model has to echo. A script that does
+// not mention --build is left alone (it would take the flag as nothing and
+// start its server).
+func prebuild(ctx context.Context, m Model, moduleRoot string) error {
+	script, err := os.ReadFile(m.Run)
+	if err != nil {
+		return fmt.Errorf("model %s: %w", m.Name, err)
+	}
+	if !bytes.HasPrefix(script, []byte("#!")) || !bytes.Contains(script, []byte("--build")) {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, m.Run, "--build")
+	cmd.Dir = moduleRoot // where models are started
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build model %s: %s --build: %w: %s", m.Name, m.Run, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }

@@ -79,4 +79,5 @@ func NewRunDir(root string, start time.Time, suffix string) (id, dir string, err
 var FamilyOrder = []string{
 	"Go reactor", "Go goroutines", "Go thread/process", "C process",
 	"Python event loop", "Python green threads", "Python thread/process",
+	"Node.js event loop", "Rust event loop",
 }
