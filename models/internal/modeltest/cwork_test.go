@@ -28,6 +28,10 @@ import (
 // cModelsDir is models/, from this package's folder.
 const cModelsDir = "../.."
 
+// size is the tests' request size: the launcher's readiness probe (24
+// bytes) is two whole requests, so a model with work echoes it.
+const size = "C10K_SIZE=12"
+
 // cModels are the C models, and whether one thread serves every
 // connection (a reactor: block= stalls them all).
 var cModels = []struct {
@@ -121,7 +125,7 @@ func TestCWorkFraming(t *testing.T) {
 	const wait = 50 * time.Millisecond
 	for _, m := range cModels {
 		t.Run(m.name, func(t *testing.T) {
-			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=wait=50ms", "C10K_SIZE=10")
+			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=wait=50ms", size)
 			c := dial(t, p.Addr().String())
 			if _, err := c.Write([]byte("01234")); err != nil {
 				t.Fatal(err)
@@ -132,20 +136,20 @@ func TestCWorkFraming(t *testing.T) {
 				t.Fatalf("%d bytes came back of half a request", n)
 			}
 			start := time.Now()
-			if _, err := c.Write([]byte("56789")); err != nil {
+			if _, err := c.Write([]byte("56789ab")); err != nil {
 				t.Fatal(err)
 			}
-			got := make([]byte, 10)
+			got := make([]byte, 12)
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, err := io.ReadFull(c, got); err != nil || string(got) != "0123456789" {
-				t.Fatalf("got %q (%v), want the request 0123456789", got, err)
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != "0123456789ab" {
+				t.Fatalf("got %q (%v), want the request 0123456789ab", got, err)
 			}
 			if el := time.Since(start); el < wait {
 				t.Errorf("request completed by the second write echoed after %v, sooner than its wait", el)
 			}
 			c2 := dial(t, p.Addr().String())
 			start = time.Now()
-			msg := []byte("0123456789abcdefghijKLM") // two requests and 3 bytes
+			msg := []byte("0123456789abcdefghijklmnOPQ") // two requests and 3 bytes
 			if _, err := c2.Write(msg); err != nil {
 				t.Fatal(err)
 			}
@@ -171,7 +175,7 @@ func TestCWorkWaitConcurrent(t *testing.T) {
 	const n, wait = 20, 100 * time.Millisecond
 	for _, m := range cModels {
 		t.Run(m.name, func(t *testing.T) {
-			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=wait=100ms")
+			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=wait=100ms", size)
 			conns := make([]*net.TCPConn, n)
 			for i := range conns {
 				conns[i] = dial(t, p.Addr().String())
@@ -192,7 +196,7 @@ func TestCWorkWaitConcurrent(t *testing.T) {
 }
 
 // parallelRoundTrips sends one 16-byte request on every connection at once
-// and returns each echo's latency.
+// (12 bytes, the tests' C10K_SIZE) and returns each echo's latency.
 func parallelRoundTrips(t *testing.T, conns []*net.TCPConn) []time.Duration {
 	t.Helper()
 	lat := make([]time.Duration, len(conns))
@@ -202,7 +206,7 @@ func parallelRoundTrips(t *testing.T, conns []*net.TCPConn) []time.Duration {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat[i], errs[i] = roundTrip(c, []byte(fmt.Sprintf("request %08d", i)))
+			lat[i], errs[i] = roundTrip(c, []byte(fmt.Sprintf("req %08d", i)))
 		}()
 	}
 	wg.Wait()
@@ -221,7 +225,7 @@ func TestCWorkBlock(t *testing.T) {
 	const n, block = 5, 100 * time.Millisecond
 	for _, m := range cModels {
 		t.Run(m.name, func(t *testing.T) {
-			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=block=100ms")
+			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=block=100ms", size)
 			conns := make([]*net.TCPConn, n)
 			for i := range conns {
 				conns[i] = dial(t, p.Addr().String())
@@ -252,12 +256,12 @@ func TestCWorkCPU(t *testing.T) {
 	const n, cpu = 100, 2 * time.Millisecond
 	for _, m := range cModels {
 		t.Run(m.name, func(t *testing.T) {
-			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=cpu=2ms")
+			p := modeltest.Start(t, buildC(t, m.name), "C10K_WORK=cpu=2ms", size)
 			pid := p.Pid()
 			time.Sleep(100 * time.Millisecond) // the readiness probe's child is gone
 			before := cpuTime(t, pid)
 			c := dial(t, p.Addr().String())
-			msg := bytes.Repeat([]byte("0123456789abcdef"), n)
+			msg := bytes.Repeat([]byte("0123456789ab"), n)
 			if _, err := roundTrip(c, msg); err != nil {
 				t.Fatal(err)
 			}
@@ -265,8 +269,10 @@ func TestCWorkCPU(t *testing.T) {
 			var used time.Duration
 			modeltest.WaitFor(t, 3*time.Second, func() error {
 				// A forked child's CPU joins the parent's once it is reaped.
-				if used = cpuTime(t, pid) - before; used < n*cpu {
-					return fmt.Errorf("%d requests of cpu=%v: the model used %v of CPU, want at least %v", n, cpu, used, n*cpu)
+				// Less two clock ticks: user and system time are each
+				// counted in whole ticks.
+				if used = cpuTime(t, pid) - before; used < n*cpu-2*tick {
+					return fmt.Errorf("%d requests of cpu=%v: the model used %v of CPU, want at least %v", n, cpu, used, n*cpu-2*tick)
 				}
 				return nil
 			})
@@ -295,5 +301,8 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 		}
 		ticks += v
 	}
-	return time.Duration(ticks) * 10 * time.Millisecond
+	return time.Duration(ticks) * tick
 }
+
+// tick is a clock tick of /proc's CPU times (USER_HZ, 100 on Linux).
+const tick = 10 * time.Millisecond
