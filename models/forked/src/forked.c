@@ -15,21 +15,17 @@
  * allocates nothing: every page it writes after a fork is a page some
  * children keep a private copy of.
  *
- * The model contract (models/README.md) in this file: C10K_ADDR,
- * C10K_BACKLOG, C10K_REUSEPORT, C10K_INSTANCE, C10K_PRESET (seed),
- * C10K_FORK_CAP; SIGTERM ends the parent and every child; failures are
- * JSON lines on stdout, coalesced to one a second per kind and errno, as
- * models/internal/modelkit's Reporter does for the Go models.
+ * The model contract (models/README.md): the common variables and the
+ * failure reports come from models/_c/c10k.h, the work per request
+ * (C10K_WORK, C10K_SIZE: the child does it, wait= as its own sleep) from
+ * models/_c/work.h; this file adds C10K_PRESET (seed) and C10K_FORK_CAP.
+ * SIGTERM ends the parent and every child.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MODEL "forked"
-
-/* Contract defaults (models/README.md, modelkit.Default*). */
-#define DEFAULT_ADDR "127.0.0.1:9999"
-#define DEFAULT_BACKLOG 4096
+#define C10K_MODEL "forked"
+#include "c10k.h"
+#include "work.h"
 
 /* The seed preset: Python socketserver's ForkingMixIn.max_children and
  * TCPServer.request_queue_size, the original experiment. */
@@ -83,296 +77,36 @@ static long nkids;
  * one fresh page of its own and shares nothing it writes. */
 static char buf[4096];
 
-static int instance;
-
-/* ---- failure reports -------------------------------------------------- */
-
-/* One kind and errno, as modelkit.Reporter keys them. */
-struct report {
-    const char *kind;
-    int err;            /* 0: no errno */
-    long long last_ns;  /* when a line was last written, 0: never */
-    long long pending;  /* events not written yet */
-    long pending_conns;
-};
-
-#define MAX_REPORTS 16
-static struct report reports[MAX_REPORTS];
-static int nreports;
-
-static long long now_ns(int clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* write_all writes to fd (stdout) all of p, or gives up when fd is gone:
- * a report nobody reads is not worth stopping the model for. */
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* emit writes one JSON line in the format of models/README.md. The
- * message is strerror's text, which needs no escaping beyond quotes and
- * backslashes; control characters are dropped. */
-static void emit(const struct report *r, long long count, long conns)
-{
-    char line[512], msg[160], when[40];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-
-    char errno_field[64] = "";
-    msg[0] = 0;
-    if (r->err != 0) {
-        const char *name = strerrorname_np(r->err);
-        char unknown[24];
-        if (name == NULL) {
-            snprintf(unknown, sizeof unknown, "errno %d", r->err);
-            name = unknown;
-        }
-        snprintf(errno_field, sizeof errno_field, ",\"errno\":\"%s\"", name);
-        const char *text = strerror(r->err);
-        size_t j = 0;
-        j += (size_t)snprintf(msg, sizeof msg, ",\"msg\":\"%s: ", r->kind);
-        for (const char *c = text; *c && j + 3 < sizeof msg; c++) {
-            if (*c == '"' || *c == '\\')
-                msg[j++] = '\\';
-            if ((unsigned char)*c >= 0x20)
-                msg[j++] = *c;
-        }
-        msg[j++] = '"';
-        msg[j] = 0;
-    }
-    int n = snprintf(line, sizeof line,
-                     "{\"time\":\"%s.%09ldZ\",\"model\":\"" MODEL "\",\"instance\":%d,"
-                     "\"kind\":\"%s\"%s,\"count\":%lld,\"conns\":%ld%s}\n",
-                     when, ts.tv_nsec, instance, r->kind, errno_field, count, conns, msg);
-    if (n > 0)
-        write_all(1, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
-/* report records one event: the first of its kind and errno is written
- * at once, later ones within a second are summed and written by
- * flush_reports, so a model failing accept() in a loop does not flood the
- * runner. */
-static void report(const char *kind, int err, long conns)
-{
-    struct report *r = NULL;
-    for (int i = 0; i < nreports; i++)
-        if (reports[i].err == err && strcmp(reports[i].kind, kind) == 0)
-            r = &reports[i];
-    if (r == NULL) {
-        if (nreports == MAX_REPORTS)
-            return; /* the kinds are fixed below; cannot happen */
-        r = &reports[nreports++];
-        r->kind = kind;
-        r->err = err;
-    }
-    long long now = now_ns(CLOCK_MONOTONIC);
-    if (r->last_ns == 0 || now - r->last_ns >= 1000000000LL) {
-        emit(r, r->pending + 1, conns);
-        r->pending = 0;
-        r->last_ns = now;
-        return;
-    }
-    r->pending++;
-    r->pending_conns = conns;
-}
-
-/* flush_reports writes what has waited a second or more (all of it when
- * all is set) and returns the milliseconds until the next is due, or -1. */
-static int flush_reports(int all)
-{
-    long long now = now_ns(CLOCK_MONOTONIC);
-    long long next = -1;
-    for (int i = 0; i < nreports; i++) {
-        struct report *r = &reports[i];
-        if (r->pending == 0)
-            continue;
-        long long due = r->last_ns + 1000000000LL;
-        if (all || now >= due) {
-            emit(r, r->pending, r->pending_conns);
-            r->pending = 0;
-            r->last_ns = now;
-            continue;
-        }
-        if (next < 0 || due - now < next)
-            next = due - now;
-    }
-    return next < 0 ? -1 : (int)(next / 1000000) + 1;
-}
-
 /* ---- configuration ---------------------------------------------------- */
 
-static void fatal(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, MODEL ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
-
-/* trimmed returns the variable's value without surrounding blanks (in
- * out), or NULL when it is unset or blank, as modelkit.IntEnv reads it. */
-static const char *trimmed(const char *name, char *out, size_t size)
-{
-    const char *v = getenv(name);
-    if (v == NULL)
-        return NULL;
-    while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
-        v++;
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' || v[n - 1] == '\r'))
-        n--;
-    if (n == 0)
-        return NULL;
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, v, n);
-    out[n] = 0;
-    return out;
-}
-
-static int int_env(const char *name, int def)
-{
-    char v[64];
-    if (trimmed(name, v, sizeof v) == NULL)
-        return def;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || *end != 0 || end == v || n < INT_MIN || n > INT_MAX)
-        fatal("%s=\"%s\": not an integer", name, v);
-    return (int)n;
-}
-
-/* bool_env accepts what Go's strconv.ParseBool does. */
-static int bool_env(const char *name, int def)
-{
-    static const char *yes[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *no[] = {"0", "f", "F", "false", "FALSE", "False"};
-    char v[64];
-    if (trimmed(name, v, sizeof v) == NULL)
-        return def;
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (strcmp(v, yes[i]) == 0)
-            return 1;
-        if (strcmp(v, no[i]) == 0)
-            return 0;
-    }
-    fatal("%s=\"%s\": not a boolean", name, v);
-    return def;
-}
-
+/* The contract's common variables (c10k.h), and this model's own. */
 struct config {
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
-    const char *addr_text;
-    int backlog;
-    int reuseport;
+    struct c10k_config common;
     int fork_cap; /* 0: no cap */
 };
 
-/* parse_addr reads "ip:port" or "[ipv6]:port"; never a host name. */
-static void parse_addr(const char *s, struct config *c)
-{
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *port;
-    int v6 = s[0] == '[';
-    if (v6) {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
-            fatal("C10K_ADDR=\"%s\": want ip:port", s);
-        memcpy(host, s + 1, (size_t)(close - s - 1));
-        host[close - s - 1] = 0;
-        port = close + 2;
-    } else {
-        const char *colon = strrchr(s, ':');
-        if (colon == NULL || (size_t)(colon - s) >= sizeof host)
-            fatal("C10K_ADDR=\"%s\": want ip:port", s);
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = 0;
-        port = colon + 1;
-    }
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (*port == 0 || *end != 0 || p < 0 || p > 65535)
-        fatal("C10K_ADDR=\"%s\": bad port", s);
-    memset(&c->addr, 0, sizeof c->addr);
-    if (v6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&c->addr;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)p);
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            fatal("C10K_ADDR=\"%s\": not an IPv6 address (want ip:port, never a host name)", s);
-        c->addrlen = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&c->addr;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)p);
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            fatal("C10K_ADDR=\"%s\": not an IPv4 address (want ip:port, never a host name)", s);
-        c->addrlen = sizeof *a;
-    }
-    c->addr_text = s;
-}
+/* What each child does before echoing a request (work.h); read-only after
+ * start-up, so the parent writes no page of it after a fork. */
+static struct c10k_work work;
 
 static void load_config(struct config *c)
 {
-    const char *addr = getenv("C10K_ADDR");
-    parse_addr(addr != NULL && *addr ? addr : DEFAULT_ADDR, c);
-    c->backlog = int_env("C10K_BACKLOG", DEFAULT_BACKLOG);
-    c->reuseport = bool_env("C10K_REUSEPORT", 0);
-    instance = int_env("C10K_INSTANCE", 0);
-    if (int_env("C10K_LOOPS", 1) < 1)
-        fatal("C10K_LOOPS: need at least one event loop");
+    c10k_load_config(&c->common);
+    c10k_load_work(&work);
     c->fork_cap = 0;
     const char *preset = getenv("C10K_PRESET");
     if (preset != NULL && *preset) {
         if (strcmp(preset, "seed") != 0)
-            fatal("C10K_PRESET=\"%s\": unknown preset (known: seed)", preset);
+            c10k_fatal("C10K_PRESET=\"%s\": unknown preset (known: seed)", preset);
         /* Explicit variables override the preset. */
         char v[64];
         c->fork_cap = SEED_CAP;
-        if (trimmed("C10K_BACKLOG", v, sizeof v) == NULL)
-            c->backlog = SEED_BACKLOG;
+        if (c10k_trimmed("C10K_BACKLOG", v, sizeof v) == NULL)
+            c->common.backlog = SEED_BACKLOG;
     }
-    c->fork_cap = int_env("C10K_FORK_CAP", c->fork_cap);
+    c->fork_cap = c10k_int_env("C10K_FORK_CAP", c->fork_cap);
     if (c->fork_cap < 0)
-        fatal("C10K_FORK_CAP=%d: want 0 (no cap) or more", c->fork_cap);
-}
-
-static int listen_on(const struct config *c)
-{
-    int fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        fatal("socket: %s", strerror(errno));
-    int one = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-        fatal("setsockopt SO_REUSEADDR: %s", strerror(errno));
-    if (c->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
-        fatal("setsockopt SO_REUSEPORT: %s", strerror(errno));
-    if (bind(fd, (const struct sockaddr *)&c->addr, c->addrlen) < 0)
-        fatal("bind %s: %s", c->addr_text, strerror(errno));
-    if (listen(fd, c->backlog) < 0)
-        fatal("listen %s backlog %d: %s", c->addr_text, c->backlog, strerror(errno));
-    return fd;
+        c10k_fatal("C10K_FORK_CAP=%d: want 0 (no cap) or more", c->fork_cap);
 }
 
 /* ---- the child -------------------------------------------------------- */
@@ -404,25 +138,10 @@ static void child(int conn, int devnull, pid_t parent, const sigset_t *mask)
      * the defaults back: SIGTERM ends the child at once. */
     sigprocmask(SIG_UNBLOCK, mask, NULL);
 
-    for (;;) {
-        ssize_t n = read(CHILD_FD, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            _exit(1);
-        if (n == 0) /* EOF: everything received has been echoed */
-            _exit(0);
-        for (char *p = buf; n > 0;) {
-            /* MSG_NOSIGNAL: a reset peer is an error here, not SIGPIPE. */
-            ssize_t w = send(CHILD_FD, p, (size_t)n, MSG_NOSIGNAL);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                _exit(1);
-            p += w;
-            n -= w;
-        }
-    }
+    /* Blocking echo until EOF, with the work per request if any: this
+     * process is the connection's own, so wait= is simply its sleep. */
+    int err;
+    _exit(c10k_echo_blocking(CHILD_FD, &work, buf, sizeof buf, &err) == C10K_EOF ? 0 : 1);
 }
 
 /* ---- the parent ------------------------------------------------------- */
@@ -482,12 +201,12 @@ static int drain_signals(int sfd)
 /* wait_no_kids reaps until no child is left or ms have passed. */
 static int wait_no_kids(int sfd, int ms)
 {
-    long long deadline = now_ns(CLOCK_MONOTONIC) + (long long)ms * 1000000LL;
+    long long deadline = c10k_now_ns(CLOCK_MONOTONIC) + (long long)ms * 1000000LL;
     for (;;) {
         reap();
         if (nkids == 0)
             return 1;
-        long long left = deadline - now_ns(CLOCK_MONOTONIC);
+        long long left = deadline - c10k_now_ns(CLOCK_MONOTONIC);
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = sfd, .events = POLLIN};
@@ -507,7 +226,7 @@ static void stop(int lfd, int sfd)
         signal_kids(SIGKILL);
         wait_no_kids(sfd, REAP_GRACE_MS);
     }
-    flush_reports(1);
+    c10k_flush_reports(1);
 }
 
 /* spawn forks a child for conn and closes the parent's copy whatever
@@ -533,7 +252,7 @@ int main(void)
     for (;;) {
         int fd = open("/dev/null", O_RDWR);
         if (fd < 0)
-            fatal("open /dev/null: %s", strerror(errno));
+            c10k_fatal("open /dev/null: %s", strerror(errno));
         if (fd > 2) {
             close(fd);
             break;
@@ -550,17 +269,17 @@ int main(void)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-        fatal("sigprocmask: %s", strerror(errno));
+        c10k_fatal("sigprocmask: %s", strerror(errno));
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0)
-        fatal("signalfd: %s", strerror(errno));
+        c10k_fatal("signalfd: %s", strerror(errno));
     /* A runner gone from the other end of stdout must not kill the model. */
     signal(SIGPIPE, SIG_IGN);
 
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0)
-        fatal("open /dev/null: %s", strerror(errno));
-    int lfd = listen_on(&cfg);
+        c10k_fatal("open /dev/null: %s", strerror(errno));
+    int lfd = c10k_listen(&cfg.common);
 
     int backoff = 0;     /* ms, after failed forks */
     int pause_ms = 0;    /* set to wait before the next accept */
@@ -571,7 +290,7 @@ int main(void)
         if (at_cap && !cap_reported) {
             /* As ForkingMixIn: stop accepting; new connections wait in the
              * listen queue, and once it is full the kernel drops SYNs. */
-            report("fork_cap", 0, nkids);
+            c10k_report("fork_cap", 0, nkids);
             cap_reported = 1;
         } else if (!at_cap) {
             cap_reported = 0;
@@ -579,18 +298,18 @@ int main(void)
         struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
                               {.fd = lfd, .events = POLLIN}};
         int watch_listener = listening && !at_cap && pause_ms == 0;
-        int timeout = flush_reports(0);
+        int timeout = c10k_flush_reports(0);
         if (pause_ms > 0 && (timeout < 0 || pause_ms < timeout))
             timeout = pause_ms;
-        long long before = now_ns(CLOCK_MONOTONIC);
+        long long before = c10k_now_ns(CLOCK_MONOTONIC);
         int n = poll(p, watch_listener ? 2 : 1, timeout);
         if (pause_ms > 0) {
-            pause_ms -= (int)((now_ns(CLOCK_MONOTONIC) - before) / 1000000);
+            pause_ms -= (int)((c10k_now_ns(CLOCK_MONOTONIC) - before) / 1000000);
             if (pause_ms < 0)
                 pause_ms = 0;
         }
         if (n < 0 && errno != EINTR)
-            fatal("poll: %s", strerror(errno));
+            c10k_fatal("poll: %s", strerror(errno));
         if (n > 0 && (p[0].revents & POLLIN) && drain_signals(sfd)) {
             stop(lfd, sfd);
             return 0;
@@ -606,7 +325,7 @@ int main(void)
                 int err = errno;
                 if (err == EAGAIN || err == EINTR)
                     break;
-                report("accept", err, nkids);
+                c10k_report("accept", err, nkids);
                 if (err == ECONNABORTED)
                     continue;
                 if (err == EBADF || err == EINVAL || err == ENOTSOCK)
@@ -617,7 +336,7 @@ int main(void)
             }
             int err = spawn(conn, devnull, &mask);
             if (err != 0) {
-                report("fork", err, nkids);
+                c10k_report("fork", err, nkids);
                 backoff = backoff * 2 < MIN_BACKOFF_MS ? MIN_BACKOFF_MS : backoff * 2;
                 if (backoff > MAX_BACKOFF_MS)
                     backoff = MAX_BACKOFF_MS;

@@ -78,6 +78,7 @@ func NewRunDir(root string, start time.Time, suffix string) (id, dir string, err
 // in it comes after.
 var FamilyOrder = []string{
 	"Go reactor", "Go goroutines", "Go thread/process", "C process",
+	"C reactor", "C threads",
 	"Python event loop", "Python green threads", "Python thread/process",
 	"Node.js event loop", "Rust event loop",
 }
