@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,18 @@ func summaryTable(rs []row) (t table, order []row) {
 		right: []bool{false, false, true, true, true, true, false, true, true, true, true, true},
 	}
 	order = byCapacity(rs)
+	// With the floor in the run, every model's CPU per echo and user
+	// memory per connection also as a multiple of the floor's: how far it
+	// is from what this machine can do at all.
+	sums := map[string]results.Summary{}
+	for _, r := range rs {
+		sums[r.Model] = r.Summary
+	}
+	floored := slices.ContainsFunc(rs, func(r row) bool { _, ok := analysis.Floor(sums, r.Model); return ok })
+	if floored {
+		t.head = append(t.head, "CPU / echo × floor", "user memory × floor")
+		t.right = append(t.right, true, true)
+	}
 	for _, r := range order {
 		capacity := text(CapacityCell(r.Summary))
 		if !strings.HasPrefix(capacity.Text, "—") {
@@ -74,8 +87,26 @@ func summaryTable(rs []row) (t table, order []row) {
 			metricCell(metrics[1], r.Summary), metricCell(metrics[2], r.Summary), metricCell(metrics[3], r.Summary), metricCell(metrics[4], r.Summary),
 			num(fmt.Sprintf("%d / %d", r.PeakProcs, r.PeakThreads), float64(r.PeakThreads)),
 		})
+		if floored {
+			f, _ := analysis.Floor(sums, r.Model)
+			last := len(t.rows) - 1
+			t.rows[last] = append(t.rows[last],
+				floorCell(metrics[4], r.Summary, f), floorCell(metrics[2], r.Summary, f))
+		}
 	}
 	return t, order
+}
+
+// floorCell is a metric as a multiple of the floor's: "2.8×"; "—" when
+// either figure is below its resolution or the floor was not measured.
+func floorCell(m metric, s, floor results.Summary) Cell {
+	v, ok1 := m.value(s)
+	f, ok2 := m.value(floor)
+	r, ok := analysis.Ratio(v, f)
+	if !ok1 || !ok2 || !ok {
+		return text("—")
+	}
+	return num(analysis.Factor(r), r)
 }
 
 // metricCell is a compared metric's cell: "—" below its resolution.
