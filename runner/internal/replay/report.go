@@ -11,10 +11,11 @@ import (
 	"strings"
 
 	"c10klab/runner/internal/plot"
+	"c10klab/runner/internal/results"
 )
 
 // Load reads a server's records back from the run folder.
-func Load(dir, server string) ([]Sample, []Exception, []Event, error) {
+func Load(dir, server string) ([]Sample, []Exception, []results.Event, error) {
 	f, err := os.Open(RecordsPath(dir, server))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load replay records: %w", err)
@@ -22,7 +23,7 @@ func Load(dir, server string) ([]Sample, []Exception, []Event, error) {
 	defer f.Close()
 	var ss []Sample
 	var es []Exception
-	var evs []Event
+	var evs []results.Event
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -333,7 +334,7 @@ func drawTimeline(dir string, rep *Replay) ([]string, error) {
 		cpu := make([]float64, len(ss))
 		for i := 1; i < len(ss); i++ {
 			if dt := ss[i].Elapsed - ss[i-1].Elapsed; dt > 0 {
-				cpu[i] = math.Max(0, (cpuOf(ss[i])-cpuOf(ss[i-1]))/dt)
+				cpu[i] = math.Max(0, (serverCPU(ss[i])-serverCPU(ss[i-1]))/dt)
 			}
 		}
 		rows[3] = append(rows[3], plot.Panel{Title: oc.Server + ": server CPU", XLabel: "seconds since the client started", YLabel: "cores", Marks: marks, YMax: float64(max(rep.Env.CPUs, 1)), Series: []plot.Series{
@@ -345,8 +346,6 @@ func drawTimeline(dir string, rep *Replay) ([]string, error) {
 	}
 	return plot.Panels(dir, ChartName, "Replay of the original experiment: both sides over time", rows[:])
 }
-
-func cpuOf(s Sample) float64 { return s.Server.CPUUser + s.Server.CPUSys }
 
 // Rejudge reads a replay folder back, explains each outcome again from its
 // saved figures, and writes replay.json, REPLAY.md and the chart anew: a

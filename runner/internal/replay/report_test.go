@@ -35,7 +35,7 @@ func TestCount(t *testing.T) {
 // the same verdict again from replay.json alone.
 func TestReportFromFiles(t *testing.T) {
 	dir := t.TempDir()
-	w, err := createWriter(RecordsPath(dir, "forked"))
+	w, err := createRecords(dir, "forked")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,13 +48,15 @@ func TestReportFromFiles(t *testing.T) {
 		if i == 4 {
 			s.Phase, s.Server.CPUSys = PhaseAfter, 2
 		}
-		if err := w.append(Record{Type: "sample", Sample: &s}); err != nil {
+		if err := appendRecord(w, Record{Type: "sample", Sample: &s}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e := Exception{Index: 300, Elapsed: 0.1, Type: "OSError", Errno: ip(24), Op: "socket"}
-	w.append(Record{Type: "exception", Exception: &e})
-	w.close()
+	appendRecord(w, Record{Type: "exception", Exception: &e})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	oc := Outcome{Server: "forked", Stop: StopDuration, RunSeconds: 4, ClientNoFile: 300, Backlog: 5,
 		Peak: Peaks{ServerProcs: 41, AcceptQueue: 6, SynSent: 248}, End: Sockets{SynSent: 248, ClientEstab: 46, ServerEstab: 46},
