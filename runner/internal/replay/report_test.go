@@ -22,14 +22,6 @@ func TestWrap(t *testing.T) {
 	}
 }
 
-func TestCount(t *testing.T) {
-	for v, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 42943: "42,943", -1500: "-1,500", 2466116: "2,466,116"} {
-		if got := n64(v); got != want {
-			t.Errorf("n64(%d) = %q, want %q", v, got, want)
-		}
-	}
-}
-
 // TestReportFromFiles writes a replay folder's files by hand and checks
 // that REPLAY.md and the chart are made from them, and that Rejudge finds
 // the same verdict again from replay.json alone.
