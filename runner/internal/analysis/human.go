@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -19,6 +20,26 @@ func Count(v float64) string {
 	default:
 		return scaled(v/1e9) + "G"
 	}
+}
+
+// Grouped writes an exact count with thousands separators: 19,990. For
+// figures a reader compares digit by digit (kernel counters, limits),
+// where Count would round.
+func Grouped(v int64) string {
+	s := strconv.FormatInt(v, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Bytes formats a size in IEC units: 512 B, 3.1 KiB, 12 MiB.

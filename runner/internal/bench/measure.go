@@ -77,6 +77,9 @@ type measurement struct {
 	stepLagMs float64
 	// current is the step running, whose phase labels each sample.
 	current *stepRun
+
+	// probeErrs are the reads that failed, each recorded once (probeerr.go).
+	probeErrs probeFailures
 }
 
 // connectTimeout is how long an agent waits for a connect to complete: past
@@ -222,7 +225,9 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 // guardTripped returns why the guard stops the model, or "".
 func (m *measurement) guardTripped() string {
 	if m.cgroup != nil {
-		if ev, u, err := m.cgroup.Check(); err == nil && ev.Tripped() {
+		ev, u, err := m.cgroup.Check()
+		m.probeFailed(results.ProbeCgroup, err)
+		if err == nil && ev.Tripped() {
 			msg := fmt.Sprintf("%s (peak %d MiB, %d tasks)", ev, u.MemoryMax>>20, u.Pids)
 			mech := results.MechGuardMemory
 			if ev.ForksRefused > 0 {
@@ -233,7 +238,9 @@ func (m *measurement) guardTripped() string {
 		}
 	}
 	if m.watch != nil {
-		if st, err := m.watch.Check(); err == nil && st.Low() {
+		st, err := m.watch.Check()
+		m.probeFailed(results.ProbeWatchdog, err)
+		if err == nil && st.Low() {
 			msg := "machine memory low: " + st.String()
 			m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventGuard, Msg: msg, Mechanism: results.MechGuardMemory})
 			return msg
@@ -590,13 +597,19 @@ func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogr
 	// were divided by a window they did not span (a CPU "1.22 busy").
 	if sys, err := probe.ReadSystem(); err == nil {
 		s.System = sys
+	} else {
+		m.probeFailed(results.ProbeSystem, err)
 	}
 	if p, err := m.tree.Sample(); err == nil {
 		s.Model = p
+	} else {
+		m.probeFailed(results.ProbeModel, err)
 	}
 	if m.agents != nil {
 		if p, err := m.agents.Sample(); err == nil {
 			s.Agents = p
+		} else {
+			m.probeFailed(results.ProbeAgents, err)
 		}
 	}
 	return s, h

@@ -211,12 +211,12 @@ func analyse(oc *Outcome, samples []Sample, exc []Exception) {
 		// CPU over the last (up to) 10 s with the client alive.
 		first := run[max(0, len(run)-11)]
 		if dt := last.Elapsed - first.Elapsed; dt > 0 {
-			oc.CPURun = (cpu(last) - cpu(first)) / dt
+			oc.CPURun = (serverCPU(last) - serverCPU(first)) / dt
 		}
 		if len(after) > 0 {
 			a := after[len(after)-1]
 			if dt := a.Elapsed - last.Elapsed; dt > 0 {
-				oc.CPUAfter = (cpu(a) - cpu(last)) / dt
+				oc.CPUAfter = (serverCPU(a) - serverCPU(last)) / dt
 				oc.AfterSeconds = dt
 			}
 			oc.AfterProcs, oc.AfterThreads = a.Server.Procs, a.Server.Threads
@@ -225,7 +225,8 @@ func analyse(oc *Outcome, samples []Sample, exc []Exception) {
 	oc.Failures = classes(exc)
 }
 
-func cpu(s Sample) float64 { return s.Server.CPUUser + s.Server.CPUSys }
+// serverCPU is the server's cumulative CPU time in a sample, seconds.
+func serverCPU(s Sample) float64 { return s.Server.CPUUser + s.Server.CPUSys }
 
 func classes(exc []Exception) []FailureClass {
 	type key struct {

@@ -5,120 +5,97 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"c10klab/runner/internal/netns"
 )
 
-// netns is the network namespace a server and its client run in. A
-// namespace of its own gives the replay a loopback, a port space and TCP
-// counters no other process on the machine touches, and sysctls it may
-// set without changing the host's. The zero value (name "") is the host's
-// namespace, used when namespaces are not available.
-type netns struct {
-	name string
+// space is where a server and its client run: the server host of a set of
+// network namespaces made by package netns, or the machine's own namespace
+// when hosts is nil (--netns=false, or no root). A namespace of its own
+// gives the replay a loopback, a port space and TCP counters no other
+// process on the machine touches, and sysctls it may set without changing
+// the host's. Both programs run in the server host and talk over its
+// loopback, by the name localhost, as the original did; the client hosts
+// netns also makes stay unused.
+type space struct {
+	hosts *netns.Hosts
 }
 
-// newNetns creates a namespace named name with its loopback up.
-func newNetns(ctx context.Context, name string) (*netns, error) {
-	if out, err := exec.CommandContext(ctx, "ip", "netns", "add", name).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("ip netns add %s: %w: %s", name, err, strings.TrimSpace(string(out)))
+// openSpace makes the namespaces when isolated, else returns the host's.
+func openSpace(isolated bool) (*space, error) {
+	if !isolated {
+		return &space{}, nil
 	}
-	ns := &netns{name: name}
-	if out, err := ns.command(ctx, "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		ns.remove()
-		return nil, fmt.Errorf("bring up lo in %s: %w: %s", name, err, strings.TrimSpace(string(out)))
-	}
-	return ns, nil
-}
-
-// netnsSupported says why namespaces cannot be used here, or nil.
-func netnsSupported() error {
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("not root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		return fmt.Errorf("no ip(8) (iproute2)")
-	}
-	return nil
-}
-
-// netnsPrefix starts the name of every namespace a replay creates,
-// followed by the runner's PID.
-const netnsPrefix = "c10klab-replay-"
-
-// removeStale deletes namespaces left by replays whose runner no longer
-// exists (killed before it could clean up): only names this package makes,
-// and only when their PID is gone.
-func removeStale(ctx context.Context) {
-	out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output()
+	h, err := netns.Create(1, netns.Settings{})
 	if err != nil {
-		return
+		return nil, err
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || !strings.HasPrefix(f[0], netnsPrefix) {
-			continue
-		}
-		pid, _, _ := strings.Cut(strings.TrimPrefix(f[0], netnsPrefix), "-")
-		if _, err := strconv.Atoi(pid); err != nil {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + pid); err == nil {
-			continue // its replay is still running
-		}
-		(&netns{name: f[0]}).remove()
-	}
+	return &space{hosts: h}, nil
 }
 
-// argv returns the command line that runs argv inside the namespace. `ip
-// netns exec` execs argv, so the process keeps the PID the runner sees.
-func (ns *netns) argv(argv ...string) []string {
-	if ns.name == "" {
+// argv returns the command line that runs argv inside the space. netns
+// wraps it with nsenter, which execs argv: the process keeps the PID the
+// runner sees.
+func (s *space) argv(argv ...string) []string {
+	if s.hosts == nil {
 		return argv
 	}
-	return append([]string{"ip", "netns", "exec", ns.name}, argv...)
+	return s.hosts.Server.Wrap(argv)
 }
 
-func (ns *netns) command(ctx context.Context, argv ...string) *exec.Cmd {
-	a := ns.argv(argv...)
+func (s *space) command(ctx context.Context, argv ...string) *exec.Cmd {
+	a := s.argv(argv...)
 	return exec.CommandContext(ctx, a[0], a[1:]...)
 }
 
-// sysctl reads a sysctl as the namespace sees it (net.* are per namespace).
-func (ns *netns) sysctl(ctx context.Context, name string) (int64, error) {
-	path := "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
-	out, err := ns.command(ctx, "cat", path).Output()
+// sysctl reads a sysctl as the space sees it (net.* are per namespace).
+func (s *space) sysctl(name string) (int64, error) {
+	var v string
+	var err error
+	if s.hosts == nil {
+		var b []byte
+		b, err = os.ReadFile(sysctlPath(name))
+		v = string(b)
+	} else {
+		v, err = s.hosts.Server.Sysctl(name)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", name, err)
 	}
-	f := strings.Fields(string(out))
+	f := strings.Fields(v)
 	if len(f) == 0 {
 		return 0, fmt.Errorf("read %s: empty", name)
 	}
 	return strconv.ParseInt(f[0], 10, 64)
 }
 
-// setSysctl sets a per-namespace sysctl. Only ever called inside a
-// namespace of the replay's own: the host's settings are never changed.
-func (ns *netns) setSysctl(ctx context.Context, name string, v int64) error {
-	if ns.name == "" {
+// setSysctl sets a per-namespace sysctl. Only ever inside a namespace of
+// the replay's own: the host's settings are never changed.
+func (s *space) setSysctl(name string, v int64) error {
+	if s.hosts == nil {
 		return fmt.Errorf("set %s: refusing to change the host's namespace", name)
 	}
-	path := "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
-	out, err := ns.command(ctx, "sh", "-c", "echo "+strconv.FormatInt(v, 10)+" > "+path).CombinedOutput()
+	err := s.hosts.Server.Do(func() error {
+		return os.WriteFile(sysctlPath(name), []byte(strconv.FormatInt(v, 10)), 0)
+	})
 	if err != nil {
-		return fmt.Errorf("set %s=%d: %w: %s", name, v, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("set %s=%d: %w", name, v, err)
 	}
 	return nil
 }
 
-// remove deletes the namespace; its sockets go with it.
-func (ns *netns) remove() error {
-	if ns.name == "" {
+// close deletes the namespaces; their sockets and any process left in
+// them go too.
+func (s *space) close() error {
+	if s.hosts == nil {
 		return nil
 	}
-	if out, err := exec.Command("ip", "netns", "delete", ns.name).CombinedOutput(); err != nil {
-		return fmt.Errorf("ip netns delete %s: %w: %s", ns.name, err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return s.hosts.Close()
+}
+
+func sysctlPath(name string) string {
+	return filepath.Join("/proc/sys", strings.ReplaceAll(name, ".", "/"))
 }

@@ -1,89 +1,108 @@
 package replay
 
 import (
-	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/contract"
+	"c10klab/runner/internal/launch"
 	"c10klab/runner/internal/procutil"
 )
 
-// proc is a process the replay started, leader of a process group of its
-// own, so that it and every process it forks are stopped together.
+// proc is a program the replay started through package launch: the leader
+// of a process group of its own, so that it and every process it forks
+// are stopped together, with the tail of its stderr.
 type proc struct {
-	cmd    *exec.Cmd
-	pid    int
+	*launch.Process
 	stderr *procutil.Tail
-	done   chan struct{} // closed when the process has been reaped
-	err    error         // Wait's error, set before done closes
 }
 
-// startProc starts argv with env added. stdout goes to onLine, a line at a
-// time (nil: to the file out), stderr to errFile (capped) and a tail.
-func startProc(argv, env []string, out io.Writer, onLine func([]byte), errFile io.Writer) (*proc, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	// Pdeathsig: if the runner dies, the leader dies with it; the group is
-	// killed by Stop on every normal path.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &proc{cmd: cmd, stderr: procutil.NewTail(20), done: make(chan struct{})}
-	cmd.Stderr = io.MultiWriter(p.stderr, errFile)
-	var stdout io.ReadCloser
-	if onLine != nil {
-		var err error
-		if stdout, err = cmd.StdoutPipe(); err != nil {
-			return nil, err
-		}
-	} else {
-		cmd.Stdout = out
+// startProc starts argv with env added; stdout goes to out, stderr to
+// errFile and a tail. The programs replayed read none of the contract's
+// variables: the contract's are left empty.
+func startProc(argv, env []string, out, errFile io.Writer) (*proc, error) {
+	tail := procutil.NewTail(20)
+	p, err := launch.Start(launch.Config{
+		Argv: argv, Contract: contract.Config{}, Env: env,
+		Stdout: out, Stderr: io.MultiWriter(tail, errFile),
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", strings.Join(argv, " "), err)
-	}
-	p.pid = cmd.Process.Pid
-	go func() {
-		if stdout != nil {
-			sc := bufio.NewScanner(stdout)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for sc.Scan() {
-				onLine(sc.Bytes())
-			}
-			io.Copy(io.Discard, stdout) // a line too long for the scanner: keep draining
-		}
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// exited reports whether the process has exited (and been reaped).
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return &proc{Process: p, stderr: tail}, nil
 }
 
 // kill stops the whole process group with SIGKILL and reaps the leader.
 // The programs replayed have no shutdown of their own (serve_forever, a
 // thread per connection in an endless loop), so there is nothing gentler
 // to ask for.
-func (p *proc) kill() {
-	procutil.KillGroup(p.pid)
-	<-p.done
+func (p *proc) kill() { p.Kill() }
+
+// exitErr is how the leader ended, once it has.
+func (p *proc) exitErr() error { return p.Err() }
+
+// waitChild returns the PID of p's child once it has one: the server that
+// unshare forked and executed.
+func waitChild(ctx context.Context, p *proc) (int, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if p.Exited() {
+			return 0, fmt.Errorf("the server exited at once: %v", p.exitErr())
+		}
+		fam, _ := launch.Family(p.Pid())
+		for _, c := range fam {
+			if c.PPID == p.Pid() {
+				return c.PID, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("the server did not start within 10s")
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// lines passes each line written to it to on, without its newline: the
+// client's stdout, one JSON report a line.
+type lines struct {
+	on      func([]byte)
+	partial []byte
+}
+
+// maxLine bounds a line kept while waiting for its end; the client's
+// reports are a few hundred bytes.
+const maxLine = 1 << 20
+
+func (w *lines) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		w.on(w.partial[:i])
+		w.partial = w.partial[i+1:]
+	}
+	if len(w.partial) > maxLine {
+		w.partial = w.partial[:0] // not a report: too long
+	}
+	return len(p), nil
 }
 
 // setNoFile sets the process's open-files limit, soft and hard. Called
-// right after the start: `ip netns exec` and the Python interpreter take
+// right after the start: nsenter and the Python interpreter take
 // milliseconds before the client opens its first socket, and the limit
 // stays across exec.
 func setNoFile(pid, n int) error {
@@ -124,46 +143,6 @@ func (c *capped) Write(p []byte) (int, error) {
 	c.n -= int64(k)
 	c.dropped += int64(len(p) - k)
 	return len(p), err
-}
-
-// childrenOf lists the processes whose parent is pid.
-func childrenOf(pid int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		c, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces; count from ')'.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// readInt reads the first number of a /proc file.
-func readInt(path string) (int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0, fmt.Errorf("%s: empty", path)
-	}
-	return strconv.ParseInt(f[0], 10, 64)
 }
 
 // softnetDrops sums the second column of /proc/net/softnet_stat: packets

@@ -3,9 +3,7 @@ package replay
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"c10klab/runner/internal/results"
@@ -18,17 +16,18 @@ const (
 	ChartName    = "replay-timeline" // .png and .svg
 )
 
-// RecordsPath names a server's records: one JSON object a line.
-func RecordsPath(dir, server string) string {
-	return filepath.Join(dir, "replay-"+server+".jsonl")
-}
+// RecordsPath names a server's records: one JSON object a line, in the
+// timeline layout of package results.
+func RecordsPath(dir, server string) string { return results.TimelinePath(dir, recordsName(server)) }
+
+func recordsName(server string) string { return "replay-" + server }
 
 // Record is one line of replay-<server>.jsonl. Exactly one payload is set.
 type Record struct {
-	Type      string     `json:"type"` // "sample", "exception", "event"
-	Sample    *Sample    `json:"sample,omitempty"`
-	Exception *Exception `json:"exception,omitempty"`
-	Event     *Event     `json:"event,omitempty"`
+	Type      string         `json:"type"` // "sample", "exception", "event"
+	Sample    *Sample        `json:"sample,omitempty"`
+	Exception *Exception     `json:"exception,omitempty"`
+	Event     *results.Event `json:"event,omitempty"`
 }
 
 // Sample is what the replay saw of both sides in about one second.
@@ -96,51 +95,20 @@ type Exception struct {
 	ClientFDs int `json:"client_fds"`
 }
 
-// Event is something that happened to the replay.
-type Event struct {
-	Time time.Time `json:"time"`
-	Kind string    `json:"kind"`
-	Msg  string    `json:"msg"`
+// createRecords opens a server's records for appending: a
+// results.Timeline, one write(2) per record, so what was appended
+// survives a crash of the runner, and the first failed write is kept.
+func createRecords(dir, server string) (*results.Timeline, error) {
+	return results.CreateTimeline(dir, recordsName(server))
 }
 
-// writer appends records to a file, one write(2) per record, so what was
-// appended survives a crash of the runner.
-type writer struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-func createWriter(path string) (*writer, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create replay records: %w", err)
-	}
-	return &writer{f: f}, nil
-}
-
-func (w *writer) append(r Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode %s record: %w", r.Type, err)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, err := w.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("append to %s: %w", w.f.Name(), err)
-	}
-	return nil
-}
-
-func (w *writer) close() error { return w.f.Close() }
+// appendRecord writes r to the server's records.
+func appendRecord(tl *results.Timeline, r Record) error { return tl.AppendValue(r.Type, r) }
 
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return results.WriteBytes(path, append(b, '\n'))
 }

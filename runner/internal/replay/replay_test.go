@@ -3,12 +3,14 @@ package replay
 import (
 	"context"
 	"os"
-	"os/exec"
+
 	"path/filepath"
-	"strconv"
+
 	"strings"
 	"testing"
 	"time"
+
+	"c10klab/runner/internal/netns"
 )
 
 // TestReplaySmall runs the original programs at small scale (a client
@@ -22,7 +24,7 @@ func TestReplaySmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the original programs for about a minute")
 	}
-	if err := netnsSupported(); err != nil {
+	if err := netns.Available(); err != nil {
 		t.Skipf("needs a network namespace of its own: %v", err)
 	}
 	opt := Defaults()
@@ -130,9 +132,14 @@ func TestReplaySmall(t *testing.T) {
 		t.Errorf("REPLAY.md lacks the forked headline")
 	}
 	// Nothing left running: no process of either program, no namespace.
-	out, _ := exec.Command("ip", "netns", "list").Output()
-	if strings.Contains(string(out), netnsPrefix+strconv.Itoa(os.Getpid())) {
-		t.Errorf("namespace left behind: %s", out)
+	left, err := netns.Leftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range left {
+		if owner, _ := netns.Owner(name); owner == os.Getpid() {
+			t.Errorf("namespace left behind: %s", name)
+		}
 	}
 	scripts := filepath.Join(root, "replay", "original")
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")

@@ -10,11 +10,13 @@ import (
 	"sort"
 	"strings"
 
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/plot"
+	"c10klab/runner/internal/results"
 )
 
 // Load reads a server's records back from the run folder.
-func Load(dir, server string) ([]Sample, []Exception, []Event, error) {
+func Load(dir, server string) ([]Sample, []Exception, []results.Event, error) {
 	f, err := os.Open(RecordsPath(dir, server))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load replay records: %w", err)
@@ -22,7 +24,7 @@ func Load(dir, server string) ([]Sample, []Exception, []Event, error) {
 	defer f.Close()
 	var ss []Sample
 	var es []Exception
-	var evs []Event
+	var evs []results.Event
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -160,14 +162,7 @@ func summary(rep *Replay, md bool) string {
 }
 
 // names lists errno names, most frequent first: "ETIMEDOUT, ECONNRESET".
-func names(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
-	return strings.Join(keys, ", ")
-}
+func names(m map[string]int) string { return strings.Join(byCount(m), ", ") }
 
 // wrap breaks text into lines of at most width columns, the first
 // prefixed by first, the others by rest.
@@ -229,7 +224,7 @@ func Markdown(rep *Replay, charts []string) string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "| %s (Δ over the run) | %s |\n", k, n64(oc.Counters[k]))
+			fmt.Fprintf(&b, "| %s (Δ over the run) | %s |\n", k, analysis.Grouped(oc.Counters[k]))
 		}
 		b.WriteString("\nClient exceptions, by statement, type and errno (from the thread wrapper's JSON lines):\n\n")
 		b.WriteString("| side | cause | statement | exception | count | first (s) | first connection # | client fds then |\n|---|---|---|---|--:|--:|--:|--:|\n")
@@ -306,22 +301,7 @@ func drawTimeline(dir string, rep *Replay) ([]string, error) {
 			{Name: "accept queue", X: xs, Y: col(func(s Sample) float64 { return float64(s.Sockets.AcceptQueue) })},
 			{Name: "established, server side", X: xs, Y: col(func(s Sample) float64 { return float64(s.Sockets.ServerEstab) })},
 		}})
-		// Exceptions by side, cumulative at each sample.
-		sort.Slice(es, func(i, j int) bool { return es[i].Elapsed < es[j].Elapsed })
-		cl, sv := make([]float64, len(ss)), make([]float64, len(ss))
-		k, nc, ns := 0, 0, 0
-		for i, s := range ss {
-			for k < len(es) && es[k].Elapsed <= s.Elapsed {
-				side, _, _ := classify(es[k].Op, es[k].Type, es[k].Errno)
-				if side == SideServer {
-					ns++
-				} else {
-					nc++
-				}
-				k++
-			}
-			cl[i], sv[i] = float64(nc), float64(ns)
-		}
+		cl, sv := exceptionsBySide(ss, es)
 		ctr := func(key string) []float64 { return col(func(s Sample) float64 { return float64(s.Counters[key]) }) }
 		rows[2] = append(rows[2], plot.Panel{Title: oc.Server + ": failures and kernel counters (cumulative)", YLabel: "count", Marks: marks, Series: []plot.Series{
 			{Name: "client exceptions: client side", X: xs, Y: cl, Dashed: true},
@@ -330,14 +310,8 @@ func drawTimeline(dir string, rep *Replay) ([]string, error) {
 			{Name: "TCPSynRetrans", X: xs, Y: ctr("TcpExt.TCPSynRetrans")},
 			{Name: "OutRsts", X: xs, Y: ctr("Tcp.OutRsts")},
 		}})
-		cpu := make([]float64, len(ss))
-		for i := 1; i < len(ss); i++ {
-			if dt := ss[i].Elapsed - ss[i-1].Elapsed; dt > 0 {
-				cpu[i] = math.Max(0, (cpuOf(ss[i])-cpuOf(ss[i-1]))/dt)
-			}
-		}
 		rows[3] = append(rows[3], plot.Panel{Title: oc.Server + ": server CPU", XLabel: "seconds since the client started", YLabel: "cores", Marks: marks, YMax: float64(max(rep.Env.CPUs, 1)), Series: []plot.Series{
-			{Name: "server CPU (cores)", X: xs, Y: cpu},
+			{Name: "server CPU (cores)", X: xs, Y: cpuSeries(ss)},
 		}})
 	}
 	if len(rep.Outcomes) == 0 {
@@ -346,7 +320,37 @@ func drawTimeline(dir string, rep *Replay) ([]string, error) {
 	return plot.Panels(dir, ChartName, "Replay of the original experiment: both sides over time", rows[:])
 }
 
-func cpuOf(s Sample) float64 { return s.Server.CPUUser + s.Server.CPUSys }
+// exceptionsBySide counts the client's exceptions by side, cumulative at
+// each sample: the client's own, and the server's.
+func exceptionsBySide(ss []Sample, es []Exception) (client, server []float64) {
+	sort.Slice(es, func(i, j int) bool { return es[i].Elapsed < es[j].Elapsed })
+	client, server = make([]float64, len(ss)), make([]float64, len(ss))
+	k, nc, ns := 0, 0, 0
+	for i, s := range ss {
+		for k < len(es) && es[k].Elapsed <= s.Elapsed {
+			side, _, _ := classify(es[k].Op, es[k].Type, es[k].Errno)
+			if side == SideServer {
+				ns++
+			} else {
+				nc++
+			}
+			k++
+		}
+		client[i], server[i] = float64(nc), float64(ns)
+	}
+	return client, server
+}
+
+// cpuSeries is the server's CPU in cores between consecutive samples.
+func cpuSeries(ss []Sample) []float64 {
+	cpu := make([]float64, len(ss))
+	for i := 1; i < len(ss); i++ {
+		if dt := ss[i].Elapsed - ss[i-1].Elapsed; dt > 0 {
+			cpu[i] = math.Max(0, (serverCPU(ss[i])-serverCPU(ss[i-1]))/dt)
+		}
+	}
+	return cpu
+}
 
 // Rejudge reads a replay folder back, explains each outcome again from its
 // saved figures, and writes replay.json, REPLAY.md and the chart anew: a

@@ -22,20 +22,12 @@ func TestWrap(t *testing.T) {
 	}
 }
 
-func TestCount(t *testing.T) {
-	for v, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 42943: "42,943", -1500: "-1,500", 2466116: "2,466,116"} {
-		if got := n64(v); got != want {
-			t.Errorf("n64(%d) = %q, want %q", v, got, want)
-		}
-	}
-}
-
 // TestReportFromFiles writes a replay folder's files by hand and checks
 // that REPLAY.md and the chart are made from them, and that Rejudge finds
 // the same verdict again from replay.json alone.
 func TestReportFromFiles(t *testing.T) {
 	dir := t.TempDir()
-	w, err := createWriter(RecordsPath(dir, "forked"))
+	w, err := createRecords(dir, "forked")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,13 +40,15 @@ func TestReportFromFiles(t *testing.T) {
 		if i == 4 {
 			s.Phase, s.Server.CPUSys = PhaseAfter, 2
 		}
-		if err := w.append(Record{Type: "sample", Sample: &s}); err != nil {
+		if err := appendRecord(w, Record{Type: "sample", Sample: &s}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e := Exception{Index: 300, Elapsed: 0.1, Type: "OSError", Errno: ip(24), Op: "socket"}
-	w.append(Record{Type: "exception", Exception: &e})
-	w.close()
+	appendRecord(w, Record{Type: "exception", Exception: &e})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	oc := Outcome{Server: "forked", Stop: StopDuration, RunSeconds: 4, ClientNoFile: 300, Backlog: 5,
 		Peak: Peaks{ServerProcs: 41, AcceptQueue: 6, SynSent: 248}, End: Sockets{SynSent: 248, ClientEstab: 46, ServerEstab: 46},

@@ -2,9 +2,12 @@ package replay
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/analysis"
 )
 
 // Verdict is one server's explanation, made only of what was measured.
@@ -75,23 +78,67 @@ func (v Verdict) Has(key string) bool {
 
 // Judge explains one server's outcome from its measured figures.
 func Judge(oc *Outcome, pr Probe) Verdict {
-	var v Verdict
-	cnt := map[string]int{} // by cause
-	names := map[string]map[string]int{}
+	j := newJudgement(oc, pr)
+	j.weigh()
+	j.headline()
+	j.serverMechanisms()
+	j.clientMechanisms()
+	// What else: handlers that only recv().
+	if oc.AfterSeconds > 0 && oc.CPUAfter > oc.CPURun+0.1 {
+		j.add(&j.v.Other, KeyBusyLoop, "recv()-only handlers: with the client gone, server CPU rose from %.2f to %.2f cores (of %d) with all %d processes / %d threads still there: recv() returns b'' at once and `while 1` repeats it forever%s.",
+			oc.CPURun, oc.CPUAfter, oc.CPUs, oc.AfterProcs, oc.AfterThreads,
+			pickS(oc.Server == "forked", "; each child keeps its max_children slot", ""))
+	}
+	j.settings()
+	return j.v
+}
+
+// judgement is one Judge while it runs: the outcome, the failures counted
+// by cause, and the verdict as it grows.
+type judgement struct {
+	oc *Outcome
+	pr Probe
+	v  Verdict
+	// cnt counts the failures by cause; names by cause and by
+	// "op(): Type NAME", for the texts.
+	cnt   map[string]int
+	names map[string]map[string]int
+	// held are the connections that reached the network; served says the
+	// server's side holds nearly every connection the client believes
+	// open; handlers is the server's processes or threads serving them.
+	held     int
+	served   bool
+	handlers int
+}
+
+func newJudgement(oc *Outcome, pr Probe) *judgement {
+	j := &judgement{oc: oc, pr: pr, cnt: map[string]int{}, names: map[string]map[string]int{}}
 	for _, f := range oc.Failures {
 		switch f.Side {
 		case SideClient:
-			v.ClientFailures += f.Count
+			j.v.ClientFailures += f.Count
 		case SideServer:
-			v.ServerFailures += f.Count
+			j.v.ServerFailures += f.Count
 		}
-		cnt[f.Cause] += f.Count
-		if names[f.Cause] == nil {
-			names[f.Cause] = map[string]int{}
+		j.cnt[f.Cause] += f.Count
+		if j.names[f.Cause] == nil {
+			j.names[f.Cause] = map[string]int{}
 		}
-		names[f.Cause][f.Op+"(): "+f.Type+" "+f.Name] += f.Count
+		j.names[f.Cause][f.Op+"(): "+f.Type+" "+f.Name] += f.Count
 	}
-	ctr := func(k string) int64 { return oc.Counters[k] }
+	return j
+}
+
+func (j *judgement) ctr(k string) int64 { return j.oc.Counters[k] }
+
+func (j *judgement) add(fs *[]Finding, key, format string, args ...any) {
+	*fs = append(*fs, Finding{Key: key, Text: fmt.Sprintf(format, args...)})
+}
+
+// weigh counts what failed where and names the side whose limit held the
+// experiment back.
+func (j *judgement) weigh() {
+	oc, v := j.oc, &j.v
 	if oc.Stop != StopSettled {
 		v.Waiting = oc.End.SynSent
 	}
@@ -99,24 +146,24 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	// never completed, established connections reset. The client raises
 	// them one thread at a time under the GIL, so when the replay ends the
 	// kernel may know of more than the client has raised.
-	v.KernelFailed = int(ctr("Tcp.AttemptFails") + ctr("Tcp.EstabResets"))
+	v.KernelFailed = int(j.ctr("Tcp.AttemptFails") + j.ctr("Tcp.EstabResets"))
 	serverShort := max(v.ServerFailures, v.KernelFailed) + v.Waiting
 	// The connections that reached the network (got a descriptor and, for
 	// a name, an address): failed on the server's side, still waiting in
 	// connect(), or established as the client sees them.
-	held := serverShort + oc.End.ClientEstab
-	v.Reached = held
+	j.held = serverShort + oc.End.ClientEstab
+	v.Reached = j.held
 	// The side whose limit held the experiment back: the server's when it
 	// failed at least half of what reached it; both when it failed a fifth
 	// and the client also ran out; else the client's, if it ran out.
 	// Half-open connections do not count here: they raise nothing yet, may
 	// still get in, and are reported on their own.
 	switch {
-	case serverShort > 0 && serverShort*2 >= held:
+	case serverShort > 0 && serverShort*2 >= j.held:
 		v.Side = SideServer
-	case serverShort > 0 && serverShort*5 >= held && v.ClientFailures > 0:
+	case serverShort > 0 && serverShort*5 >= j.held && v.ClientFailures > 0:
 		v.Side = SideBoth
-	case serverShort > 0 && serverShort*5 >= held:
+	case serverShort > 0 && serverShort*5 >= j.held:
 		v.Side = SideServer
 	case v.ClientFailures > 0:
 		v.Side = SideClient
@@ -125,17 +172,23 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 	// half-connections the client cannot tell from real ones, since it
 	// never reads.
 	v.NotAccepted = max(0, oc.End.ClientEstab-oc.End.ServerEstab)
-	served := v.NotAccepted*10 < oc.End.ClientEstab
-	handlers := oc.EndServerProcs - 1
+	j.served = v.NotAccepted*10 < oc.End.ClientEstab
+	j.handlers = oc.EndServerProcs - 1
 	if oc.Server == "threaded" {
-		handlers = oc.EndServerThreads - 1
+		j.handlers = oc.EndServerThreads - 1
 	}
+}
+
+// headline is the verdict's first sentence, by side.
+func (j *judgement) headline() {
+	oc, v := j.oc, &j.v
 	clientPart := ""
 	if v.ClientFailures > 0 {
 		clientPart = fmt.Sprintf(" The client's own limit (%s descriptors) failed %s threads before they reached the network.",
 			n(oc.ClientNoFile), n(v.ClientFailures))
 	}
-	raised := join(names[CauseHandshake], names[CauseReset], names[CauseRefused])
+	raised := join(j.names[CauseHandshake], j.names[CauseReset], j.names[CauseRefused])
+	clientRaised := join(j.names[CauseClientFDs], j.names[CauseResolver], j.names[CauseResolverEAI], j.names[CauseThreads])
 	switch v.Side {
 	case SideServer:
 		half := ""
@@ -143,80 +196,94 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 			half = fmt.Sprintf(", %s half-open", n(v.NotAccepted))
 		}
 		v.Headline = fmt.Sprintf("Server's side: it took %s of the %s connections that reached it; %s failed there (%s raised by the end)%s.%s",
-			n(oc.End.ServerEstab), n(held), n(max(v.ServerFailures, v.KernelFailed)), raised, half, clientPart)
+			n(oc.End.ServerEstab), n(j.held), n(max(v.ServerFailures, v.KernelFailed)), raised, half, clientPart)
 	case SideBoth:
 		v.Headline = fmt.Sprintf("Both sides: the client's open-files limit of %s failed %s of %s threads (%s); of the %s connections that got through, the server took %s and %s failed on its side (%s raised by the end).",
-			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads),
-			join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]),
-			n(held), n(oc.End.ServerEstab), n(max(v.ServerFailures, v.KernelFailed)), raised)
+			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads), clientRaised,
+			n(j.held), n(oc.End.ServerEstab), n(max(v.ServerFailures, v.KernelFailed)), raised)
 	case SideClient:
 		took := fmt.Sprintf("the server held all %s connections that got through", n(oc.End.ClientEstab))
-		if !served {
+		if !j.served {
 			took = fmt.Sprintf("the server raised nothing but held only %s of the %s connections the client believed open", n(oc.End.ServerEstab), n(oc.End.ClientEstab))
 		}
 		v.Headline = fmt.Sprintf("Client's side: its open-files limit of %s failed %s of %s threads (%s); %s.",
-			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads),
-			join(names[CauseClientFDs], names[CauseResolver], names[CauseResolverEAI], names[CauseThreads]), took)
+			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads), clientRaised, took)
 	default:
-		v.Headline = fmt.Sprintf("Nothing failed: %s connections held, %s handlers.", n(oc.End.ClientEstab), n(handlers))
+		v.Headline = fmt.Sprintf("Nothing failed: %s connections held, %s handlers.", n(oc.End.ClientEstab), n(j.handlers))
 	}
-	add := func(fs *[]Finding, key, format string, args ...any) {
-		*fs = append(*fs, Finding{Key: key, Text: fmt.Sprintf(format, args...)})
-	}
+}
 
-	// The server's mechanisms.
+// serverMechanisms explains the failures on the server's side: the cap
+// on children, the listen backlog, the SYNs it dropped, the timeouts and
+// resets that followed.
+func (j *judgement) serverMechanisms() {
+	oc, pr, v := j.oc, j.pr, &j.v
 	if pr.MaxChildren > 0 && oc.Server == "forked" && oc.Peak.ServerProcs == pr.MaxChildren+1 {
 		wait := "the parent was never seen in wait4()"
 		if oc.WaitSamples > 0 {
 			wait = fmt.Sprintf("the parent was blocked in wait4() in %d of %d samples: collect_children() waits for a child to exit, and none ever does", oc.WaitSamples, oc.CapSamples)
 		}
-		add(&v.Mechanisms, KeyChildrenCap, "Cap on children: %d processes, the parent and max_children = %d; %s.", oc.Peak.ServerProcs, pr.MaxChildren, wait)
+		j.add(&v.Mechanisms, KeyChildrenCap, "Cap on children: %d processes, the parent and max_children = %d; %s.", oc.Peak.ServerProcs, pr.MaxChildren, wait)
 	}
 	if oc.Backlog > 0 && oc.Peak.AcceptQueue > oc.Backlog {
-		add(&v.Mechanisms, KeyListenBacklog, "Listen backlog %d (ss Send-Q): the accept queue was full (%d) for %.0f s%s.",
+		j.add(&v.Mechanisms, KeyListenBacklog, "Listen backlog %d (ss Send-Q): the accept queue was full (%d) for %.0f s%s.",
 			oc.Backlog, oc.Peak.AcceptQueue, oc.QueueFullSeconds, pickS(oc.Server == "forked", ", with connections no process will accept", ""))
 	}
-	if ov := ctr("TcpExt.ListenOverflows"); ov > 0 {
-		what := ""
-		if oc.Peak.SynRecv == 0 && oc.Peak.SynSent > 0 {
-			what = " While the accept queue is full this kernel drops the SYN unanswered (SYN-RECV stayed 0)."
-		}
-		if c := ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
-			what += fmt.Sprintf(" With the handshake queue full too it sent %s syncookies: those clients think they are connected, but their ACK is dropped at the full accept queue until a retransmission finds room (SyncookiesRecv +%s; up to %s half-open).",
-				n64(c), n64(ctr("TcpExt.SyncookiesRecv")), n(oc.Peak.Unacked))
-		}
-		fate := fmt.Sprintf(" Clients retransmitted SYNs (TCPSynRetrans +%s), up to %s waiting in connect().", n64(ctr("TcpExt.TCPSynRetrans")), n(oc.Peak.SynSent))
-		if v.Side == SideClient && oc.Peak.SynSent > 0 && cnt[CauseHandshake] == 0 {
-			fate = fmt.Sprintf(" Clients retransmitted (TCPSynRetrans +%s) and got in later.", n64(ctr("TcpExt.TCPSynRetrans")))
-		}
-		add(&v.Mechanisms, KeySynDropped, "Backlog overflow: ListenOverflows +%s, dropped not reset (tcp_abort_on_overflow = %d).%s%s",
-			n64(ov), oc.Sysctls["net.ipv4.tcp_abort_on_overflow"], what, fate)
-	}
-	if c := cnt[CauseHandshake]; c > 0 {
+	j.synDropped()
+	if c := j.cnt[CauseHandshake]; c > 0 {
 		r := oc.Sysctls["net.ipv4.tcp_syn_retries"]
 		f := first(oc.Failures, CauseHandshake)
-		add(&v.Mechanisms, KeyTimeouts, "Timeouts: the kernel gave up %s handshakes (Tcp.AttemptFails) after tcp_syn_retries = %d (%d s); the client raised %s ETIMEDOUT (errno %d) by the end, from %.0f s.",
-			n64(ctr("Tcp.AttemptFails")), r, (1<<(r+1))-1, n(c), int(unix.ETIMEDOUT), f.First)
+		j.add(&v.Mechanisms, KeyTimeouts, "Timeouts: the kernel gave up %s handshakes (Tcp.AttemptFails) after tcp_syn_retries = %d (%d s); the client raised %s ETIMEDOUT (errno %d) by the end, from %.0f s.",
+			analysis.Grouped(j.ctr("Tcp.AttemptFails")), r, (1<<(r+1))-1, n(c), int(unix.ETIMEDOUT), f.First)
 	}
-	if c := cnt[CauseReset]; c > 0 || ctr("Tcp.EstabResets") > 0 {
+	if c := j.cnt[CauseReset]; c > 0 || j.ctr("Tcp.EstabResets") > 0 {
 		how := ""
-		if f := ctr("TcpExt.SyncookiesFailed"); f > 0 {
-			how = fmt.Sprintf("; SyncookiesFailed +%s: the cookie their retransmitted data carried had expired, and the listener answered with a reset", n64(f))
+		if f := j.ctr("TcpExt.SyncookiesFailed"); f > 0 {
+			how = fmt.Sprintf("; SyncookiesFailed +%s: the cookie their retransmitted data carried had expired, and the listener answered with a reset", analysis.Grouped(f))
 		}
-		add(&v.Mechanisms, KeyResets, "Resets, the original's Errno 104: the server's kernel reset %s established connections (Tcp.EstabResets)%s. Raised by the end: %s.",
-			n64(ctr("Tcp.EstabResets")), how, join(names[CauseReset]))
+		j.add(&v.Mechanisms, KeyResets, "Resets, the original's Errno 104: the server's kernel reset %s established connections (Tcp.EstabResets)%s. Raised by the end: %s.",
+			analysis.Grouped(j.ctr("Tcp.EstabResets")), how, join(j.names[CauseReset]))
 	} else if v.Side == SideServer {
-		add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s): this kernel drops the SYN, so clients time out. The original's 3.13 kernel answered it, dropped the final ACK at the full queue and reset the data later: its Errno 104.",
-			n64(ctr("Tcp.OutRsts")))
+		j.add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s): this kernel drops the SYN, so clients time out. The original's 3.13 kernel answered it, dropped the final ACK at the full queue and reset the data later: its Errno 104.",
+			analysis.Grouped(j.ctr("Tcp.OutRsts")))
 	}
+}
 
-	// The client's mechanisms.
-	if c := cnt[CauseClientFDs]; c > 0 {
-		f := first(oc.Failures, CauseClientFDs)
-		add(&v.Mechanisms, KeyClientFDs, "Client open-files limit %s (read from the running client): descriptors peaked at %s; %s threads failed (%s) from connection #%s, %.1f s in.",
-			n(oc.ClientNoFile), n(oc.Peak.ClientFDs), n(c), join(names[CauseClientFDs]), n(f.FirstIndex), f.First)
+// synDropped explains a listen queue overflow: what this kernel did with
+// the SYNs, and what became of the clients that sent them.
+func (j *judgement) synDropped() {
+	oc, v := j.oc, &j.v
+	ov := j.ctr("TcpExt.ListenOverflows")
+	if ov <= 0 {
+		return
 	}
-	if c := cnt[CauseResolver] + cnt[CauseResolverEAI]; c > 0 {
+	what := ""
+	if oc.Peak.SynRecv == 0 && oc.Peak.SynSent > 0 {
+		what = " While the accept queue is full this kernel drops the SYN unanswered (SYN-RECV stayed 0)."
+	}
+	if c := j.ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
+		what += fmt.Sprintf(" With the handshake queue full too it sent %s syncookies: those clients think they are connected, but their ACK is dropped at the full accept queue until a retransmission finds room (SyncookiesRecv +%s; up to %s half-open).",
+			analysis.Grouped(c), analysis.Grouped(j.ctr("TcpExt.SyncookiesRecv")), n(oc.Peak.Unacked))
+	}
+	fate := fmt.Sprintf(" Clients retransmitted SYNs (TCPSynRetrans +%s), up to %s waiting in connect().", analysis.Grouped(j.ctr("TcpExt.TCPSynRetrans")), n(oc.Peak.SynSent))
+	if v.Side == SideClient && oc.Peak.SynSent > 0 && j.cnt[CauseHandshake] == 0 {
+		fate = fmt.Sprintf(" Clients retransmitted (TCPSynRetrans +%s) and got in later.", analysis.Grouped(j.ctr("TcpExt.TCPSynRetrans")))
+	}
+	j.add(&v.Mechanisms, KeySynDropped, "Backlog overflow: ListenOverflows +%s, dropped not reset (tcp_abort_on_overflow = %d).%s%s",
+		analysis.Grouped(ov), oc.Sysctls["net.ipv4.tcp_abort_on_overflow"], what, fate)
+}
+
+// clientMechanisms explains the client's own failures: its open-files
+// limit, the resolver without a descriptor, and connections it believed
+// open that the server never accepted, or else that the server served.
+func (j *judgement) clientMechanisms() {
+	oc, pr, v := j.oc, j.pr, &j.v
+	if c := j.cnt[CauseClientFDs]; c > 0 {
+		f := first(oc.Failures, CauseClientFDs)
+		j.add(&v.Mechanisms, KeyClientFDs, "Client open-files limit %s (read from the running client): descriptors peaked at %s; %s threads failed (%s) from connection #%s, %.1f s in.",
+			n(oc.ClientNoFile), n(oc.Peak.ClientFDs), n(c), join(j.names[CauseClientFDs]), n(f.FirstIndex), f.First)
+	}
+	if c := j.cnt[CauseResolver] + j.cnt[CauseResolverEAI]; c > 0 {
 		g := pr.GetAddrInfo
 		py := "an exception"
 		if pr.PythonRaises != nil {
@@ -229,45 +296,41 @@ func Judge(oc *Outcome, pr Probe) Verdict {
 		if g.RC == -5 {
 			rel = "as the original's: its \"gaierror: [Errno -5]\" was this, on the client"
 		}
-		add(&v.Mechanisms, KeyResolver, "Resolver without a descriptor: %s threads had a socket but failed in connect((\"localhost\", port)) (%s), since reading /etc/hosts takes a descriptor. This %s returns %s (%d), errno %s (replay/probe.py), raised by Python as %s; %s.",
-			n(c), join(names[CauseResolver], names[CauseResolverEAI]), pr.Libc, g.Name, g.RC, unix.ErrnoName(syscallErrno(g.Errno)), py, rel)
+		j.add(&v.Mechanisms, KeyResolver, "Resolver without a descriptor: %s threads had a socket but failed in connect((\"localhost\", port)) (%s), since reading /etc/hosts takes a descriptor. This %s returns %s (%d), errno %s (replay/probe.py), raised by Python as %s; %s.",
+			n(c), join(j.names[CauseResolver], j.names[CauseResolverEAI]), pr.Libc, g.Name, g.RC, unix.ErrnoName(syscallErrno(g.Errno)), py, rel)
 	}
-	if v.NotAccepted > 0 && !served {
+	if v.NotAccepted > 0 && !j.served {
 		how := ""
-		if c := ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
+		if c := j.ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
 			how = " (syncookies)"
 		}
-		add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s: %s are half-open%s, their final ACK dropped at the full accept queue (backlog %d); each waits for a retransmission to find room, and if its syncookie expires first the listener answers with a reset. Silent: the client never reads.",
+		j.add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s: %s are half-open%s, their final ACK dropped at the full accept queue (backlog %d); each waits for a retransmission to find room, and if its syncookie expires first the listener answers with a reset. Silent: the client never reads.",
 			n(oc.End.ClientEstab), n(oc.End.ServerEstab), n(v.NotAccepted), how, oc.Backlog)
 	} else if v.Side == SideClient {
-		add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; nothing failed on its side.",
-			n(handlers), pick(oc.Server == "threaded", oc.EndServerThreads, oc.EndServerProcs), pickS(oc.Server == "threaded", "threads", "processes"), n(oc.End.ClientEstab))
+		j.add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; nothing failed on its side.",
+			n(j.handlers), pick(oc.Server == "threaded", oc.EndServerThreads, oc.EndServerProcs), pickS(oc.Server == "threaded", "threads", "processes"), n(oc.End.ClientEstab))
 	}
+}
 
-	// What else: handlers that only recv().
-	if oc.AfterSeconds > 0 && oc.CPUAfter > oc.CPURun+0.1 {
-		add(&v.Other, KeyBusyLoop, "recv()-only handlers: with the client gone, server CPU rose from %.2f to %.2f cores (of %d) with all %d processes / %d threads still there: recv() returns b'' at once and `while 1` repeats it forever%s.",
-			oc.CPURun, oc.CPUAfter, oc.CPUs, oc.AfterProcs, oc.AfterThreads,
-			pickS(oc.Server == "forked", "; each child keeps its max_children slot", ""))
-	}
-
-	// The three settings the author changed, and what would have mattered.
-	add(&v.Settings, KeyFileMax, "fs.file-max = %s: system-wide, %s in use at the end; not hit. The client hit its RLIMIT_NOFILE (%s), which it does not raise.",
-		n64(oc.Sysctls["fs.file-max"]), n64(oc.FileNr), n(oc.ClientNoFile))
+// settings are the three settings the author changed, and what would
+// have mattered.
+func (j *judgement) settings() {
+	oc, pr, v := j.oc, j.pr, &j.v
+	j.add(&v.Settings, KeyFileMax, "fs.file-max = %s: system-wide, %s in use at the end; not hit. The client hit its RLIMIT_NOFILE (%s), which it does not raise.",
+		analysis.Grouped(oc.Sysctls["fs.file-max"]), analysis.Grouped(oc.FileNr), n(oc.ClientNoFile))
 	drops := "no drops there: not hit"
 	if oc.SoftnetDrops > 0 {
-		drops = fmt.Sprintf("%s packets dropped there (machine-wide), which TCP retransmits", n64(oc.SoftnetDrops))
+		drops = fmt.Sprintf("%s packets dropped there (machine-wide), which TCP retransmits", analysis.Grouped(oc.SoftnetDrops))
 	}
-	add(&v.Settings, KeyNetdevBacklog, "net.core.netdev_max_backlog = %s: a CPU's queue of incoming packets, not a listen queue; %s.",
-		n64(oc.Sysctls["net.core.netdev_max_backlog"]), drops)
-	add(&v.Settings, KeySomaxconn, "net.core.somaxconn = %s: caps what listen() asks for; Python asks for request_queue_size = %d and the listener has %d: no effect.",
-		n64(oc.Sysctls["net.core.somaxconn"]), pr.RequestQueueSize, oc.Backlog)
+	j.add(&v.Settings, KeyNetdevBacklog, "net.core.netdev_max_backlog = %s: a CPU's queue of incoming packets, not a listen queue; %s.",
+		analysis.Grouped(oc.Sysctls["net.core.netdev_max_backlog"]), drops)
+	j.add(&v.Settings, KeySomaxconn, "net.core.somaxconn = %s: caps what listen() asks for; Python asks for request_queue_size = %d and the listener has %d: no effect.",
+		analysis.Grouped(oc.Sysctls["net.core.somaxconn"]), pr.RequestQueueSize, oc.Backlog)
 	if oc.Server == "forked" {
-		add(&v.Settings, KeyWouldHave, "would have mattered: max_children (%d) and handlers that end; a larger request_queue_size only lengthens a queue nobody accepts from.", pr.MaxChildren)
+		j.add(&v.Settings, KeyWouldHave, "would have mattered: max_children (%d) and handlers that end; a larger request_queue_size only lengthens a queue nobody accepts from.", pr.MaxChildren)
 	} else {
-		add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (%s here), and a larger request_queue_size (%d; somaxconn caps it) to queue the connect burst instead of syncookies.", n(oc.ClientNoFile), pr.RequestQueueSize)
+		j.add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (%s here), and a larger request_queue_size (%d; somaxconn caps it) to queue the connect burst instead of syncookies.", n(oc.ClientNoFile), pr.RequestQueueSize)
 	}
-	return v
 }
 
 func first(fs []FailureClass, cause string) FailureClass {
@@ -283,29 +346,30 @@ func first(fs []FailureClass, cause string) FailureClass {
 
 // join lists "OSError EMFILE ×5,950" entries of the maps, largest first.
 func join(ms ...map[string]int) string {
-	type kv struct {
-		k string
-		v int
-	}
-	var all []kv
+	all := map[string]int{}
 	for _, m := range ms {
 		for k, v := range m {
-			all = append(all, kv{k, v})
+			all[k] += v
 		}
 	}
 	if len(all) == 0 {
 		return "none"
 	}
-	for i := 1; i < len(all); i++ {
-		for j := i; j > 0 && (all[j].v > all[j-1].v || all[j].v == all[j-1].v && all[j].k < all[j-1].k); j-- {
-			all[j], all[j-1] = all[j-1], all[j]
-		}
+	keys := byCount(all)
+	for i, k := range keys {
+		keys[i] = fmt.Sprintf("%s ×%s", k, n(all[k]))
 	}
-	parts := make([]string, len(all))
-	for i, e := range all {
-		parts[i] = fmt.Sprintf("%s ×%s", e.k, n(e.v))
+	return strings.Join(keys, ", ")
+}
+
+// byCount returns m's keys, largest count first, then by name.
+func byCount(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return strings.Join(parts, ", ")
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	return keys
 }
 
 func syscallErrno(n int) unix.Errno { return unix.Errno(n) }
@@ -325,17 +389,4 @@ func pickS(c bool, a, b string) string {
 }
 
 // n writes a count with thousands separators.
-func n(v int) string { return n64(int64(v)) }
-
-func n64(v int64) string {
-	s := fmt.Sprint(v)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func n(v int) string { return analysis.Grouped(int64(v)) }

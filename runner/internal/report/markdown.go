@@ -212,6 +212,7 @@ func collectWarnings(l *results.Loaded, rs []row) []string {
 			}
 		}
 	}
+	out = append(out, probeErrorWarnings(l)...)
 	return out
 }
 

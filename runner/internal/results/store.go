@@ -71,10 +71,15 @@ func CreateTimeline(dir, model string) (*Timeline, error) {
 }
 
 // Append writes one record; after a failure it returns that failure.
-func (t *Timeline) Append(r Record) error {
-	b, err := json.Marshal(r)
+func (t *Timeline) Append(r Record) error { return t.AppendValue(r.Type, r) }
+
+// AppendValue writes any value as one line, for JSON-lines files of the
+// same discipline whose records are not a Record (the replay's, of
+// c10klab replay); kind names the record in an encoding error.
+func (t *Timeline) AppendValue(kind string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode %s record: %w", r.Type, err)
+		return fmt.Errorf("encode %s record: %w", kind, err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

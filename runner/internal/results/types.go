@@ -404,6 +404,22 @@ const (
 	EventAgentsWait  = "agents_wait" // the runner waits for agents to dial its control address (information)
 )
 
+// EventProbeError: a read the measurement loop or the resource guard
+// depends on failed (the model's cgroup, /proc, the machine's memory). Its
+// Detail names the read (one of Probe*); it is recorded once per read per
+// model, since a read that fails once usually fails every second after,
+// and while it does the guard may be blind.
+const EventProbeError = "probe_error"
+
+// What failed to read, in an EventProbeError's Detail.
+const (
+	ProbeModel    = "model processes" // the model's process tree or cgroup (probe.Tree)
+	ProbeAgents   = "agent processes" // the swarm agents' process tree
+	ProbeSystem   = "system"          // the machine's memory and TCP counters (probe.ReadSystem)
+	ProbeCgroup   = "guard cgroup"    // the guard's cgroup counters (guard.Group.Check)
+	ProbeWatchdog = "guard watchdog"  // MemAvailable for the guard's floor (guard.Watchdog.Check)
+)
+
 // Summary is <model>.summary.json.
 type Summary struct {
 	Model     string `json:"model"`

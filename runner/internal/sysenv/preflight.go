@@ -2,9 +2,8 @@ package sysenv
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
+	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
 )
 
@@ -288,20 +287,6 @@ func (c *checker) memory() {
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
-// group writes n with thousands separators (19990 → "19,990").
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// group writes n with thousands separators (19990 → "19,990"), as every
+// report does.
+func group(n int64) string { return analysis.Grouped(n) }
