@@ -17,6 +17,12 @@ type CostPoint struct {
 	HasKernel, HasUser bool
 	// Rate is connections opened per second since the previous sample.
 	Rate float64
+	// ModelCPU and SwarmCPU are the model's and the swarm agents' CPU since
+	// the previous sample, in CPUs (seconds a second) per connection open:
+	// while ramping, the cost of opening beside that of holding. HasSwarm
+	// is false when the agents' CPU was not sampled (agents elsewhere).
+	ModelCPU, SwarmCPU float64
+	HasSwarm           bool
 }
 
 // costFrom is the fewest connections a point is drawn at: below it, a
@@ -44,6 +50,10 @@ func RampCost(samples []results.Sample) []CostPoint {
 			continue
 		}
 		p := CostPoint{Conns: open, Rate: float64(open-prev.Swarm.Open) / dt}
+		p.ModelCPU = max(cpu(s.Model)-cpu(prev.Model), 0) / dt / float64(open)
+		if s.Agents.Procs > 0 && prev.Agents.Procs > 0 {
+			p.SwarmCPU, p.HasSwarm = max(cpu(s.Agents)-cpu(prev.Agents), 0)/dt/float64(open), true
+		}
 		if rise := s.System.TCPMem + s.System.SUnreclaim - baseKernel; rise > kernelMemFloor {
 			p.Kernel, p.HasKernel = float64(rise)/float64(open), true
 		}
@@ -54,3 +64,6 @@ func RampCost(samples []results.Sample) []CostPoint {
 	}
 	return out
 }
+
+// cpu is a process tree's CPU time, user and system, in seconds.
+func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }

@@ -32,6 +32,29 @@ func CPUPer1kEchoes(s results.Step) (seconds float64, ok bool) {
 	return (s.Model.CPUUser + s.Model.CPUSys) / float64(s.Echoes) * 1000, true
 }
 
+// SwarmCPUPer1kEchoes is the swarm agents' CPU time over a step's window
+// per 1,000 echoes, in seconds: what the load costs to make, beside the
+// model's CPUPer1kEchoes. ok is false when nothing was echoed or the
+// agents' CPU was not recorded (agents on other hosts).
+func SwarmCPUPer1kEchoes(s results.Step) (seconds float64, ok bool) {
+	if s.Echoes <= 0 || s.AgentsCPU <= 0 {
+		return 0, false
+	}
+	return s.AgentsCPU / float64(s.Echoes) * 1000, true
+}
+
+// CPUPerConnHeld is the CPU a connection held costs over a step's window,
+// in CPUs (seconds of CPU a second) per connection, for the model and for
+// the swarm; ok is false for a step that held nothing or has no window.
+// The swarm's is 0 when its CPU was not recorded.
+func CPUPerConnHeld(s results.Step) (model, swarm float64, ok bool) {
+	if s.Open <= 0 || s.HoldSeconds <= 0 {
+		return 0, 0, false
+	}
+	per := s.HoldSeconds * float64(s.Open)
+	return (s.Model.CPUUser + s.Model.CPUSys) / per, s.AgentsCPU / per, true
+}
+
 // Total sums a failure map.
 func Total(m map[string]int64) int64 {
 	var n int64

@@ -42,3 +42,28 @@ func TestRatiosWithoutDivisionByZero(t *testing.T) {
 		t.Errorf("CPU per 1k echoes = %v, want 0.5", v)
 	}
 }
+
+func TestSwarmCost(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		s                results.Step
+		perEcho          float64 // s per 1,000 echoes; 0: none
+		model, swarm     float64 // CPUs per connection held
+		held, hasPerEcho bool
+	}{
+		{name: "nothing held", s: results.Step{AgentsCPU: 1, HoldSeconds: 4}},
+		{name: "no window", s: results.Step{Open: 100, Echoes: 400, AgentsCPU: 1}, perEcho: 2.5, hasPerEcho: true},
+		{name: "agents elsewhere", s: results.Step{Open: 1000, Echoes: 4000, HoldSeconds: 4, Model: results.Proc{CPUSys: 2}}, model: 0.5 / 1000, held: true},
+		{name: "both", s: results.Step{Open: 2000, Echoes: 8000, HoldSeconds: 4, AgentsCPU: 0.8, Model: results.Proc{CPUUser: 0.4, CPUSys: 0.4}},
+			perEcho: 0.1, hasPerEcho: true, model: 0.1 / 1000, swarm: 0.1 / 1000, held: true},
+	} {
+		v, ok := SwarmCPUPer1kEchoes(tc.s)
+		if ok != tc.hasPerEcho || !near(v, tc.perEcho) {
+			t.Errorf("%s: swarm CPU per 1k echoes = %v, %v; want %v, %v", tc.name, v, ok, tc.perEcho, tc.hasPerEcho)
+		}
+		m, sw, ok := CPUPerConnHeld(tc.s)
+		if ok != tc.held || !near(m, tc.model) || !near(sw, tc.swarm) {
+			t.Errorf("%s: CPU per connection held = model %v, swarm %v, %v; want %v, %v, %v", tc.name, m, sw, ok, tc.model, tc.swarm, tc.held)
+		}
+	}
+}

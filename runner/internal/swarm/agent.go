@@ -537,13 +537,13 @@ func (a *agent) srcAddr(slot int32) ([4]byte, bool) {
 // connect starts a non-blocking connect for slot. It returns false when the
 // agent itself is out of a resource and should stop opening for now.
 func (a *agent) connect(slot int32, now int64) bool {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := rawSocket()
 	if err != nil {
 		a.clientFail(slot, "socket", err, now)
 		return false
 	}
 	fail := func(phase string, err error) bool {
-		unix.Close(fd)
+		rawClose(fd)
 		if isClientErrno(err) {
 			a.clientFail(slot, phase, err, now)
 			return false
@@ -553,23 +553,22 @@ func (a *agent) connect(slot int32, now int64) bool {
 	}
 	// Let connect() pick the port, so ports are unique per 4-tuple rather
 	// than per source address.
-	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
+	if err := rawSetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
 		return fail("socket", err)
 	}
 	// The kernel stamps each echo with its arrival time; see agent.
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+	if err := rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return fail("socket", err)
 	}
 	if src, ok := a.srcAddr(slot); ok {
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: src}); err != nil {
+		if err := rawSockaddr(unix.SYS_BIND, fd, src, 0); err != nil {
 			return fail("bind", err)
 		}
 	}
-	dst := &unix.SockaddrInet4{Port: int(a.cfg.Addr.Port()), Addr: a.cfg.Addr.Addr().As4()}
-	if err := unix.Connect(fd, dst); err != nil && err != unix.EINPROGRESS {
+	if err := rawSockaddr(unix.SYS_CONNECT, fd, a.cfg.Addr.Addr().As4(), a.cfg.Addr.Port()); err != nil && err != unix.EINPROGRESS {
 		return fail("connect", err)
 	}
-	if err := unix.EpollCtl(a.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)}); err != nil {
+	if err := rawEpollCtl(a.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)}); err != nil {
 		return fail("socket", err)
 	}
 	c := &a.conns[slot]
@@ -679,7 +678,7 @@ func (a *agent) connected(slot int32, c *conn) {
 		a.drop(slot, c)
 		return
 	}
-	if err := unix.EpollCtl(a.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.fd}); err != nil {
+	if err := rawEpollCtl(a.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.fd}); err != nil {
 		a.clientFail(slot, "socket", err, a.now())
 		a.drop(slot, c)
 		return
@@ -788,7 +787,7 @@ func (a *agent) send(slot int32, c *conn, sched, now int64) {
 	for i := range a.wbuf {
 		a.wbuf[i] = msgByte(uint32(slot), c.seq, i)
 	}
-	n, err := unix.Write(int(c.fd), a.wbuf)
+	n, err := rawWrite(int(c.fd), a.wbuf)
 	switch {
 	case err == unix.EAGAIN || (err == nil && n < len(a.wbuf)):
 		// The send buffer is full: the server stopped reading long ago.
@@ -880,7 +879,7 @@ func (a *agent) setOK(c *conn, ok bool) {
 
 // drop closes a connection that never opened.
 func (a *agent) drop(slot int32, c *conn) {
-	unix.Close(int(c.fd))
+	rawClose(int(c.fd))
 	c.state = stateIdle
 	c.gen++
 	c.fd = -1

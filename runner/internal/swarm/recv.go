@@ -9,7 +9,7 @@ import (
 // stampedReader reads a TCP socket with recvmsg(2) and returns, with the
 // data, the time the kernel received it: the SO_TIMESTAMPNS control message
 // of the last segment read. Its buffers are set up once, so a read
-// allocates nothing.
+// allocates nothing. The socket is non-blocking and the call raw (raw.go).
 type stampedReader struct {
 	buf []byte
 	oob [64]byte
@@ -32,7 +32,7 @@ func (r *stampedReader) init(buf []byte) {
 func (r *stampedReader) read(fd int) (n int, stamp int64, err error) {
 	r.msg.SetControllen(len(r.oob))
 	r.msg.Flags = 0
-	got, _, errno := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
+	got, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
 	if errno != 0 {
 		return 0, 0, errno
 	}
