@@ -47,11 +47,18 @@ bench-hostile: deps build
 bench-scale: deps build
 	$(C10KLAB) bench --profile scale $(BENCH_FLAGS)
 
-# The work behind each message: every model under four settings of the
-# contract's C10K_WORK (none; 200 µs of CPU; a 50 ms non-blocking wait; a
-# 5 ms blocking sleep in the handler), at a message a second, and the
-# report's model × work matrix (REPORT.md, work.png).
-WORK_FLAGS ?= --work 'none;cpu=200us;wait=50ms;block=5ms'
+# The work behind each message: every model, and the remedy presets beside
+# the models they fix, under four settings of the contract's C10K_WORK
+# (none; 200 µs of CPU; a 50 ms non-blocking wait; a 5 ms blocking sleep
+# in the handler), at a message a second, and the report's model × work
+# matrix (REPORT.md, work.png). The settings part the models by orders of
+# magnitude (a blocked event loop holds ~200, a CPU-bound one ~5,000), so
+# the steps are decades and each measurement has 12 s of search: about 100
+# measurements in 20 minutes.
+WORK_PRESETS := epoll:pool py-asyncio:executor py-gevent:patched
+WORK_MODELS := $(shell for d in models/*/; do m=$$(basename $$d); case $$m in (_*|internal) continue;; esac; \
+	printf '%s,' $$m; for p in $(WORK_PRESETS); do case $$p in ($$m:*) printf '%s,' $$p;; esac; done; done | sed 's/,$$//')
+WORK_FLAGS ?= --work 'none;cpu=200us;wait=50ms;block=5ms' --steps 200,2000,20000 --budget 12s --models $(WORK_MODELS)
 bench-work: deps build
 	$(C10KLAB) bench $(WORK_FLAGS) $(BENCH_FLAGS)
 
