@@ -91,16 +91,22 @@ func ready(ctx context.Context, addr netip.AddrPort, procs []*Process, request i
 			return 0, fmt.Errorf("no process of instance %d's family (group %d) listens on port %d yet", i, p.Pid(), addr.Port())
 		}
 	}
-	// The probe waits as long as the caller does: a late echo is an echo.
+	// The probe waits as long as the caller does, a late echo being an
+	// echo, but ends just before the caller's deadline: its own "not
+	// echoed" then says more than the deadline would.
 	wait := probeConnect
 	if d, ok := ctx.Deadline(); ok {
-		wait = max(wait, time.Until(d))
+		wait = max(time.Until(d)-probeMargin, 10*time.Millisecond)
 	}
 	return probeDelay(ctx, addr, wait, probeBytes(request))
 }
 
-// probeConnect bounds a probe without a deadline of its own.
-const probeConnect = time.Second
+// probeConnect bounds a probe without a deadline of its own; probeMargin
+// is how long before its caller's deadline a probe gives up.
+const (
+	probeConnect = time.Second
+	probeMargin  = 100 * time.Millisecond
+)
 
 // Probe connects to addr, sends a probe and waits up to wait for it to
 // come back.
