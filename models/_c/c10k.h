@@ -35,6 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,6 +334,47 @@ static int c10k_listen(const struct c10k_config *c)
     if (listen(fd, c->backlog) < 0)
         c10k_fatal("listen %s backlog %d: %s", c->addr_text, c->backlog, strerror(errno));
     return fd;
+}
+
+/* c10k_signalfd blocks SIGTERM, SIGINT and extra (0: none) and returns a
+ * non-blocking signalfd that reads them, so a model's loop learns of them
+ * among its other events and never runs in a handler. Called before any
+ * thread or child exists, every one inherits the mask. SIGPIPE is ignored:
+ * a runner gone from stdout must not kill the model. */
+static inline int c10k_signalfd(int extra)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    if (extra)
+        sigaddset(&mask, extra);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        c10k_fatal("sigprocmask: %s", strerror(errno));
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0)
+        c10k_fatal("signalfd: %s", strerror(errno));
+    signal(SIGPIPE, SIG_IGN);
+    return sfd;
+}
+
+/* c10k_terminated drains the signalfd: 1 when SIGTERM or SIGINT came. */
+static inline int c10k_terminated(int sfd)
+{
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) == sizeof si)
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+            return 1;
+    return 0;
+}
+
+/* c10k_fd_cap is how many descriptors the open-files limit allows (at
+ * least 64), the size of a model's per-descriptor tables. */
+static inline int c10k_fd_cap(void)
+{
+    struct rlimit rl;
+    int cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1 << 24) ? (int)rl.rlim_cur : 1024;
+    return cap < 64 ? 64 : cap;
 }
 
 #endif /* C10K_H */

@@ -198,7 +198,7 @@ enum c10k_end { C10K_EOF, C10K_READ_ERR, C10K_WRITE_ERR };
  * With work, each complete request gets its work, and for a thread or
  * process of its own wait= is simply that thread's sleep; at EOF a partial
  * request is echoed as it is. *err is the errno of an error. */
-static enum c10k_end c10k_echo_blocking(int fd, const struct c10k_work *w, char *buf, size_t cap, int *err)
+static inline enum c10k_end c10k_echo_blocking(int fd, const struct c10k_work *w, char *buf, size_t cap, int *err)
 {
     *err = 0;
     char *big = NULL;

@@ -411,16 +411,6 @@ static struct timespec *next_timeout(struct loop *l, struct timespec *ts)
     return ts;
 }
 
-/* terminated reads the signalfd: SIGTERM or SIGINT ends the model. */
-static int terminated(int sfd)
-{
-    struct signalfd_siginfo si;
-    while (read(sfd, &si, sizeof si) == sizeof si)
-        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-            return 1;
-    return 0;
-}
-
 int main(void)
 {
     struct c10k_config cfg;
@@ -428,24 +418,12 @@ int main(void)
     struct loop l = {.lfd = -1};
     c10k_load_work(&l.work);
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-        c10k_fatal("sigprocmask: %s", strerror(errno));
-    l.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (l.sfd < 0)
-        c10k_fatal("signalfd: %s", strerror(errno));
-    signal(SIGPIPE, SIG_IGN); /* a runner gone from stdout must not kill it */
+    l.sfd = c10k_signalfd(0);
 
     /* The tables hold every descriptor the open-files limit allows; calloc
      * maps them untouched, so a slot costs memory once a connection has
      * used it. */
-    struct rlimit rl;
-    l.cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1 << 24) ? (int)rl.rlim_cur : 1024;
-    if (l.cap < 64)
-        l.cap = 64;
+    l.cap = c10k_fd_cap();
     l.conns = calloc((size_t)l.cap, sizeof *l.conns);
     l.heap = calloc((size_t)l.cap, sizeof *l.heap);
     l.ready = calloc((size_t)l.cap, sizeof *l.ready);
@@ -473,7 +451,7 @@ int main(void)
         for (int i = 0; i < n; i++) {
             int fd = events[i].data.fd;
             if (fd == l.sfd) {
-                if (terminated(l.sfd)) {
+                if (c10k_terminated(l.sfd)) {
                     /* Exit closes every socket; nothing else to undo. */
                     c10k_flush_reports(1);
                     return 0;

@@ -92,15 +92,6 @@ static int spawn(struct shared *sh, const pthread_attr_t *attr, int conn)
     return err;
 }
 
-static int terminated(int sfd)
-{
-    struct signalfd_siginfo si;
-    while (read(sfd, &si, sizeof si) == sizeof si)
-        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-            return 1;
-    return 0;
-}
-
 int main(void)
 {
     struct c10k_config cfg;
@@ -113,16 +104,7 @@ int main(void)
 
     /* Blocked before any thread exists, so every thread inherits the mask
      * and SIGTERM is read from the signalfd, never delivered to a thread. */
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-        c10k_fatal("sigprocmask: %s", strerror(errno));
-    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0)
-        c10k_fatal("signalfd: %s", strerror(errno));
-    signal(SIGPIPE, SIG_IGN);
+    int sfd = c10k_signalfd(0);
 
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -147,7 +129,7 @@ int main(void)
         }
         if (n < 0 && errno != EINTR)
             c10k_fatal("poll: %s", strerror(errno));
-        if (n > 0 && (p[0].revents & POLLIN) && terminated(sfd)) {
+        if (n > 0 && (p[0].revents & POLLIN) && c10k_terminated(sfd)) {
             /* exit_group ends every connection thread, wherever it is
              * blocked; the kernel closes the sockets. */
             c10k_flush_reports(1);

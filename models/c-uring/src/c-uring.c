@@ -454,16 +454,6 @@ static void on_timer(struct server *s, int fd)
     progress(s, fd);
 }
 
-/* terminated reads the signalfd: SIGTERM or SIGINT ends the model. */
-static int terminated(int sfd)
-{
-    struct signalfd_siginfo si;
-    while (read(sfd, &si, sizeof si) == sizeof si)
-        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-            return 1;
-    return 0;
-}
-
 static void setup_buffers(struct server *s)
 {
     s->nbufs = c10k_int_env("C10K_URING_BUFS", DEFAULT_BUFS);
@@ -513,21 +503,9 @@ int main(void)
     struct server s = {.starved = -1};
     c10k_load_work(&s.work);
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-        c10k_fatal("sigprocmask: %s", strerror(errno));
-    s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (s.sfd < 0)
-        c10k_fatal("signalfd: %s", strerror(errno));
-    signal(SIGPIPE, SIG_IGN); /* a runner gone from stdout must not kill it */
+    s.sfd = c10k_signalfd(0);
 
-    struct rlimit rl;
-    s.cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1 << 24) ? (int)rl.rlim_cur : 1024;
-    if (s.cap < 64)
-        s.cap = 64;
+    s.cap = c10k_fd_cap();
     s.conns = calloc((size_t)s.cap, sizeof *s.conns);
     if (s.conns == NULL)
         c10k_fatal("out of memory for %d descriptors", s.cap);
@@ -581,7 +559,7 @@ int main(void)
             case OP_CANCEL:
                 break;
             case OP_SIGNAL:
-                if (terminated(s.sfd)) {
+                if (c10k_terminated(s.sfd)) {
                     /* The ring is torn down after the exit, in the
                      * background, and its requests keep their sockets
                      * until then: shut the listener (the port is free at
