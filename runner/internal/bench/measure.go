@@ -201,6 +201,9 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 	m.event(results.EventGuardSetup, "cgroup limits: memory %d MiB, pids %d; machine floor: MemAvailable %d MiB", lim.Memory>>20, lim.Pids, m.watch.Floor>>20)
 	cfg.CgroupProcs = filepath.Join(g.Dir("memory"), "cgroup.procs")
 	cfg.CPUAcct = g.Dir("cpuacct")
+	// With these the per-second sample reads only the cgroups' files, and
+	// the per-process figures wait for a window's ends (modelDetail).
+	cfg.Memory, cfg.Pids = g.Dir("memory"), g.Dir("pids")
 	return cfg, func(argv []string) []string { return g.Wrap(m.opt.Exe, argv) }, nil
 }
 
@@ -335,7 +338,7 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	}
 	treeCfg.Roots = m.running.PIDs()
 	m.tree = probe.NewTree(treeCfg)
-	if p, err := m.tree.Sample(); err == nil {
+	if p, err := m.tree.Detail(); err == nil {
 		m.basePSS = p.PSS
 	}
 
@@ -364,10 +367,13 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	if err != nil {
 		return stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
-	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs()})
+	// A local agent is the process the runner started, and starts none:
+	// no scan of the machine's processes for its descendants.
+	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs(), RootsOnly: true})
 	// The baseline the first step's deltas start from: the model idle, the
 	// agents started, nothing offered yet.
 	m.last, _ = m.snapshot(-1, 0)
+	m.last.Model = m.modelDetail(m.last.Model)
 	// Recorded: the model's idle descriptors and memory are evidence for
 	// the diagnosis (how many sockets it holds later).
 	idle := m.last
@@ -404,7 +410,7 @@ func (m *measurement) sample(index, offered int) *hdr.Histogram {
 }
 
 // snapshot reads the swarm, the model's and the agents' processes and the
-// system.
+// system, and what that cost.
 func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogram) {
 	sw, h := m.sw.Collect()
 	s := results.Sample{
@@ -425,7 +431,49 @@ func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogr
 			s.Agents = p
 		}
 	}
+	s.SampleCost = time.Since(s.Time).Seconds()
+	s.RunnerCPU, _ = probe.SelfCPU()
 	return s, h
+}
+
+// modelDetail returns p with the model's per-process figures (descriptors,
+// RSS, PSS), read now within their time budget, when p came from the
+// cgroups without them: for the idle baseline and a step's record, where
+// the diagnosis reads them (heldSockets, the idle descriptors). A sample
+// from the walk has them already.
+func (m *measurement) modelDetail(p results.Proc) results.Proc {
+	if !p.NoDetail {
+		return p
+	}
+	d, err := m.tree.Detail()
+	if err != nil {
+		return p
+	}
+	return d
+}
+
+// ours is the model's and the agents' processes now: what else ran on the
+// machine is everything but these. Under the guard the model's are its
+// cgroup's list, one read.
+func (m *measurement) ours() map[int]bool {
+	ours := map[int]bool{}
+	for _, t := range []*probe.Tree{m.tree, m.agents} {
+		if t == nil {
+			continue
+		}
+		if pids, err := t.PIDs(); err == nil {
+			for _, p := range pids {
+				ours[p] = true
+			}
+		}
+	}
+	return ours
+}
+
+// snapshotCPU takes every process's CPU time but ours (the model's and
+// the agents', from m.ours), for others.
+func (m *measurement) snapshotCPU(ours map[int]bool) (probe.CPUByProcess, error) {
+	return probe.SnapshotCPU(func(pid int) bool { return ours[pid] })
 }
 
 // recordExit records a model instance that exited by itself, with the
