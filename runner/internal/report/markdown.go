@@ -171,8 +171,8 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 	if len(steps) == 0 {
 		b.WriteString("No step was completed.\n\n")
 	} else {
-		b.WriteString("| step | offered | ramp | settle | open | sustained | ok | failures | client-side failures | p99 (window) | p99 (ramp) | echoes | note |\n")
-		b.WriteString("|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|---|\n")
+		b.WriteString("| step | offered | ramp | settle | open | sustained | ok | failures | client-side failures | p99 (window) | p99 (ramp) | echoes | runner CPU | note |\n")
+		b.WriteString("|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, s := range steps {
 			ok := "yes"
 			if !s.OK {
@@ -192,9 +192,9 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 			if s.Untrusted != "" {
 				note = "untrusted"
 			}
-			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Index,
+			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Index,
 				analysis.Count(float64(s.Offered)), ramp, settle, analysis.Count(float64(s.Open)), analysis.Count(float64(s.Sustained)), ok,
-				failureCell(s.Failures), failureCell(s.ClientFailures), p99Cell(s.Latency), rampP99, analysis.Count(float64(s.Echoes)), note)
+				failureCell(s.Failures), failureCell(s.ClientFailures), p99Cell(s.Latency), rampP99, analysis.Count(float64(s.Echoes)), runnerCPUCell(s), note)
 		}
 		b.WriteString("\n")
 	}
@@ -265,6 +265,19 @@ func hostileSection(b *bytes.Buffer, rs []row) {
 }
 
 // p99Cell is "no echo" when nothing came back: never a 0.00 ms.
+// runnerCPUCell is the runner's own CPU over the step's window, as a share
+// of one CPU (the per-process reads at the window's ends included, over
+// the window's length: if anything, high); "—" where it was not recorded.
+func runnerCPUCell(s results.Step) string {
+	if s.RunnerCPU <= 0 || s.HoldSeconds <= 0 {
+		return "—"
+	}
+	if share := s.RunnerCPU / s.HoldSeconds; share >= 0.0005 {
+		return fmt.Sprintf("%.3f", share)
+	}
+	return "< 0.001" // not 0.000: a figure below its resolution
+}
+
 func p99Cell(p results.Percentiles) string {
 	if p.Count == 0 {
 		return "no echo"
