@@ -227,12 +227,18 @@ func kbField(b []byte) (int64, error) {
 	return v * 1024, nil
 }
 
-// readPIDList parses a cgroup.procs (or tasks) file: one PID a line.
+// readPIDList reads a cgroup.procs (or tasks) file: one PID a line.
 func readPIDList(path string, buf []byte) ([]int, []byte, error) {
 	buf, err := readFile(path, buf)
 	if err != nil {
 		return nil, buf, fmt.Errorf("probe: read %s: %w", path, err)
 	}
+	pids, err := parsePIDList(path, buf)
+	return pids, buf, err
+}
+
+// parsePIDList parses the contents of a cgroup.procs file read from path.
+func parsePIDList(path string, buf []byte) ([]int, error) {
 	var pids []int
 	for line := range bytes.Lines(buf) {
 		line = bytes.TrimSpace(line)
@@ -241,11 +247,11 @@ func readPIDList(path string, buf []byte) ([]int, []byte, error) {
 		}
 		pid, err := strconv.Atoi(string(line))
 		if err != nil {
-			return nil, buf, fmt.Errorf("probe: %s: bad pid %q", path, line)
+			return nil, fmt.Errorf("probe: %s: bad pid %q", path, line)
 		}
 		pids = append(pids, pid)
 	}
-	return pids, buf, nil
+	return pids, nil
 }
 
 // listPIDs returns every process (thread-group leader) in /proc.

@@ -198,10 +198,9 @@ func (t *Tree) fromCgroups(list bool) (results.Proc, []int, error) {
 	p.Procs = countLines(b)
 	var pids []int
 	if list {
-		if pids, t.buf, err = readPIDList(t.cfg.CgroupProcs, t.buf); err != nil {
+		if pids, err = parsePIDList(t.cfg.CgroupProcs, b); err != nil {
 			return p, nil, err
 		}
-		t.buf = t.buf[:cap(t.buf)]
 		slices.Sort(pids)
 		p.Procs = len(pids)
 	}
