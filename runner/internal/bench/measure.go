@@ -50,7 +50,7 @@ type measurement struct {
 
 	baseSys  results.System // before the model started
 	peakOpen int            // the most connections the swarm held in this model's run
-	basePSS  int64          // the model idle, after it became ready
+	baseMem  int64          // the model's user memory idle, after it became ready (results.Proc.UserMemory)
 	mu       sync.Mutex     // reports arrive from the instances' stdout readers
 	// reportCounts sums reports by "kind:ERRNO" over the whole run.
 	reportCounts       map[string]int64
@@ -339,7 +339,7 @@ func (m *measurement) measure(ctx context.Context) stopCause {
 	treeCfg.Roots = m.running.PIDs()
 	m.tree = probe.NewTree(treeCfg)
 	if p, err := m.tree.Detail(); err == nil {
-		m.basePSS = p.PSS
+		m.baseMem = p.UserMemory()
 	}
 
 	maxStep := 0

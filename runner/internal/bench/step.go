@@ -341,7 +341,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
 	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
 	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
-	st.UserMem = end.Model.PSS - m.basePSS
+	st.UserMem = st.Model.UserMemory() - m.baseMem
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
 	if now, err := probe.SelfCPU(); err == nil && steady.RunnerCPU > 0 {
 		// Last, so the per-process reads at the window's ends count.

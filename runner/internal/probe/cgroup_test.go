@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -112,5 +113,67 @@ func TestSplitCPU(t *testing.T) {
 		if u, s := splitCPU(tc.total, tc.user, tc.sys); u != tc.wantU || s != tc.wantS {
 			t.Errorf("splitCPU(%v, %v, %v) = %v, %v; want %v, %v", tc.total, tc.user, tc.sys, u, s, tc.wantU, tc.wantS)
 		}
+	}
+}
+
+// TestCgroupCountKept: a large model's processes are counted from
+// cgroup.procs again only when its tasks changed (or countMaxAge passed),
+// so a steady window costs no cgroup.procs read.
+func TestCgroupCountKept(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"memory.stat", "cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "cgroup-anon", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(procs, tasks int) {
+		var list []byte
+		for i := range procs {
+			list = append(list, strconv.Itoa(1000+i)+"\n"...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), list, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "pids.current"), []byte(strconv.Itoa(tasks)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := NewTree(TreeConfig{CgroupProcs: filepath.Join(dir, "cgroup.procs"), CPUAcct: dir, Memory: dir, Pids: dir})
+	steps := []struct {
+		procs, tasks int
+		want         int
+		why          string
+	}{
+		{1500, 1500, 1500, "first count"},
+		{1400, 1500, 1500, "tasks unchanged: the count stands"},
+		{1400, 1400, 1400, "tasks changed: counted again"},
+		{900, 900, 900, "tasks changed: counted again"},
+		{950, 900, 950, "fewer than countAlways: counted every time"},
+	}
+	for _, s := range steps {
+		write(s.procs, s.tasks)
+		p, err := tr.Sample()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Procs != s.want || p.Threads != s.tasks {
+			t.Errorf("%s: %d procs, %d tasks; want %d, %d", s.why, p.Procs, p.Threads, s.want, s.tasks)
+		}
+	}
+	// Detail lists them afresh whatever the tasks, and the runner's others
+	// scan right after shares that list.
+	write(1300, 900)
+	d, err := tr.Detail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(1200, 900)
+	pids, err := tr.PIDs()
+	if err != nil || d.Procs != 1300 || len(pids) != 1300 {
+		t.Errorf("detail %d procs, PIDs right after %d (%v); want 1300 for both", d.Procs, len(pids), err)
 	}
 }

@@ -328,7 +328,8 @@ type Step struct {
 	// KernelMem is kernel memory attributable to the connections: sockstat
 	// TCP memory plus unreclaimable slab, above the baseline before load.
 	KernelMem int64 `json:"kernel_mem"`
-	// UserMem is the model's PSS above its idle baseline.
+	// UserMem is the model's user memory above its idle baseline: the
+	// cgroup's charge under the guard, else PSS (Proc.UserMemory).
 	UserMem  int64            `json:"user_mem"`
 	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
 	LagMaxMs float64          `json:"lag_max_ms"`         // the swarm's worst lag behind its send schedule in any second of the step
