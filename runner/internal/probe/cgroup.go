@@ -69,16 +69,6 @@ func cgroupInt(b []byte) (int64, error) {
 	return strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 }
 
-// countLines counts the PIDs of a cgroup.procs file without parsing them:
-// the per-second sample needs how many processes, not which.
-func countLines(b []byte) int {
-	n := bytes.Count(b, []byte("\n"))
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		n++
-	}
-	return n
-}
-
 // readCgroupInt reads one integer file of a cgroup directory.
 func (t *Tree) readCgroupInt(dir, name string) (int64, error) {
 	path := dir + "/" + name

@@ -78,7 +78,7 @@ func TestCgroupMemParse(t *testing.T) {
 	}
 }
 
-func TestCgroupIntAndLines(t *testing.T) {
+func TestCgroupInt(t *testing.T) {
 	ints := []struct {
 		in   string
 		want int64
@@ -87,15 +87,6 @@ func TestCgroupIntAndLines(t *testing.T) {
 	for _, tc := range ints {
 		if got, err := cgroupInt([]byte(tc.in)); (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("cgroupInt(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-	lines := []struct {
-		in   string
-		want int
-	}{{"", 0}, {"1\n", 1}, {"10094\n10153\n", 2}, {"1\n2", 2}}
-	for _, tc := range lines {
-		if got := countLines([]byte(tc.in)); got != tc.want {
-			t.Errorf("countLines(%q) = %d, want %d", tc.in, got, tc.want)
 		}
 	}
 }
@@ -116,8 +107,8 @@ func TestSplitCPU(t *testing.T) {
 	}
 }
 
-// TestCgroupCountKept: a large model's processes are counted from
-// cgroup.procs again only when its tasks changed (or countMaxAge passed),
+// TestCgroupCountKept: a large model's processes are listed from
+// cgroup.procs again only when its tasks changed (or listMaxAge passed),
 // so a steady window costs no cgroup.procs read.
 func TestCgroupCountKept(t *testing.T) {
 	dir := t.TempDir()
@@ -152,7 +143,7 @@ func TestCgroupCountKept(t *testing.T) {
 		{1400, 1500, 1500, "tasks unchanged: the count stands"},
 		{1400, 1400, 1400, "tasks changed: counted again"},
 		{900, 900, 900, "tasks changed: counted again"},
-		{950, 900, 950, "fewer than countAlways: counted every time"},
+		{950, 900, 950, "fewer than listAlways: counted every time"},
 	}
 	for _, s := range steps {
 		write(s.procs, s.tasks)
@@ -164,16 +155,16 @@ func TestCgroupCountKept(t *testing.T) {
 			t.Errorf("%s: %d procs, %d tasks; want %d, %d", s.why, p.Procs, p.Threads, s.want, s.tasks)
 		}
 	}
-	// Detail lists them afresh whatever the tasks, and the runner's others
-	// scan right after shares that list.
-	write(1300, 900)
-	d, err := tr.Detail()
+	// PIDs (for Detail, the run delay, the runner's others scan) keeps to
+	// the same rule. (The PIDs here are made up: no per-process read.)
+	write(1300, 1300)
+	p, err := tr.Sample()
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(1200, 900)
+	write(1200, 1300)
 	pids, err := tr.PIDs()
-	if err != nil || d.Procs != 1300 || len(pids) != 1300 {
-		t.Errorf("detail %d procs, PIDs right after %d (%v); want 1300 for both", d.Procs, len(pids), err)
+	if err != nil || p.Procs != 1300 || len(pids) != 1300 || pids[0] != 1000 {
+		t.Errorf("sample %d procs, PIDs right after %d (%v); want 1300 for both, from 1000", p.Procs, len(pids), err)
 	}
 }

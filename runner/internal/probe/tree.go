@@ -33,6 +33,13 @@ import (
 // sample with the budget, 65 ms reading every smaps_rollup.
 const DefaultPSSBudget = 128
 
+// minOthers is how many non-root processes a pass reads at least, however
+// short its budget, so that its estimate of the rest stands on more than
+// one of them (on a busy machine the runner may lose its CPU for longer
+// than the budget between two reads: a pass then read the two roots of a
+// forked model and counted its 20,000 children at the roots' PSS).
+const minOthers = 16
+
 // DefaultBudget bounds in time each pass of per-process reads (a walk's
 // descriptor counts and smaps_rollup, Detail, MarkDelay, DelaySince): past
 // it the pass stops and estimates the processes it did not read from
@@ -93,33 +100,50 @@ type Tree struct {
 	// procReads counts the per-process files read (stat, the descriptor
 	// table, smaps_rollup, schedstat): the cost that grows with the model.
 	procReads int
-	// The cgroup's process list, kept for the passes at a window's end,
-	// which read it one after another (listed), and its length with the
-	// task count it was read at, for the per-second count (counted).
-	listed  []int
-	listAt  time.Time
-	counted struct {
-		tasks int64
-		procs int
-		at    time.Time
-	}
+	// The cgroup's process list as last read, with the task count
+	// (pids.current) it was read at and when (see cgroupPIDs).
+	listed    []int
+	listTasks int64
+	listAt    time.Time
 }
 
 // Reading cgroup.procs costs the kernel ~1.1 µs a process (measured: 20-24
 // ms of CPU for 20,000 processes, against 0.1 ms for pids.current and
-// memory.stat together), so it is not read every second for a large
-// model; see Sample.
+// memory.stat together), so a large model's list is read again only when
+// its task count moved (cgroupPIDs).
 const (
-	// listMaxAge: a process list this fresh is reused, so that the passes
-	// at a window's end (Detail, DelaySince, the runner's others) share one
-	// read.
-	listMaxAge = 500 * time.Millisecond
-	// countAlways: a model of fewer processes has them counted each second.
-	countAlways = 1000
-	// countMaxAge: a count is read again after this long even when the
+	// listAlways: a model of fewer processes has its list read every time.
+	listAlways = 1000
+	// listMaxAge: a list is read again after this long even when the
 	// model's tasks did not change.
-	countMaxAge = 10 * time.Second
+	listMaxAge = 10 * time.Second
 )
+
+// cgroupPIDs returns the cgroup's processes, sorted, and its tasks. A list
+// of listAlways processes or more stands while pids.current reads the same
+// as when the list was read, for up to listMaxAge: a fork-per-connection
+// model of 20,000 processes in a steady window then costs no cgroup.procs
+// read at all, each second or at the window's ends. (A process exiting
+// while another starts would leave the count unchanged and the list stale
+// until it moves: a PID gone is skipped where it is read, one new is
+// missed, for at most listMaxAge.)
+func (t *Tree) cgroupPIDs() ([]int, int64, error) {
+	tasks, err := t.readCgroupInt(t.cfg.Pids, pidsCurrentFile)
+	if err != nil {
+		return nil, 0, err
+	}
+	if t.listed != nil && tasks == t.listTasks && len(t.listed) >= listAlways && time.Since(t.listAt) < listMaxAge {
+		return t.listed, tasks, nil
+	}
+	pids, buf, err := readPIDList(t.cfg.CgroupProcs, t.buf)
+	t.buf = buf[:cap(buf)]
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.Sort(pids)
+	t.listed, t.listTasks, t.listAt = pids, tasks, time.Now()
+	return pids, tasks, nil
+}
 
 // ProcReads is how many per-process /proc files the Tree has read so far:
 // a sample through the cgroups reads none.
@@ -147,23 +171,18 @@ func (t *Tree) cgroupSampled() bool {
 	return c.CgroupProcs != "" && c.CPUAcct != "" && c.Memory != "" && c.Pids != ""
 }
 
-// PIDs returns the processes that make up the model now, sorted. From a
-// cgroup, a list read less than listMaxAge ago serves again.
+// PIDs returns the processes that make up the model now, sorted (through
+// the cgroups, as cgroupPIDs keeps them).
 func (t *Tree) PIDs() ([]int, error) {
+	if t.cgroupSampled() {
+		pids, _, err := t.cgroupPIDs()
+		return slices.Clone(pids), err
+	}
 	if t.cfg.CgroupProcs != "" {
-		if t.listed != nil && time.Since(t.listAt) < listMaxAge {
-			return slices.Clone(t.listed), nil
-		}
 		pids, buf, err := readPIDList(t.cfg.CgroupProcs, t.buf)
 		t.buf = buf[:cap(buf)]
-		if err != nil {
-			return nil, err
-		}
 		slices.Sort(pids)
-		t.listed, t.listAt = pids, time.Now()
-		t.counted.procs, t.counted.at = len(pids), t.listAt
-		t.counted.tasks = -1 // not read with it
-		return slices.Clone(pids), nil
+		return pids, err
 	}
 	members, err := t.members()
 	if err != nil {
@@ -182,11 +201,8 @@ func (t *Tree) PIDs() ([]int, error) {
 //
 // Through the cgroups (TreeConfig.Memory and Pids set) it reads a few
 // small files and no per-process one: FDs, RSS and PSS are left unread
-// (NoDetail), for Detail. Processes are counted from cgroup.procs when the
-// model has fewer than countAlways of them, or its tasks (pids.current)
-// changed since they were counted, or countMaxAge passed; otherwise the
-// count stands: in a steady window a fork-per-connection model of 20,000
-// processes then costs no cgroup.procs read at all. Otherwise it walks the processes: every stat
+// (NoDetail), for Detail. Processes are counted from cgroup.procs, read
+// again only when the model's tasks moved (cgroupPIDs). Otherwise it walks the processes: every stat
 // (threads, RSS, CPU), then descriptors and PSS within the time budget.
 // CPU is cumulative: with CPUAcct it is the cgroup's; without, it is each
 // live process's own time plus the time of the children it reaped
@@ -194,7 +210,7 @@ func (t *Tree) PIDs() ([]int, error) {
 // reaped by init, or a root reaped by the runner) drop out of it.
 func (t *Tree) Sample() (results.Proc, error) {
 	if t.cgroupSampled() {
-		p, _, err := t.fromCgroups(false)
+		p, _, err := t.fromCgroups()
 		return p, err
 	}
 	return t.walk()
@@ -208,7 +224,7 @@ func (t *Tree) Detail() (results.Proc, error) {
 	if !t.cgroupSampled() {
 		return t.walk()
 	}
-	p, pids, err := t.fromCgroups(true)
+	p, pids, err := t.fromCgroups()
 	if err != nil || p.Procs == 0 {
 		return p, err
 	}
@@ -227,35 +243,15 @@ func (t *Tree) Detail() (results.Proc, error) {
 	return p, nil
 }
 
-// fromCgroups reads the model's cgroups: processes, tasks, memory, CPU.
-// With list it returns the processes too.
-func (t *Tree) fromCgroups(list bool) (results.Proc, []int, error) {
+// fromCgroups reads the model's cgroups: processes, tasks, memory, CPU,
+// and returns the processes' list too (the Tree's own: not to be changed).
+func (t *Tree) fromCgroups() (results.Proc, []int, error) {
 	p := results.Proc{NoDetail: true}
-	tasks, err := t.readCgroupInt(t.cfg.Pids, pidsCurrentFile)
+	pids, tasks, err := t.cgroupPIDs()
 	if err != nil {
 		return p, nil, err
 	}
-	p.Threads = int(tasks)
-	var pids []int
-	c := &t.counted
-	switch {
-	case list:
-		if pids, err = t.PIDs(); err != nil {
-			return p, nil, err
-		}
-		p.Procs = len(pids)
-	case tasks == c.tasks && c.procs >= countAlways && time.Since(c.at) < countMaxAge:
-		p.Procs = c.procs
-	default:
-		b, err := readFile(t.cfg.CgroupProcs, t.buf)
-		t.buf = b[:cap(b)]
-		if err != nil {
-			return p, nil, fmt.Errorf("probe: read %s: %w", t.cfg.CgroupProcs, err)
-		}
-		p.Procs = countLines(b)
-		c.procs, c.at = p.Procs, time.Now()
-	}
-	c.tasks = tasks
+	p.Procs, p.Threads = len(pids), int(tasks)
 	if p.Procs == 0 {
 		// Gone: a zero Proc, as from the walk, not the last tasks'
 		// leftovers (zombies still charged to pids.current).
@@ -397,16 +393,24 @@ type figures struct {
 	gone     int   // processes that exited before they were read
 }
 
-// deadline returns when a pass of per-process reads that starts now must
-// stop, the zero time for none.
-func (t *Tree) deadline() time.Time {
-	switch b := t.cfg.Budget; {
+// stopper starts a pass of per-process reads: the function it returns
+// says whether to leave the next process unread, a root or not, given how
+// many of its kind the pass has read. Past the time budget a pass stops,
+// once it has read a root and minOthers others (or all there are).
+func (t *Tree) stopper() func(root bool, read int) bool {
+	b := t.cfg.Budget
+	switch {
 	case b < 0:
-		return time.Time{}
+		return func(bool, int) bool { return false }
 	case b == 0:
-		return time.Now().Add(DefaultBudget)
-	default:
-		return time.Now().Add(b)
+		b = DefaultBudget
+	}
+	deadline := time.Now().Add(b)
+	return func(root bool, read int) bool {
+		if root && read < 1 || !root && read < minOthers {
+			return false
+		}
+		return time.Now().After(deadline)
 	}
 }
 
@@ -457,14 +461,14 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 	var estimateRSS, estimatePSS []procStat // read, but not their smaps_rollup
 	unread := map[int]int{}                 // kind → processes unread
 	ordered, advance := t.order(procs)
-	deadline := t.deadline()
+	stop := t.stopper()
 	readOthers := 0
-	for i, p := range ordered {
+	for _, p := range ordered {
 		kind := 1
 		if t.roots[p.pid] {
 			kind = 0
 		}
-		if i >= 2 && !deadline.IsZero() && time.Now().After(deadline) {
+		if stop(kind == 0, kinds[kind].n) {
 			unread[kind]++
 			continue
 		}
@@ -572,12 +576,16 @@ func (t *Tree) MarkDelay() (DelayMark, error) {
 	}
 	ordered, advance := t.order(procs)
 	m := DelayMark{ns: make(map[int]int64, len(pids))}
-	deadline := t.deadline()
-	others := 0
-	for i, p := range ordered {
-		if i >= 2 && !deadline.IsZero() && time.Now().After(deadline) {
-			m.unread = len(ordered) - i
-			break
+	stop := t.stopper()
+	others, roots := 0, 0
+	for _, p := range ordered {
+		root, read := t.roots[p.pid], others
+		if root {
+			read = roots
+		}
+		if stop(root, read) {
+			m.unread++
+			continue
 		}
 		ns, ok, err := t.runDelay(p.pid)
 		if err != nil {
@@ -585,7 +593,9 @@ func (t *Tree) MarkDelay() (DelayMark, error) {
 		}
 		if ok {
 			m.ns[p.pid] = ns
-			if !t.roots[p.pid] {
+			if root {
+				roots++
+			} else {
 				others++
 			}
 		}
@@ -608,13 +618,13 @@ func (t *Tree) DelaySince(m DelayMark) (float64, int, error) {
 	}
 	var ns int64
 	read := 0
-	deadline := t.deadline()
+	stop := t.stopper()
 	for _, pid := range pids {
 		before, marked := m.ns[pid]
 		if !marked && m.unread > 0 {
 			continue // alive at the mark but not read then: its delay since is unknown
 		}
-		if read >= 2 && !deadline.IsZero() && time.Now().After(deadline) {
+		if stop(false, read) {
 			break
 		}
 		now, ok, err := t.runDelay(pid)
