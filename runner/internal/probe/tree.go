@@ -47,8 +47,9 @@ const minOthers = 16
 // many). 10 ms reads ~200 processes' descriptors and PSS, or ~400
 // processes' run delay: enough to estimate a fork-per-connection model's
 // alike children, and the three passes of a step (Detail at the window's
-// end, MarkDelay and DelaySince) then take under 0.01 of a CPU over a 4 s
-// window whatever the model's size.
+// end, MarkDelay and DelaySince) then take about 0.01 of a CPU over a 4 s
+// window whatever the model's size (measured with 10,000 sleeping
+// processes: 16, 14 and 9 ms of CPU, their process list included).
 const DefaultBudget = 10 * time.Millisecond
 
 // TreeConfig says which processes make up a model.
