@@ -342,3 +342,11 @@ func TestRunnerCPUCell(t *testing.T) {
 		}
 	}
 }
+
+func TestProcValsLeaveUnreadEmpty(t *testing.T) {
+	read := procVals(results.Proc{Procs: 2, Threads: 3, FDs: 9, RSS: 10, PSS: 8})
+	unread := procVals(results.Proc{Procs: 2, Threads: 3, NoDetail: true})
+	if read[2] != "9" || read[4] != "8" || unread[2] != "" || unread[3] != "" || unread[4] != "" || unread[0] != "2" {
+		t.Errorf("read %q, unread %q: want the fds, rss and pss cells empty only where they were not read", read, unread)
+	}
+}
