@@ -11,8 +11,9 @@ import "c10klab/runner/internal/results"
 type CostPoint struct {
 	Conns int // connections the clients held open
 	// Kernel: TCP memory plus unreclaimable slab above idle, both ends'
-	// sockets, per connection; User: the model's PSS above idle per
-	// connection. Each is set only when it can be told from noise (Has*).
+	// sockets, per connection; User: the model's user memory above idle
+	// per connection (results.Proc.UserMemory: the cgroup's charge under
+	// the guard, else PSS). Each is set only when it can be told from noise (Has*).
 	Kernel, User       float64
 	HasKernel, HasUser bool
 	// Rate is connections opened per second since the previous sample.
@@ -57,7 +58,7 @@ func RampCost(samples []results.Sample) []CostPoint {
 		if rise := s.System.TCPMem + s.System.SUnreclaim - baseKernel; rise > kernelMemFloor {
 			p.Kernel, p.HasKernel = float64(rise)/float64(open), true
 		}
-		if rise := s.Model.PSS - idle.Model.PSS; rise > 0 {
+		if rise := s.Model.UserMemory() - idle.Model.UserMemory(); rise > 0 {
 			p.User, p.HasUser = float64(rise)/float64(open), true
 		}
 		out = append(out, p)

@@ -52,8 +52,9 @@ func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileE
 	return out
 }
 
-// memGrowth is the model's PSS growth over the step's window, bytes/s, and
-// whether its tasks and descriptors held still meanwhile (within 2% of the
+// memGrowth is the model's user memory growth (results.Proc.UserMemory)
+// over the step's window, bytes/s, and whether its tasks and descriptors
+// (when read each second: not through the cgroups) held still meanwhile (within 2% of the
 // hostile connections, or 10).
 func memGrowth(st results.Step, samples []results.Sample, hostile int) (float64, bool) {
 	var first, last *results.Sample
@@ -73,5 +74,5 @@ func memGrowth(st results.Step, samples []results.Sample, hostile int) (float64,
 	slack := max(10, hostile/50)
 	moved := func(a, b int) bool { return a-b > slack || b-a > slack }
 	still := !moved(first.Model.Threads, last.Model.Threads) && !moved(first.Model.Procs, last.Model.Procs) && !moved(first.Model.FDs, last.Model.FDs)
-	return float64(last.Model.PSS-first.Model.PSS) / last.Time.Sub(first.Time).Seconds(), still
+	return float64(last.Model.UserMemory()-first.Model.UserMemory()) / last.Time.Sub(first.Time).Seconds(), still
 }

@@ -59,7 +59,7 @@ type measurement struct {
 
 	baseSys  results.System // before the model started
 	peakOpen int            // the most connections the swarm held in this model's run
-	basePSS  int64          // the model idle, after it became ready
+	baseMem  int64          // the model's user memory idle, after it became ready (results.Proc.UserMemory)
 	idle     results.Proc   // the model's processes idle, after it became ready
 	mu       sync.Mutex     // reports arrive from the instances' stdout readers
 	// reportCounts sums reports by "kind:ERRNO" over the whole run.
@@ -219,6 +219,9 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 	m.event(results.EventGuardSetup, "cgroup limits: memory %d MiB, pids %d; machine floor: MemAvailable %d MiB", lim.Memory>>20, lim.Pids, m.watch.Floor>>20)
 	cfg.CgroupProcs = filepath.Join(g.Dir("memory"), "cgroup.procs")
 	cfg.CPUAcct = g.Dir("cpuacct")
+	// With these the per-second sample reads only the cgroups' files, and
+	// the per-process figures wait for a window's ends (modelDetail).
+	cfg.Memory, cfg.Pids = g.Dir("memory"), g.Dir("pids")
 	return cfg, func(argv []string) []string { return g.Wrap(m.opt.Exe, argv) }, nil
 }
 
@@ -393,8 +396,8 @@ func (m *measurement) startModel(ctx context.Context, first bool) *stopCause {
 	cfg := m.treeCfg
 	cfg.Roots = m.running.PIDs()
 	m.tree = probe.NewTree(cfg)
-	if p, err := m.tree.Sample(); err == nil {
-		m.basePSS, m.idle = p.PSS, p
+	if p, err := m.tree.Detail(); err == nil {
+		m.baseMem, m.idle = p.UserMemory(), p
 	}
 	return nil
 }
@@ -429,8 +432,11 @@ func (m *measurement) startSwarm() *stopCause {
 	if err != nil {
 		return &stopCause{stop: results.StopError, detail: err.Error(), err: err}
 	}
-	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs()})
+	// A local agent is the process the runner started, and starts none:
+	// no scan of the machine's processes for its descendants.
+	m.agents = probe.NewTree(probe.TreeConfig{Roots: m.sw.PIDs(), RootsOnly: true})
 	m.last, _ = m.snapshot(-1, 0)
+	m.last.Model = m.modelDetail(m.last.Model)
 	// Recorded: the model's idle descriptors and memory are evidence for
 	// the diagnosis (how many sockets it holds later).
 	idle := m.last
@@ -585,7 +591,7 @@ func (p phase) String() string {
 }
 
 // snapshot reads the swarm, the model's and the agents' processes and the
-// system.
+// system, and what that cost.
 func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogram) {
 	sw, h := m.sw.Collect()
 	s := results.Sample{
@@ -612,7 +618,49 @@ func (m *measurement) snapshot(index, offered int) (results.Sample, *hdr.Histogr
 			m.probeFailed(results.ProbeAgents, err)
 		}
 	}
+	s.SampleCost = time.Since(s.Time).Seconds()
+	s.RunnerCPU, _ = probe.SelfCPU()
 	return s, h
+}
+
+// modelDetail returns p with the model's per-process figures (descriptors,
+// RSS, PSS), read now within their time budget, when p came from the
+// cgroups without them: for the idle baseline and a step's record, where
+// the diagnosis reads them (heldSockets, the idle descriptors). A sample
+// from the walk has them already.
+func (m *measurement) modelDetail(p results.Proc) results.Proc {
+	if !p.NoDetail {
+		return p
+	}
+	d, err := m.tree.Detail()
+	if err != nil {
+		return p
+	}
+	return d
+}
+
+// ours is the model's and the agents' processes now: what else ran on the
+// machine is everything but these. Under the guard the model's are its
+// cgroup's list, one read.
+func (m *measurement) ours() map[int]bool {
+	ours := map[int]bool{}
+	for _, t := range []*probe.Tree{m.tree, m.agents} {
+		if t == nil {
+			continue
+		}
+		if pids, err := t.PIDs(); err == nil {
+			for _, p := range pids {
+				ours[p] = true
+			}
+		}
+	}
+	return ours
+}
+
+// snapshotCPU takes every process's CPU time but ours (the model's and
+// the agents', from m.ours), for others.
+func (m *measurement) snapshotCPU(ours map[int]bool) (probe.CPUByProcess, error) {
+	return probe.SnapshotCPU(func(pid int) bool { return ours[pid] })
 }
 
 // recordExit records a model instance that exited by itself, with the

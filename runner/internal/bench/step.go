@@ -38,7 +38,7 @@ type stepRun struct {
 	window         *results.Sample     // the sample at which the window began
 	opened         swarm.Evaluation    // the agents' counters as the window began
 	procsAtWindow  *probe.CPUByProcess // every process's CPU as the window began
-	waitAtWindow   float64             // the model's run delay as the window began (-1: unread)
+	waitAtWindow   *probe.DelayMark    // the model's run delay as the window began (nil: unread)
 	rampHist       *hdr.Histogram      // echoes of the ramp and the settle
 	behind         int                 // seconds in a row the swarm was behindLag deadlines late
 	windowHist     *hdr.Histogram      // echoes of the window
@@ -193,12 +193,11 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			m.stepLagMs = max(m.stepLagMs, opened.LagMaxMs)
 			s := m.last
 			sr.window = &s
-			if c, err := probe.SnapshotCPU(); err == nil {
+			if c, err := m.snapshotCPU(m.ours()); err == nil {
 				sr.procsAtWindow = &c
 			}
-			sr.waitAtWindow = -1
-			if w, err := m.tree.RunDelay(); err == nil {
-				sr.waitAtWindow = w
+			if w, err := m.tree.MarkDelay(); err == nil {
+				sr.waitAtWindow = &w
 			}
 		case judging:
 			sr.windowHist.Merge(h)
@@ -235,20 +234,10 @@ func (m *measurement) agentDied(sr *stepRun, err error) (*results.Step, *stopCau
 // others names the processes outside the model and the agents that used
 // 5% of a CPU or more since the window began: what else took the CPUs.
 func (m *measurement) others(start probe.CPUByProcess, window time.Duration) []results.ProcCPU {
-	end, err := probe.SnapshotCPU()
+	ours := m.ours()
+	end, err := m.snapshotCPU(ours)
 	if err != nil {
 		return nil
-	}
-	ours := map[int]bool{}
-	for _, t := range []*probe.Tree{m.tree, m.agents} {
-		if t == nil {
-			continue
-		}
-		if pids, err := t.PIDs(); err == nil {
-			for _, p := range pids {
-				ours[p] = true
-			}
-		}
 	}
 	out := probe.Busiest(start, end, func(pid int) bool { return ours[pid] }, 0.05*window.Seconds(), 3)
 	for i := range out {
@@ -310,7 +299,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		Settled:        sr.settled,
 		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
 		Unstamped:      end.Swarm.Unstamped - steady.Swarm.Unstamped,
-		Model:          end.Model,
+		Model:          m.modelDetail(end.Model),
 		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
 		MachineCPU:     delta(steady.System.CPUBusy, end.System.CPUBusy),
 		MemStall:       delta(steady.System.MemStall, end.System.MemStall),
@@ -355,15 +344,21 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		st.ModelWait = -1
 		// Threads that ended in the window take their delay with them;
 		// the sum can only understate the wait.
-		if w, err := m.tree.RunDelay(); err == nil && sr.waitAtWindow >= 0 {
-			st.ModelWait = max(0, w-sr.waitAtWindow)
+		if sr.waitAtWindow != nil {
+			if w, unread, err := m.tree.DelaySince(*sr.waitAtWindow); err == nil {
+				st.ModelWait, st.ModelWaitUnread = w, unread
+			}
 		}
 	}
 	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
 	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
 	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
-	st.UserMem = end.Model.PSS - m.basePSS
+	st.UserMem = st.Model.UserMemory() - m.baseMem
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
+	if now, err := probe.SelfCPU(); err == nil && steady.RunnerCPU > 0 {
+		// Last, so the per-process reads at the window's ends count.
+		st.RunnerCPU = now - steady.RunnerCPU
+	}
 	st.Sustained = end.Swarm.Sustained // on time at the end: all a step without a window can say
 	if ev != nil {
 		m.stepLagMs = max(m.stepLagMs, ev.LagMaxMs)

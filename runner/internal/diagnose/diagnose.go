@@ -644,7 +644,7 @@ func peakSample(samples []results.Sample) results.Sample {
 			p.Model.Threads = s.Model.Threads
 		}
 		p.Model.Procs = max(p.Model.Procs, s.Model.Procs)
-		p.Model.PSS = max(p.Model.PSS, s.Model.PSS)
+		p.Model.PSS = max(p.Model.PSS, s.Model.UserMemory()) // through the cgroups, the cgroup's charge: PSS is not read each second
 	}
 	return p
 }

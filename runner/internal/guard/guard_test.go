@@ -371,3 +371,78 @@ func TestErrorsNameFileAndCause(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeSampledThroughGroup: a shell and its 40 sleeping children in a
+// group, sampled as the runner does each second, through the group's
+// files alone: the processes and their tasks, the same as a walk of each
+// one's stat finds, with no per-process file read. Detail then reads the
+// descriptors and PSS, within its budget.
+func TestTreeSampledThroughGroup(t *testing.T) {
+	const n = 40
+	g := newGroup(t, Limits{Memory: 256 << 20, Pids: 256})
+	script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do sleep 30 & i=$((i+1)); done; echo ready; wait`, n)
+	sh := inGroup(t, g, "", "/bin/sh", "-c", script)
+	out, err := sh.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-sh.Process.Pid, syscall.SIGKILL); sh.Wait() })
+	if _, err := out.Read(make([]byte, 6)); err != nil {
+		t.Fatal(err)
+	}
+	procs := filepath.Join(g.Dir("memory"), "cgroup.procs")
+	cg := probe.NewTree(probe.TreeConfig{Roots: []int{sh.Process.Pid},
+		CgroupProcs: procs, CPUAcct: g.Dir("cpuacct"), Memory: g.Dir("memory"), Pids: g.Dir("pids")})
+	walk := probe.NewTree(probe.TreeConfig{CgroupProcs: procs, CPUAcct: g.Dir("cpuacct")})
+	// Wait until every child has exec'd sleep: until then a child holds
+	// the shell's descriptors, and the counts move under the test.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		pids, err := g.PIDs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sleeps := 0
+		for _, pid := range pids {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && string(b) == "sleep\n" {
+				sleeps++
+			}
+		}
+		if sleeps == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d children became sleep within 5 s", sleeps, n)
+		}
+	}
+	p, err := cg.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := walk.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Procs != n+1 || p.Threads != n+1 || p.Threads != w.Threads {
+		t.Errorf("through the group: %d procs, %d tasks; the walk: %d procs, %d threads; want %d of each", p.Procs, p.Threads, w.Procs, w.Threads, n+1)
+	}
+	if cg.ProcReads() != 0 || walk.ProcReads() < n+1 {
+		t.Errorf("per-process reads: %d through the group (want 0), %d by the walk (want ≥ %d)", cg.ProcReads(), walk.ProcReads(), n+1)
+	}
+	if p.Mem <= 0 || !p.NoDetail || p.FDs != 0 {
+		t.Errorf("through the group: mem %d, no detail %v, fds %d; want memory charged and no per-process figure", p.Mem, p.NoDetail, p.FDs)
+	}
+	d, err := cg.Detail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every sleep holds the shell's stdin, stdout (the pipe) and stderr.
+	if d.NoDetail || d.Procs != n+1 || d.FDs < 3*(n+1) || d.PSS <= 0 || d.PSS > d.RSS || d.Unread != 0 && d.FDs > 5*(n+1) {
+		t.Errorf("detail %+v: want %d procs, ≥ %d fds, 0 < PSS ≤ RSS", d, n+1, 3*(n+1))
+	}
+	if d.Unread == 0 && d.FDs != w.FDs {
+		t.Errorf("detail read every process: %d fds, the walk %d", d.FDs, w.FDs)
+	}
+}

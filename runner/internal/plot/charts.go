@@ -586,11 +586,20 @@ func timelineFigure(l *results.Loaded, model string, c color.Color) *figure {
 	// A sample taken after the model died has no process to measure; a
 	// zero there is "no process", not "no memory", so it is left out.
 	alive := func(s results.Sample) bool { return s.Model.Procs > 0 }
-	series(mem, legs[2], "RSS", lineStyle(c, 1.2, true), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.RSS) / mib, alive(s) })
-	series(mem, legs[2], "PSS", lineStyle(c, 2.5, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.PSS) / mib, alive(s) })
+	// Through the guard's cgroups the per-process figures (RSS, PSS, open
+	// files) are read only before the first step, not each second; the
+	// cgroup's memory is, where there is one.
+	detail := func(s results.Sample) bool { return alive(s) && !s.Model.NoDetail }
+	if slices.ContainsFunc(samples, func(s results.Sample) bool { return s.Model.Mem > 0 }) {
+		series(mem, legs[2], "cgroup (rss+mapped)", lineStyle(color.Black, 1.5, false), func(_ int, s results.Sample) (float64, bool) {
+			return float64(s.Model.Mem) / mib, alive(s) && s.Model.Mem > 0
+		})
+	}
+	series(mem, legs[2], "RSS", lineStyle(c, 1.2, true), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.RSS) / mib, detail(s) })
+	series(mem, legs[2], "PSS", lineStyle(c, 2.5, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.PSS) / mib, detail(s) })
 
 	series(tasks, legs[3], "threads", lineStyle(c, 2.5, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.Threads), alive(s) })
-	series(tasks, legs[3], "open files", lineStyle(grey, 1.5, true), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.FDs), alive(s) })
+	series(tasks, legs[3], "open files", lineStyle(grey, 1.5, true), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.FDs), detail(s) })
 	series(tasks, legs[3], "processes", lineStyle(color.Black, 1, false), func(_ int, s results.Sample) (float64, bool) { return float64(s.Model.Procs), alive(s) })
 
 	panels := []*gplot.Plot{conns, fails, mem, tasks}

@@ -23,8 +23,11 @@ type procTime struct {
 	ticks int64 // utime+stime: the process's own threads, not reaped children
 }
 
-// SnapshotCPU reads every process's CPU time now.
-func SnapshotCPU() (CPUByProcess, error) {
+// SnapshotCPU reads every process's CPU time now, but those skip says
+// are accounted for elsewhere (nil: none): a fork-per-connection model's
+// 20,000 processes are the model's, and reading their stat files at each
+// window's ends cost the runner ~0.3 s of CPU each time.
+func SnapshotCPU(skip func(pid int) bool) (CPUByProcess, error) {
 	pids, err := listPIDs()
 	if err != nil {
 		return CPUByProcess{}, err
@@ -32,6 +35,9 @@ func SnapshotCPU() (CPUByProcess, error) {
 	c := CPUByProcess{hz: clockTicks(), procs: make(map[int]procTime, len(pids))}
 	buf := make([]byte, 1024)
 	for _, pid := range pids {
+		if skip != nil && skip(pid) {
+			continue
+		}
 		b, err := readFile("/proc/"+strconv.Itoa(pid)+"/stat", buf)
 		buf = b[:cap(b)]
 		if err != nil {

@@ -1,8 +1,11 @@
 package probe
 
 import (
+	"os"
 	"os/exec"
+	"runtime"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +18,7 @@ import (
 // TestBusiestNamesABusyProcess starts a shell that spins, and checks that
 // Busiest names it between two snapshots, and leaves it out when told to.
 func TestBusiestNamesABusyProcess(t *testing.T) {
-	a, err := SnapshotCPU()
+	a, err := SnapshotCPU(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,7 @@ func TestBusiestNamesABusyProcess(t *testing.T) {
 	// Half a second of spinning is at least 0.1 s of CPU even when other
 	// processes share the CPUs.
 	time.Sleep(500 * time.Millisecond)
-	b, err := SnapshotCPU()
+	b, err := SnapshotCPU(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +49,14 @@ func TestBusiestNamesABusyProcess(t *testing.T) {
 	}
 	if slices.ContainsFunc(Busiest(a, b, func(p int) bool { return p == pid }, 0.1, 1000), func(p results.ProcCPU) bool { return p.PID == pid }) {
 		t.Fatal("a skipped pid was named")
+	}
+	// Skipped by the snapshot itself: its stat is not even read.
+	c, err := SnapshotCPU(func(p int) bool { return p == pid })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.procs[pid]; ok || len(c.procs) == 0 {
+		t.Fatalf("snapshot skipping pid %d holds it, or nothing (%d processes)", pid, len(c.procs))
 	}
 }
 
@@ -90,16 +101,80 @@ func TestRunDelayCountsQueuedThreads(t *testing.T) {
 		roots = append(roots, cmd.Process.Pid)
 	}
 	tree := NewTree(TreeConfig{Roots: roots})
-	before, err := tree.RunDelay()
+	mark, err := tree.MarkDelay()
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	after, err := tree.RunDelay()
+	d, unread, err := tree.DelaySince(mark)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := after - before; d < 0.2 {
-		t.Fatalf("run delay +%.3f s over 0.5 s of two spinners on one CPU, want ≥ 0.2", d)
+	if d < 0.2 || unread != 0 {
+		t.Fatalf("run delay +%.3f s (%d unread) over 0.5 s of two spinners on one CPU, want ≥ 0.2 with none unread", d, unread)
+	}
+}
+
+// TestSelfCPUGrows burns CPU in this process and sees SelfCPU count it,
+// never more than the wall time it took per thread.
+func TestSelfCPUGrows(t *testing.T) {
+	before, err := SelfCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	thread := func() int64 {
+		var ru unix.Rusage
+		unix.Getrusage(unix.RUSAGE_THREAD, &ru)
+		return ru.Utime.Nano() + ru.Stime.Nano()
+	}
+	// 100 ms more of this thread's CPU, as the kernel counts it.
+	for from := thread(); thread()-from < 100e6 && time.Since(start) < 10*time.Second; {
+	}
+	after, err := SelfCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after - before; d < 0.05 || before <= 0 {
+		t.Errorf("SelfCPU %.3f → %.3f over %v of spinning: want a rise of ≥ 0.05 s", before, after, time.Since(start))
+	}
+}
+
+func TestListPIDs(t *testing.T) {
+	pids, err := listPIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(pids, os.Getpid()) || !slices.Contains(pids, 1) {
+		t.Fatalf("listPIDs: %d pids, without this process (%d) or init", len(pids), os.Getpid())
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	numeric := 0
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err == nil {
+			numeric++
+		}
+	}
+	// Processes come and go on a busy machine between the two listings.
+	if d := len(pids) - numeric; d < -50 || d > 50 {
+		t.Errorf("listPIDs found %d processes, os.ReadDir %d", len(pids), numeric)
+	}
+}
+
+func TestAtoiName(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{{"1\x00", 1, true}, {"20345\x00\x00\x00", 20345, true}, {"self\x00", 0, false}, {"12a\x00", 0, false}, {"\x00", 0, false}, {"77", 77, true}}
+	for _, tc := range tests {
+		if got, ok := atoiName([]byte(tc.in)); got != tc.want || ok != tc.ok {
+			t.Errorf("atoiName(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
 	}
 }

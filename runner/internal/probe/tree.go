@@ -15,14 +15,14 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-// DefaultPSSBudget is how many smaps_rollup files one Sample reads.
+// DefaultPSSBudget is how many smaps_rollup files one walk reads.
 //
 // PSS is the one costly number: smaps_rollup walks the page tables of a
 // process, measured here at ~45 µs for a `sleep` and ~85 µs for a Go
 // process, against ~13 µs for /proc/PID/stat and ~4 µs for the fd count.
 // For a fork-per-connection model with 10,000 processes, PSS of every
 // process each second would cost ~0.5-0.9 s of a core on a 2-core machine
-// that is being benchmarked. Above the budget a Sample reads the roots and
+// that is being benchmarked. Above the budget a walk reads the roots and
 // a rotating slice of the other processes and estimates the rest from
 // their RSS times the PSS/RSS ratio just measured on that slice (forked
 // children are alike, so the ratio carries over, and it is fresh: as more
@@ -30,11 +30,27 @@ import (
 // follows). At or below the budget PSS is exact.
 //
 // Measured (BenchmarkSampleTree, 1001 processes, this 2-core VM): 27 ms a
-// sample with the budget, 65 ms reading every smaps_rollup. What remains
-// is one stat read and one fd count per process (~17 µs), so a 10,000
-// process tree costs ~0.2 s a sample: the caller should stretch its
-// interval when Cost grows (e.g. to 10 × Cost).
+// sample with the budget, 65 ms reading every smaps_rollup.
 const DefaultPSSBudget = 128
+
+// minOthers is how many non-root processes a pass reads at least, however
+// short its budget, so that its estimate of the rest stands on more than
+// one of them (on a busy machine the runner may lose its CPU for longer
+// than the budget between two reads: a pass then read the two roots of a
+// forked model and counted its 20,000 children at the roots' PSS).
+const minOthers = 16
+
+// DefaultBudget bounds in time each pass of per-process reads (a walk's
+// descriptor counts and smaps_rollup, Detail, MarkDelay, DelaySince): past
+// it the pass stops and estimates the processes it did not read from
+// those it did (results.Proc.Unread, results.Step.ModelWaitUnread say how
+// many). 10 ms reads ~200 processes' descriptors and PSS, or ~400
+// processes' run delay: enough to estimate a fork-per-connection model's
+// alike children, and the three passes of a step (Detail at the window's
+// end, MarkDelay and DelaySince) then take about 0.01 of a CPU over a 4 s
+// window whatever the model's size (measured with 10,000 sleeping
+// processes: 16, 14 and 9 ms of CPU, their process list included).
+const DefaultBudget = 10 * time.Millisecond
 
 // TreeConfig says which processes make up a model.
 type TreeConfig struct {
@@ -43,6 +59,10 @@ type TreeConfig struct {
 	// descendants, and any process still in a root's process group (a
 	// double-forked orphan reparented to init stays in its group).
 	Roots []int
+	// RootsOnly: the roots are the whole tree, they start no process of
+	// their own (the swarm's agents). The tree is then read without
+	// scanning every process on the machine for descendants.
+	RootsOnly bool
 	// CgroupProcs, when set, is the cgroup.procs file of a cgroup holding
 	// the model: it lists every process, orphans included, and replaces the
 	// walk from Roots.
@@ -51,14 +71,25 @@ type TreeConfig struct {
 	// then comes from cpuacct.usage_user/usage_sys, which keep counting
 	// processes that exited, whoever reaped them.
 	CPUAcct string
-	// PSSBudget caps smaps_rollup reads per sample: 0 means
-	// DefaultPSSBudget, a negative value means every process every time.
+	// Memory and Pids, when set with CgroupProcs and CPUAcct, are the
+	// model's memory and pids cgroup directories: Sample then reads only
+	// the cgroups' files (processes from cgroup.procs, tasks from
+	// pids.current, memory from memory.stat, CPU from cpuacct), a few
+	// small reads whatever the model's size, and the per-process figures
+	// are Detail's.
+	Memory, Pids string
+	// PSSBudget caps smaps_rollup reads per walk: 0 means
+	// DefaultPSSBudget, a negative value means every process every time
+	// (within Budget).
 	PSSBudget int
+	// Budget bounds each pass of per-process reads in time; 0 means
+	// DefaultBudget, a negative value no bound.
+	Budget time.Duration
 }
 
 // Tree samples one model's process tree. It keeps a little state between
-// samples (buffers, the PSS rotation), so use one Tree per model and do
-// not share it between goroutines.
+// samples (buffers, the rotation over processes), so use one Tree per
+// model and do not share it between goroutines.
 type Tree struct {
 	cfg    TreeConfig
 	roots  map[int]bool
@@ -66,9 +97,58 @@ type Tree struct {
 	page   int64
 	fds    *fdCounter
 	buf    []byte
-	cursor int // PSS rotation over the non-root processes
-	cost   time.Duration
+	cursor int // rotation over the non-root processes, so that passes cut short by their budget read different ones
+	// procReads counts the per-process files read (stat, the descriptor
+	// table, smaps_rollup, schedstat): the cost that grows with the model.
+	procReads int
+	// The cgroup's process list as last read, with the task count
+	// (pids.current) it was read at and when (see cgroupPIDs).
+	listed    []int
+	listTasks int64
+	listAt    time.Time
 }
+
+// Reading cgroup.procs costs the kernel ~1.1 µs a process (measured: 20-24
+// ms of CPU for 20,000 processes, against 0.1 ms for pids.current and
+// memory.stat together), so a large model's list is read again only when
+// its task count moved (cgroupPIDs).
+const (
+	// listAlways: a model of fewer processes has its list read every time.
+	listAlways = 1000
+	// listMaxAge: a list is read again after this long even when the
+	// model's tasks did not change.
+	listMaxAge = 10 * time.Second
+)
+
+// cgroupPIDs returns the cgroup's processes, sorted, and its tasks. A list
+// of listAlways processes or more stands while pids.current reads the same
+// as when the list was read, for up to listMaxAge: a fork-per-connection
+// model of 20,000 processes in a steady window then costs no cgroup.procs
+// read at all, each second or at the window's ends. (A process exiting
+// while another starts would leave the count unchanged and the list stale
+// until it moves: a PID gone is skipped where it is read, one new is
+// missed, for at most listMaxAge.)
+func (t *Tree) cgroupPIDs() ([]int, int64, error) {
+	tasks, err := t.readCgroupInt(t.cfg.Pids, pidsCurrentFile)
+	if err != nil {
+		return nil, 0, err
+	}
+	if t.listed != nil && tasks == t.listTasks && len(t.listed) >= listAlways && time.Since(t.listAt) < listMaxAge {
+		return t.listed, tasks, nil
+	}
+	pids, buf, err := readPIDList(t.cfg.CgroupProcs, t.buf)
+	t.buf = buf[:cap(buf)]
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.Sort(pids)
+	t.listed, t.listTasks, t.listAt = pids, tasks, time.Now()
+	return pids, tasks, nil
+}
+
+// ProcReads is how many per-process /proc files the Tree has read so far:
+// a sample through the cgroups reads none.
+func (t *Tree) ProcReads() int { return t.procReads }
 
 // NewTree returns a Tree for cfg.
 func NewTree(cfg TreeConfig) *Tree {
@@ -86,12 +166,25 @@ func NewTree(cfg TreeConfig) *Tree {
 	return t
 }
 
-// Cost is how long the latest Sample took, so the caller can see what
-// sampling costs at the current size of the tree.
-func (t *Tree) Cost() time.Duration { return t.cost }
+// cgroupSampled reports whether Sample reads only the model's cgroups.
+func (t *Tree) cgroupSampled() bool {
+	c := t.cfg
+	return c.CgroupProcs != "" && c.CPUAcct != "" && c.Memory != "" && c.Pids != ""
+}
 
-// PIDs returns the processes that make up the model now, sorted.
+// PIDs returns the processes that make up the model now, sorted (through
+// the cgroups, as cgroupPIDs keeps them).
 func (t *Tree) PIDs() ([]int, error) {
+	if t.cgroupSampled() {
+		pids, _, err := t.cgroupPIDs()
+		return slices.Clone(pids), err
+	}
+	if t.cfg.CgroupProcs != "" {
+		pids, buf, err := readPIDList(t.cfg.CgroupProcs, t.buf)
+		t.buf = buf[:cap(buf)]
+		slices.Sort(pids)
+		return pids, err
+	}
 	members, err := t.members()
 	if err != nil {
 		return nil, err
@@ -103,39 +196,106 @@ func (t *Tree) PIDs() ([]int, error) {
 	return pids, nil
 }
 
-// Sample measures the tree now. A tree whose processes have all exited
-// gives a zero Proc and no error; processes that exit during the sample are
-// left out. CPU is cumulative: without CPUAcct it is each live process's
-// own time plus the time of the children it reaped (cutime/cstime), so only
-// processes reaped outside the tree (orphans reaped by init, or a root
-// reaped by the runner) drop out of it.
+// Sample measures the tree now, as the runner does each second. A tree
+// whose processes have all exited gives a zero Proc and no error;
+// processes that exit during the sample are left out.
+//
+// Through the cgroups (TreeConfig.Memory and Pids set) it reads a few
+// small files and no per-process one: FDs, RSS and PSS are left unread
+// (NoDetail), for Detail. Processes are counted from cgroup.procs, read
+// again only when the model's tasks moved (cgroupPIDs). Otherwise it walks the processes: every stat
+// (threads, RSS, CPU), then descriptors and PSS within the time budget.
+// CPU is cumulative: with CPUAcct it is the cgroup's; without, it is each
+// live process's own time plus the time of the children it reaped
+// (cutime/cstime), so only processes reaped outside the tree (orphans
+// reaped by init, or a root reaped by the runner) drop out of it.
 func (t *Tree) Sample() (results.Proc, error) {
-	start := time.Now()
-	defer func() { t.cost = time.Since(start) }()
+	if t.cgroupSampled() {
+		p, _, err := t.fromCgroups()
+		return p, err
+	}
+	return t.walk()
+}
 
+// Detail measures the tree with its per-process figures, FDs, RSS and
+// PSS, read within the time budget (Unread counts what it left to the
+// estimate): for a window's ends and the idle model, not every second.
+// Without the cgroups it is Sample, which reads them anyway.
+func (t *Tree) Detail() (results.Proc, error) {
+	if !t.cgroupSampled() {
+		return t.walk()
+	}
+	p, pids, err := t.fromCgroups()
+	if err != nil || p.Procs == 0 {
+		return p, err
+	}
+	procs := make([]procStat, len(pids))
+	for i, pid := range pids {
+		procs[i] = procStat{pid: pid, rssPages: -1}
+	}
+	// Every smaps_rollup the time budget allows: this is where PSS comes
+	// from under the cgroups.
+	f, err := t.perProcess(procs, -1)
+	if err != nil {
+		return p, err
+	}
+	p.NoDetail = false
+	p.FDs, p.RSS, p.PSS, p.Unread = f.fds, f.rss, f.pss, f.unread
+	return p, nil
+}
+
+// fromCgroups reads the model's cgroups: processes, tasks, memory, CPU,
+// and returns the processes' list too (the Tree's own: not to be changed).
+func (t *Tree) fromCgroups() (results.Proc, []int, error) {
+	p := results.Proc{NoDetail: true}
+	pids, tasks, err := t.cgroupPIDs()
+	if err != nil {
+		return p, nil, err
+	}
+	p.Procs, p.Threads = len(pids), int(tasks)
+	if p.Procs == 0 {
+		// Gone: a zero Proc, as from the walk, not the last tasks'
+		// leftovers (zombies still charged to pids.current).
+		return results.Proc{}, nil, nil
+	}
+	path := t.cfg.Memory + "/" + memoryStatFile
+	b, err := readFile(path, t.buf)
+	t.buf = b[:cap(b)]
+	if err != nil {
+		return p, nil, fmt.Errorf("probe: read %s: %w", path, err)
+	}
+	if p.Mem, err = cgroupMem(b); err != nil {
+		return p, nil, fmt.Errorf("probe: %s: %w", path, err)
+	}
+	if p.CPUUser, p.CPUSys, err = t.cpuacct(); err != nil {
+		return p, nil, err
+	}
+	return p, pids, nil
+}
+
+// walk measures the tree from /proc: membership and the stat figures of
+// every process, then descriptors and PSS within the budget.
+func (t *Tree) walk() (results.Proc, error) {
 	var p results.Proc
 	members, err := t.members()
 	if err != nil {
 		return p, err
 	}
 	for _, m := range members {
-		fds, err := t.fds.count(m.pid)
-		if err != nil {
-			if gone(err) {
-				continue
-			}
-			return p, fmt.Errorf("probe: fds of pid %d: %w", m.pid, err)
-		}
 		p.Procs++
 		p.Threads += m.threads
-		p.FDs += fds
 		p.RSS += m.rssPages * t.page
 		p.CPUUser += float64(m.utime+m.cutime) / t.hz
 		p.CPUSys += float64(m.stime+m.cstime) / t.hz
 	}
-	if p.PSS, err = t.pss(members); err != nil {
+	f, err := t.perProcess(members, t.cfg.PSSBudget)
+	if err != nil {
 		return p, err
 	}
+	if f.gone == len(members) {
+		return results.Proc{}, nil
+	}
+	p.FDs, p.PSS, p.Unread = f.fds, f.pss, f.unread
 	if t.cfg.CPUAcct != "" {
 		if p.CPUUser, p.CPUSys, err = t.cpuacct(); err != nil {
 			return p, err
@@ -153,6 +313,9 @@ func (t *Tree) members() ([]procStat, error) {
 			return nil, err
 		}
 		return t.stats(pids)
+	}
+	if t.cfg.RootsOnly {
+		return t.stats(t.cfg.Roots)
 	}
 	// Scan every process's stat for parent links. This kernel has no
 	// /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN is off), and where
@@ -204,6 +367,7 @@ func (t *Tree) stats(pids []int) ([]procStat, error) {
 	out := make([]procStat, 0, len(pids))
 	for _, pid := range pids {
 		path := "/proc/" + strconv.Itoa(pid) + "/stat"
+		t.procReads++
 		b, err := readFile(path, t.buf)
 		t.buf = b[:cap(b)]
 		if err != nil {
@@ -222,155 +386,295 @@ func (t *Tree) stats(pids []int) ([]procStat, error) {
 	return out, nil
 }
 
-// pss sums PSS over members, exactly within the budget and estimated
-// beyond it (see DefaultPSSBudget).
-func (t *Tree) pss(members []procStat) (int64, error) {
-	budget := t.cfg.PSSBudget
-	if budget == 0 {
-		budget = DefaultPSSBudget
+// figures are what a pass of per-process reads found, estimates included.
+type figures struct {
+	fds      int
+	rss, pss int64 // rss only when the procs came without their stat (rssPages < 0)
+	unread   int   // processes the budget left unread, estimated
+	gone     int   // processes that exited before they were read
+}
+
+// stopper starts a pass of per-process reads: the function it returns
+// says whether to leave the next process unread, a root or not, given how
+// many of its kind the pass has read. Past the time budget a pass stops,
+// once it has read a root and minOthers others (or all there are).
+func (t *Tree) stopper() func(root bool, read int) bool {
+	b := t.cfg.Budget
+	switch {
+	case b < 0:
+		return func(bool, int) bool { return false }
+	case b == 0:
+		b = DefaultBudget
 	}
-	read := func(pid int) (rss, pss int64, ok bool, err error) {
-		rss, pss, t.buf, err = smapsRollup(pid, t.buf[:cap(t.buf)])
-		t.buf = t.buf[:cap(t.buf)]
+	deadline := time.Now().Add(b)
+	return func(root bool, read int) bool {
+		if root && read < 1 || !root && read < minOthers {
+			return false
+		}
+		return time.Now().After(deadline)
+	}
+}
+
+// order puts the roots first, then the others from the rotating cursor,
+// which it advances by n (the others a pass read), so that successive
+// passes cut short by their budget read different processes.
+func (t *Tree) order(procs []procStat) (ordered []procStat, advance func(n int)) {
+	ordered = make([]procStat, 0, len(procs))
+	var others []procStat
+	for _, p := range procs {
+		if t.roots[p.pid] {
+			ordered = append(ordered, p)
+		} else {
+			others = append(others, p)
+		}
+	}
+	if len(others) > 0 {
+		c := t.cursor % len(others)
+		ordered = append(ordered, others[c:]...)
+		ordered = append(ordered, others[:c]...)
+	}
+	return ordered, func(n int) { t.cursor += n }
+}
+
+// perProcess counts descriptors and reads smaps_rollup (within PSSBudget)
+// for procs, the roots first, until the time budget runs out; it always
+// reads two processes at least, so an estimate has something to start
+// from. pssBudget caps the smaps_rollup reads as PSSBudget does. A process left unread, by the budget, counts at the mean of the
+// processes of its kind (root or not) that were read; a process read
+// without its smaps_rollup, past PSSBudget, at its RSS (from its stat)
+// times the PSS/RSS ratio of the others read, or at their mean PSS when
+// its stat was not read (rssPages < 0, the cgroup's Detail, which then
+// returns RSS too).
+func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
+	var f figures
+	switch {
+	case pssBudget == 0:
+		pssBudget = DefaultPSSBudget
+	case pssBudget < 0:
+		pssBudget = len(procs) // every smaps_rollup the time budget allows
+	}
+	// Per kind (0: roots, 1: others), what was read, for the estimates.
+	type tally struct {
+		n, nSmaps, fds int
+		smapsRSS, pss  int64 // over the processes whose smaps_rollup was read
+	}
+	var kinds [2]tally
+	var estimateRSS, estimatePSS []procStat // read, but not their smaps_rollup
+	unread := map[int]int{}                 // kind → processes unread
+	ordered, advance := t.order(procs)
+	stop := t.stopper()
+	readOthers := 0
+	for _, p := range ordered {
+		kind := 1
+		if t.roots[p.pid] {
+			kind = 0
+		}
+		if stop(kind == 0, kinds[kind].n) {
+			unread[kind]++
+			continue
+		}
+		t.procReads++
+		fds, err := t.fds.count(p.pid)
 		if err != nil {
 			if gone(err) {
-				return 0, 0, false, nil
+				f.gone++
+				continue
 			}
-			return 0, 0, false, fmt.Errorf("probe: %w", err)
+			return f, fmt.Errorf("probe: fds of pid %d: %w", p.pid, err)
 		}
-		return rss, pss, true, nil
-	}
-	var total int64
-	if budget < 0 || len(members) <= budget {
-		for _, m := range members {
-			_, pss, _, err := read(m.pid)
-			if err != nil {
-				return 0, err
+		if kind == 1 {
+			readOthers++
+		}
+		k := &kinds[kind]
+		k.n++
+		k.fds += fds
+		f.fds += fds
+		if k.nSmaps+kinds[1-kind].nSmaps >= pssBudget {
+			if p.rssPages >= 0 {
+				estimatePSS = append(estimatePSS, p)
+			} else {
+				estimateRSS = append(estimateRSS, p)
 			}
-			total += pss
-		}
-		return total, nil
-	}
-	var others []procStat
-	for _, m := range members {
-		if !t.roots[m.pid] {
-			others = append(others, m)
 			continue
 		}
-		_, pss, _, err := read(m.pid)
+		t.procReads++
+		rss, pss, buf, err := smapsRollup(p.pid, t.buf[:cap(t.buf)])
+		t.buf = buf[:cap(buf)]
 		if err != nil {
-			return 0, err
+			if gone(err) {
+				continue // exited between its two reads: its descriptors are counted, its memory is freed
+			}
+			return f, fmt.Errorf("probe: %w", err)
 		}
-		total += pss
-		budget--
+		k.nSmaps++
+		k.smapsRSS += rss
+		k.pss += pss
+		f.pss += pss
+		if p.rssPages < 0 {
+			f.rss += rss
+		}
 	}
-	budget = max(budget, 1)
-	// Read a rotating slice of the others; estimate the rest.
-	var sliceRSS, slicePSS int64
-	n := len(others)
-	t.cursor %= max(n, 1)
-	measured := make(map[int]bool, budget)
-	for i := 0; i < budget && i < n; i++ {
-		m := others[(t.cursor+i)%n]
-		rss, pss, ok, err := read(m.pid)
+	advance(readOthers)
+	// Estimates from the kind's own figures, else the other kind's.
+	pick := func(kind int, ok func(tally) bool) tally {
+		if ok(kinds[kind]) {
+			return kinds[kind]
+		}
+		return kinds[1-kind]
+	}
+	for kind, n := range unread {
+		f.unread += n
+		k := pick(kind, func(k tally) bool { return k.n > 0 })
+		if k.n > 0 {
+			f.fds += n * k.fds / k.n
+		}
+		if k = pick(kind, func(k tally) bool { return k.nSmaps > 0 }); k.nSmaps > 0 {
+			f.pss += int64(n) * k.pss / int64(k.nSmaps)
+			if procs[0].rssPages < 0 {
+				f.rss += int64(n) * k.smapsRSS / int64(k.nSmaps)
+			}
+		}
+	}
+	// Read past PSSBudget: the others' PSS/RSS ratio (forked children are
+	// alike, so the ratio carries over, and it is fresh).
+	o := pick(1, func(k tally) bool { return k.smapsRSS > 0 })
+	ratio := 1.0
+	if o.smapsRSS > 0 {
+		ratio = float64(o.pss) / float64(o.smapsRSS)
+	}
+	for _, p := range estimatePSS {
+		f.pss += int64(float64(p.rssPages*t.page) * ratio)
+	}
+	if o.nSmaps > 0 {
+		f.pss += int64(len(estimateRSS)) * o.pss / int64(o.nSmaps)
+		f.rss += int64(len(estimateRSS)) * o.smapsRSS / int64(o.nSmaps)
+	}
+	return f, nil
+}
+
+// DelayMark is the run delay of the model's processes at a window's
+// start, per process, for DelaySince at its end.
+type DelayMark struct {
+	ns     map[int]int64 // per process read: its threads' run delay, summed
+	unread int           // processes the budget left unread
+}
+
+// MarkDelay reads the run delay of the tree's processes (the second field
+// of /proc/PID/task/TID/schedstat: nanoseconds runnable but waiting for a
+// CPU, summed over each process's threads), within the time budget. Over
+// a window, DelaySince then tells a model that was slow because something
+// else held its CPU, whose threads queued, from one that was idle or
+// blocked, whose threads did not. It reads one file per thread, so it is
+// for a window's ends, not every sample.
+func (t *Tree) MarkDelay() (DelayMark, error) {
+	pids, err := t.PIDs()
+	if err != nil {
+		return DelayMark{}, err
+	}
+	procs := make([]procStat, len(pids))
+	for i, pid := range pids {
+		procs[i] = procStat{pid: pid}
+	}
+	ordered, advance := t.order(procs)
+	m := DelayMark{ns: make(map[int]int64, len(pids))}
+	stop := t.stopper()
+	others, roots := 0, 0
+	for _, p := range ordered {
+		root, read := t.roots[p.pid], others
+		if root {
+			read = roots
+		}
+		if stop(root, read) {
+			m.unread++
+			continue
+		}
+		ns, ok, err := t.runDelay(p.pid)
 		if err != nil {
-			return 0, err
+			return DelayMark{}, err
 		}
 		if ok {
-			measured[m.pid] = true
-			sliceRSS += rss
-			slicePSS += pss
-			total += pss
+			m.ns[p.pid] = ns
+			if root {
+				roots++
+			} else {
+				others++
+			}
 		}
 	}
-	t.cursor += budget
-	ratio := 1.0
-	if sliceRSS > 0 {
-		ratio = float64(slicePSS) / float64(sliceRSS)
-	}
-	for _, m := range others {
-		if !measured[m.pid] {
-			total += int64(float64(m.rssPages*t.page) * ratio)
-		}
-	}
-	return total, nil
+	advance(others)
+	return m, nil
 }
 
-// cpuacct reads the cgroup's user and system CPU seconds.
-func (t *Tree) cpuacct() (user, sys float64, err error) {
-	read := func(name string) (float64, error) {
-		path := t.cfg.CPUAcct + "/" + name
-		b, err := readFile(path, t.buf)
-		t.buf = b[:cap(b)]
-		if err != nil {
-			return 0, fmt.Errorf("probe: read %s: %w", path, err)
-		}
-		ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("probe: parse %s: %w", path, err)
-		}
-		return float64(ns) / 1e9, nil
-	}
-	// cpuacct.usage is exact scheduler time; the v1 user/sys split is
-	// counted in ticks, so a model busy for less than a tick at a time may
-	// show none at all. Use the exact total, split by the ticks' ratio.
-	total, err := read("cpuacct.usage")
+// DelaySince returns the seconds the tree's threads waited for a CPU since
+// the mark, and how many of the tree's processes that leaves unread (then
+// the seconds are those of the processes read, scaled up to all of them).
+// It reads the processes the mark read, within the time budget, and when
+// the mark read every process, the processes started since (their whole
+// delay falls after the mark). Threads that ended take their delay with
+// them, so the sum can only understate the wait.
+func (t *Tree) DelaySince(m DelayMark) (float64, int, error) {
+	pids, err := t.PIDs()
 	if err != nil {
 		return 0, 0, err
-	}
-	if user, err = read("cpuacct.usage_user"); err != nil {
-		return 0, 0, err
-	}
-	if sys, err = read("cpuacct.usage_sys"); err != nil {
-		return 0, 0, err
-	}
-	if user+sys == 0 {
-		// No tick landed yet: a network server spends its time in system
-		// calls, so count it as system time.
-		return 0, total, nil
-	}
-	return total * user / (user + sys), total * sys / (user + sys), nil
-}
-
-// RunDelay is the seconds the tree's threads have spent runnable but
-// waiting for a CPU (the second field of /proc/PID/task/TID/schedstat),
-// summed over every thread alive now. Over a window it tells a model that
-// was slow because something else held its CPU, whose threads queued,
-// from one that was idle or blocked, whose threads did not. It reads one
-// file per thread, so it is for a window's ends, not every sample.
-func (t *Tree) RunDelay() (float64, error) {
-	members, err := t.members()
-	if err != nil {
-		return 0, err
 	}
 	var ns int64
-	for _, m := range members {
-		dir := "/proc/" + strconv.Itoa(m.pid) + "/task/"
-		f, err := os.Open(dir)
-		if err != nil {
-			continue // gone
+	read := 0
+	stop := t.stopper()
+	for _, pid := range pids {
+		before, marked := m.ns[pid]
+		if !marked && m.unread > 0 {
+			continue // alive at the mark but not read then: its delay since is unknown
 		}
-		tids, err := f.Readdirnames(-1)
-		f.Close()
+		if stop(false, read) {
+			break
+		}
+		now, ok, err := t.runDelay(pid)
 		if err != nil {
+			return 0, 0, err
+		}
+		if !ok {
 			continue
 		}
-		for _, tid := range tids {
-			b, err := readFile(dir+tid+"/schedstat", t.buf)
-			t.buf = b[:cap(b)]
-			if err != nil {
-				continue // the thread ended
-			}
-			f := strings.Fields(string(b))
-			if len(f) < 2 {
-				return 0, fmt.Errorf("probe: %s%s/schedstat: %q", dir, tid, b)
-			}
-			v, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("probe: %s%s/schedstat: %w", dir, tid, err)
-			}
-			ns += v
-		}
+		read++
+		ns += max(0, now-before)
 	}
-	return float64(ns) / 1e9, nil
+	unread := len(pids) - read
+	if read == 0 {
+		return 0, unread, nil
+	}
+	return float64(ns) / 1e9 * float64(len(pids)) / float64(read), unread, nil
+}
+
+// runDelay sums the run delay of pid's threads in nanoseconds; ok is
+// false when the process is gone.
+func (t *Tree) runDelay(pid int) (ns int64, ok bool, err error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	f, err := os.Open(dir)
+	if err != nil {
+		return 0, false, nil // gone
+	}
+	tids, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return 0, false, nil
+	}
+	t.procReads++
+	for _, tid := range tids {
+		t.procReads++
+		b, err := readFile(dir+tid+"/schedstat", t.buf)
+		t.buf = b[:cap(b)]
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 2 {
+			return 0, false, fmt.Errorf("probe: %s%s/schedstat: %q", dir, tid, b)
+		}
+		v, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("probe: %s%s/schedstat: %w", dir, tid, err)
+		}
+		ns += v
+	}
+	return ns, true, nil
 }

@@ -210,3 +210,49 @@ func BenchmarkSampleTree(b *testing.B) {
 		})
 	}
 }
+
+// TestTreeBudgetEstimates cuts the per-process reads short (a budget of a
+// nanosecond still reads a root and minOthers others) on a tree of 60
+// sleeps: the processes left unread are counted, and the estimate from
+// those read stays near the exact figures, since the sleeps are alike.
+func TestTreeBudgetEstimates(t *testing.T) {
+	const n = 60
+	h := startTree(t, "sleeps", strconv.Itoa(n))
+	roots := []int{h.cmd.Process.Pid}
+	exact := sample(t, NewTree(TreeConfig{Roots: roots, PSSBudget: -1, Budget: -1}))
+	if exact.Procs != n+1 || exact.Unread != 0 {
+		t.Fatalf("exact: %d procs, %d unread; want %d, 0", exact.Procs, exact.Unread, n+1)
+	}
+	tr := NewTree(TreeConfig{Roots: roots, PSSBudget: -1, Budget: time.Nanosecond})
+	for range 2 { // the rotation reads other sleeps the second time
+		est := sample(t, tr)
+		if want := n - minOthers; est.Unread != want || est.Procs != n+1 {
+			t.Fatalf("cut short: %d unread of %d procs, want %d of %d", est.Unread, est.Procs, want, n+1)
+		}
+		near := func(what string, got, want int64) {
+			if d := float64(got-want) / float64(want); d < -0.25 || d > 0.25 {
+				t.Errorf("estimated %s %d is %.0f%% off the exact %d", what, got, 100*d, want)
+			}
+		}
+		near("fds", int64(est.FDs), int64(exact.FDs))
+		near("pss", est.PSS, exact.PSS)
+	}
+}
+
+// TestTreeRootsOnly reads the roots alone, not every process on the
+// machine for their descendants: what the swarm's agents need.
+func TestTreeRootsOnly(t *testing.T) {
+	h := startTree(t, "root")
+	roots := []int{h.cmd.Process.Pid}
+	walk := NewTree(TreeConfig{Roots: roots})
+	only := NewTree(TreeConfig{Roots: roots, RootsOnly: true})
+	w, o := sample(t, walk), sample(t, only)
+	if w.Procs != 4 || o.Procs != 1 {
+		t.Errorf("walk %d procs, roots only %d: want 4 and 1", w.Procs, o.Procs)
+	}
+	// One stat, one descriptor count, one smaps_rollup; the walk reads
+	// every process's stat on the machine (this test's, at least five).
+	if only.ProcReads() != 3 || walk.ProcReads() <= 3+4 {
+		t.Errorf("roots only read %d /proc files, the walk %d: want 3, and more than 7", only.ProcReads(), walk.ProcReads())
+	}
+}

@@ -135,8 +135,8 @@ func repeatsTable(l *results.Loaded) table {
 func stepsTable(steps []results.Step) table {
 	t := table{
 		head: []string{"step", "offered", "ramp", "settle", "open", "sustained", "ok", "failures", "client-side failures",
-			"p99 (window)", "p99 (ramp)", "echoes", "note"},
-		right: []bool{true, true, true, true, true, true, false, true, true, true, true, true, false},
+			"p99 (window)", "p99 (ramp)", "echoes", "runner CPU", "note"},
+		right: []bool{true, true, true, true, true, true, false, true, true, true, true, true, true, false},
 	}
 	for _, s := range steps {
 		ok := text("yes")
@@ -166,7 +166,7 @@ func stepsTable(steps []results.Step) table {
 		note := strings.Join(notes, ", ")
 		t.rows = append(t.rows, []Cell{num(fmt.Sprint(s.Index), float64(s.Index)),
 			count(int64(s.Offered)), text(ramp), text(settle), count(int64(s.Open)), count(int64(s.Sustained)), ok,
-			text(failureCell(s.Failures)), text(failureCell(s.ClientFailures)), text(p99Cell(s.Latency)), text(rampP99), count(s.Echoes), text(note)})
+			text(failureCell(s.Failures)), text(failureCell(s.ClientFailures)), text(p99Cell(s.Latency)), text(rampP99), count(s.Echoes), text(runnerCPUCell(s)), text(note)})
 	}
 	return t
 }

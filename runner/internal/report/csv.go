@@ -73,7 +73,11 @@ func procCols(prefix string) []string {
 }
 
 func procVals(p results.Proc) []string {
-	return []string{itoa(p.Procs), itoa(p.Threads), itoa(p.FDs), i64(p.RSS), i64(p.PSS), ftoa(p.CPUUser), ftoa(p.CPUSys)}
+	v := []string{itoa(p.Procs), itoa(p.Threads), itoa(p.FDs), i64(p.RSS), i64(p.PSS), ftoa(p.CPUUser), ftoa(p.CPUSys)}
+	if p.NoDetail {
+		v[2], v[3], v[4] = "", "", "" // not read that second (through the cgroups), not zero
+	}
+	return v
 }
 
 func latCols(prefix string) []string {

@@ -242,6 +242,19 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 }
 
 // p99Cell is "no echo" when nothing came back: never a 0.00 ms.
+// runnerCPUCell is the runner's own CPU over the step's window, as a share
+// of one CPU (the per-process reads at the window's ends included, over
+// the window's length: if anything, high); "—" where it was not recorded.
+func runnerCPUCell(s results.Step) string {
+	if s.RunnerCPU <= 0 || s.HoldSeconds <= 0 {
+		return "—"
+	}
+	if share := s.RunnerCPU / s.HoldSeconds; share >= 0.0005 {
+		return fmt.Sprintf("%.3f", share)
+	}
+	return "< 0.001" // not 0.000: a figure below its resolution
+}
+
 func p99Cell(p results.Percentiles) string {
 	if p.Count == 0 {
 		return "no echo"

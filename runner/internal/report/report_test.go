@@ -324,3 +324,29 @@ func TestRenderEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+func TestRunnerCPUCell(t *testing.T) {
+	tests := []struct {
+		cpu, hold float64
+		want      string
+	}{
+		{0.1, 4, "0.025"},      // 0.1 s of CPU over a 4 s window
+		{2.6, 4, "0.650"},      // the /proc walk of 10,000 processes, before the cgroups
+		{0, 4, "—"},            // not recorded: an older folder
+		{0.1, 0, "—"},          // no window
+		{0.0004, 4, "< 0.001"}, // below the resolution shown: said so, not 0.000
+	}
+	for _, tc := range tests {
+		if got := runnerCPUCell(results.Step{RunnerCPU: tc.cpu, HoldSeconds: tc.hold}); got != tc.want {
+			t.Errorf("runner CPU %v s over %v s: %q, want %q", tc.cpu, tc.hold, got, tc.want)
+		}
+	}
+}
+
+func TestProcValsLeaveUnreadEmpty(t *testing.T) {
+	read := procVals(results.Proc{Procs: 2, Threads: 3, FDs: 9, RSS: 10, PSS: 8})
+	unread := procVals(results.Proc{Procs: 2, Threads: 3, NoDetail: true})
+	if read[2] != "9" || read[4] != "8" || unread[2] != "" || unread[3] != "" || unread[4] != "" || unread[0] != "2" {
+		t.Errorf("read %q, unread %q: want the fds, rss and pss cells empty only where they were not read", read, unread)
+	}
+}

@@ -124,6 +124,13 @@ type Sample struct {
 	// "settle" or "window" (empty before the first step, and in runs
 	// recorded before it existed). The terminal's live line shows it.
 	Phase string `json:"phase,omitempty"`
+	// SampleCost is the seconds this sample took to read (the system, the
+	// model, the agents): the one-second rhythm holds while it stays well
+	// under a second.
+	SampleCost float64 `json:"sample_cost,omitempty"`
+	// RunnerCPU is the CPU seconds the runner's own process had used when
+	// the sample was taken (getrusage RUSAGE_SELF), cumulative.
+	RunnerCPU float64 `json:"runner_cpu,omitempty"`
 }
 
 // Swarm is the client side, summed over agents.
@@ -187,6 +194,29 @@ type Proc struct {
 	PSS     int64   `json:"pss"`      // bytes; shared pages divided among sharers
 	CPUUser float64 `json:"cpu_user"` // seconds, cumulative
 	CPUSys  float64 `json:"cpu_sys"`  // seconds, cumulative
+	// Mem is the user memory the model's memory cgroup charges it, every
+	// page once (memory.stat total_rss + total_mapped_file); 0 without the
+	// guard's cgroups. See UserMemory.
+	Mem int64 `json:"mem,omitempty"`
+	// NoDetail: the per-process figures (FDs, RSS, PSS) were not read: a
+	// per-second sample through the model's cgroups, where they are zero
+	// because unmeasured, not because there are none. They are read at a
+	// step's window ends and before the first step.
+	NoDetail bool `json:"no_detail,omitempty"`
+	// Unread is how many processes the per-process reads left unread when
+	// their time budget ran out: FDs, RSS and PSS count those at the mean
+	// of the processes read, an estimate. 0: every process read.
+	Unread int `json:"unread,omitempty"`
+}
+
+// UserMemory is the model's user memory with every page counted once, one
+// series across a run: the cgroup's charge (Mem) when the guard's cgroups
+// measured it, each second; else PSS.
+func (p Proc) UserMemory() int64 {
+	if p.Mem > 0 {
+		return p.Mem
+	}
+	return p.PSS
 }
 
 // System is the kernel's view.
@@ -289,6 +319,14 @@ type Step struct {
 	// waiting for a CPU over the window (schedstat run delay), summed
 	// over threads; -1 when it could not be read.
 	ModelWait float64 `json:"model_wait,omitempty"`
+	// ModelWaitUnread is how many of the model's processes the run delay
+	// was not read from when its time budget ran out: ModelWait is then
+	// the delay of those read, scaled up to all of them, an estimate.
+	ModelWaitUnread int `json:"model_wait_unread,omitempty"`
+	// RunnerCPU is the CPU seconds the runner itself used from the
+	// window's start to the step's record, its per-process reads at the
+	// window's ends included: what measuring cost, next to the model.
+	RunnerCPU float64 `json:"runner_cpu,omitempty"`
 	// Others are the processes outside the model and the agents that used
 	// the most CPU over the window (the runner among them), most first.
 	Others []ProcCPU `json:"others,omitempty"`
@@ -299,7 +337,8 @@ type Step struct {
 	// KernelMem is kernel memory attributable to the connections: sockstat
 	// TCP memory plus unreclaimable slab, above the baseline before load.
 	KernelMem int64 `json:"kernel_mem"`
-	// UserMem is the model's PSS above its idle baseline.
+	// UserMem is the model's user memory above its idle baseline: the
+	// cgroup's charge under the guard, else PSS (Proc.UserMemory).
 	UserMem  int64            `json:"user_mem"`
 	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
 	LagMaxMs float64          `json:"lag_max_ms"`         // the swarm's worst lag behind its send schedule in any second of the step
