@@ -387,7 +387,7 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		s = fmt.Sprintf("the server closes connections right after accepting them once %s are live (a cap of %s): read:EOF ×%d at %s offered, %s sustained",
 			n(live), n(live), f["read:EOF"], n(first.Offered), n(first.Sustained))
 		if live == 0 {
-			c.Mechanism = "closes connections"
+			c.Mechanism = results.MechClosesAll
 			s = fmt.Sprintf("the server closes every connection: read:EOF ×%d at %s offered", f["read:EOF"], n(first.Offered))
 		}
 	case f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"] > 0 && (f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"])*2 >= total:

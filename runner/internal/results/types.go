@@ -563,6 +563,7 @@ const (
 	MechProcCreate    = "process creation failed"
 	MechThreadCreate  = "thread creation failed"
 	MechConnCap       = "cap on live connections"
+	MechClosesAll     = "closes connections" // closes every connection it accepts
 	MechSilent        = "stopped echoing"
 	MechListenQueue   = "listen queue overflow"
 	MechNotAccepting  = "stopped accepting"
