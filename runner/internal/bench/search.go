@@ -103,25 +103,34 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 // probeBetween is the next probe inside the open bracket (lo, up): where
 // the evidence points, else the middle. Halving a 16,000-48,000 bracket to
 // 10% takes four probes, each a fresh start and a ramp (about 10 s at
-// 40,000): past a model's budget. The evidence, in order:
-//   - the failed step's own count: it served that many on time while more
-//     were offered (a cap, a pool, an accept rate), so that is where the
-//     capacity is, or just below;
-//   - the CPU the model used at its largest held count, projected to 90%
-//     of its CPUs: an event loop that collapsed (none served at the failed
-//     count) is most often out of CPU.
+// 40,000): past a model's budget. The evidence is the failed step's (the
+// one at up):
+//   - it served more than lo on time while more were offered (a cap, a
+//     pool, an accept rate): the capacity is there;
+//   - it served about lo: a cap at lo, so the probe goes just above it, a
+//     resolution's worth, to close the bracket;
+//   - it collapsed with the model's CPU full: the CPU the model used at its
+//     largest held count, projected to 90% of its CPUs.
 //
 // A guess is kept a tenth of the gap inside the bracket, so every probe
 // narrows it, and rounded as between rounds.
 func probeBetween(steps []results.Step, b analysis.Bracket, up int, lim searchLimits) int {
 	lo := b.Sustained
-	guess := 0
-	for _, st := range steps {
-		if st.Offered == up && !st.OK && analysis.Trusted(st) && st.Sustained > lo {
-			guess = st.Sustained
+	var failed *results.Step
+	for i := range steps {
+		if st := &steps[i]; st.Offered == up && !st.OK && analysis.Trusted(*st) {
+			failed = st
 		}
 	}
-	if guess == 0 && b.SustainedStep >= 0 && lim.cpus > 0 {
+	guess := 0
+	switch {
+	case failed == nil:
+	case failed.Sustained > lo:
+		guess = failed.Sustained
+	case lo > 0 && float64(failed.Sustained) >= 0.9*float64(lo):
+		guess = int(math.Ceil(float64(lo) * (1 + lim.resolution)))
+	case b.SustainedStep >= 0 && lim.cpus > 0 && failed.HoldSeconds > 0 &&
+		(failed.Model.CPUUser+failed.Model.CPUSys)/failed.HoldSeconds >= 0.8*float64(lim.cpus):
 		st := steps[b.SustainedStep]
 		if busy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds; st.HoldSeconds > 0 && busy > 0.05 {
 			guess = int(float64(st.Sustained) * 0.9 * float64(lim.cpus) / busy)

@@ -17,6 +17,13 @@ func failed(n int) results.Step {
 func collapsed(n int) results.Step {
 	return results.Step{Offered: n, Why: results.WhyTooFew, Window: true}
 }
+func cpuBound(st results.Step) results.Step {
+	st.HoldSeconds, st.Model.CPUUser = 2, 1.9
+	return st
+}
+func capped1300(n int) results.Step {
+	return results.Step{Offered: n, Sustained: 1300, Why: results.WhyTooFew, Window: true}
+}
 func busy(n int, cpu float64) results.Step {
 	st := ok(n)
 	st.HoldSeconds, st.Model.CPUUser = 2, 2*cpu
@@ -48,8 +55,12 @@ func TestNextOffer(t *testing.T) {
 		{"probes where the failed step served", lim, []results.Step{ok(1000), ok(4000), ok(16000), failed(64000)}, 32000, ""},
 		{"probes where a failed probe served", lim, []results.Step{ok(16000), failed(64000), failed(40000)}, 20000, ""},
 		{"bisects after a collapse, with nothing to project from", lim, []results.Step{ok(16000), collapsed(64000)}, 40000, ""},
-		{"projects the CPU after a collapse", cpu1, []results.Step{busy(16000, 0.4), collapsed(64000)}, 36000, ""},
-		{"keeps a projection inside the bracket", cpu1, []results.Step{busy(16000, 0.1), collapsed(64000)}, 59000, ""},
+		{"projects the CPU after a collapse with the CPU full", cpu1, []results.Step{busy(16000, 0.4), cpuBound(collapsed(64000))}, 36000, ""},
+		{"keeps a projection inside the bracket", cpu1, []results.Step{busy(16000, 0.1), cpuBound(collapsed(64000))}, 59000, ""},
+		{"no projection when the CPU was not full", cpu1, []results.Step{busy(16000, 0.4), collapsed(64000)}, 40000, ""},
+		// capk: it holds 1,300 whatever is offered.
+		{"probes just above a cap", cpu1, []results.Step{ok(1000), capped1300(2000), ok(1300)}, 1430, ""},
+		{"a cap closes in one more probe", cpu1, []results.Step{ok(1000), capped1300(2000), ok(1300), capped1300(1430)}, 0, results.SearchBracketed},
 		{"bisects up after a sustained probe", lim, []results.Step{ok(16000), failed(64000), ok(40000)}, 52000, ""},
 		{"stops within 10%", lim, []results.Step{ok(16000), failed(64000), ok(40000), failed(43000)}, 0, results.SearchBracketed},
 		{"gap of 10% is closed", lim, []results.Step{ok(1000), failed(1100)}, 0, results.SearchBracketed},
@@ -82,8 +93,9 @@ func TestNextOffer(t *testing.T) {
 func TestNextOfferNeverRepeatsAStep(t *testing.T) {
 	lim := searchLimits{plan: []int{1000}, resolution: 0.10, top: 2000}
 	cut := results.Step{Offered: 1500, Cut: true, Why: results.WhyCut}
-	// A cut step (neither sustained nor failed) would be chosen again.
-	d := nextOffer([]results.Step{ok(1000), failed(2000), cut}, lim)
+	// A cut step (neither sustained nor failed) would be chosen again: the
+	// collapse at 2,000 leaves the middle, 1,500, where it was cut.
+	d := nextOffer([]results.Step{ok(1000), collapsed(2000), cut}, lim)
 	if d.next != 0 || d.end != results.SearchEnded {
 		t.Fatalf("nextOffer = %+v, want a stop rather than 1500 again", d)
 	}
