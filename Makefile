@@ -89,7 +89,7 @@ RACE_PKGS := c10klab/runner/conformance c10klab/runner/internal/bench c10klab/ru
 # beyond its committed seed corpus (testdata/fuzz), which every test run
 # replays.
 FUZZ_TARGETS := ./runner/internal/swarm:FuzzParseCommand ./runner/internal/results:FuzzDecodeTimeline
-FUZZTIME ?= 10s
+FUZZTIME ?= 5s
 
 # Packages run one at a time (-p 1): the integration tests put real load on
 # loopback, and two of them at once on 2 cores would measure each other.

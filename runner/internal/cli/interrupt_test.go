@@ -24,12 +24,9 @@ import (
 // at once (GNU timeout -s INT signals the command and then its process
 // group) is still one interrupt, not the "quit at once" of a second Ctrl-C.
 func TestCtrlCKeepsWhatWasMeasured(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		signals int
-	}{{"once", 1}, {"twice at once, as timeout sends it", 2}} {
-		t.Run(c.name, func(t *testing.T) { ctrlC(t, c.signals) })
-	}
+	// Twice at once covers once: the first signal is handled the same way
+	// either way, and each case costs a real run of ~12 s under -race.
+	ctrlC(t, 2)
 }
 
 func ctrlC(t *testing.T, signals int) {
