@@ -175,7 +175,30 @@ class Work:
         wait=, with the model's own sleep."""
         self.before_wait()
         if self.wait_ns:
-            sleep(self.wait)
+            full_wait(sleep, self.wait)
+
+    async def await_wait(self):
+        """wait= as a coroutine sleep (asyncio, uvloop, Tornado), at least
+        the whole wait on the monotonic clock."""
+        if not self.wait_ns:
+            return
+        import asyncio  # only the coroutine models need it
+
+        end = time.monotonic() + self.wait
+        await asyncio.sleep(self.wait)
+        while (left := end - time.monotonic()) > 0:
+            await asyncio.sleep(left)
+
+
+def full_wait(sleep, seconds):
+    """sleep(seconds), then again for whatever the monotonic clock says is
+    left: a loop's timer may fire early against the real clock (libuv
+    caches its loop time at the start of an iteration: uvloop's 50 ms
+    sleep once came back after 49.6 ms), and wait= is a lower bound."""
+    end = time.monotonic() + seconds
+    sleep(seconds)
+    while (left := end - time.monotonic()) > 0:
+        sleep(left)
 
 
 def parse_work(text, size=DEFAULT_SIZE):

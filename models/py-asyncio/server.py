@@ -136,8 +136,7 @@ class Server:
                 c10k.block_ns(w.block_ns)
             else:
                 await asyncio.get_running_loop().run_in_executor(self.executor, c10k.block_ns, w.block_ns)
-        if w.wait_ns:
-            await asyncio.sleep(w.wait)
+        await w.await_wait()
 
     async def stream_work_echo(self, reader, writer):
         """stream_echo with the work per request (C10K_WORK)."""

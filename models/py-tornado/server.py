@@ -41,8 +41,7 @@ class Echo(TCPServer):
                 # one, so a FIN behind it is seen only after its echo.
                 req = await stream.read_bytes(self.work.size)
                 self.work.before_wait()
-                if self.work.wait_ns:
-                    await asyncio.sleep(self.work.wait)
+                await self.work.await_wait()
                 await stream.write(req)
         except StreamClosedError as e:
             # Tornado turns the client's FIN into a closed stream, and a
