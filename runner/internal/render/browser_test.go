@@ -119,21 +119,7 @@ func TestReportInBrowser(t *testing.T) {
 // given families so that the filter has something to filter.
 func familyRun(t *testing.T) (dir string, models []string) {
 	t.Helper()
-	dir = t.TempDir()
-	const fixture = "../report/testdata/run-small"
-	entries, err := os.ReadDir(fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(fixture, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir = copyFixture(t)
 	l, err := results.Load(dir)
 	if err != nil {
 		t.Fatal(err)

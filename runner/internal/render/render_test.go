@@ -14,21 +14,7 @@ import (
 // `c10klab plot` does, and checks REPORT.html is written beside REPORT.md
 // with every chart inline.
 func TestRenderWritesBothReports(t *testing.T) {
-	dir := t.TempDir()
-	const fixture = "../report/testdata/run-small"
-	entries, err := os.ReadDir(fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(fixture, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := copyFixture(t)
 	if err := Render(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -53,4 +39,26 @@ func TestRenderWritesBothReports(t *testing.T) {
 			t.Errorf("REPORT.html has no section for %s", m)
 		}
 	}
+}
+
+// copyFixture is the report's small fixture run in a temporary folder, to
+// draw again without touching the committed files.
+func copyFixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	const fixture = "../report/testdata/run-small"
+	entries, err := os.ReadDir(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(fixture, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
