@@ -289,24 +289,27 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		// No window: the ramp's echoes are all there is.
 		sr.rampHist, sr.windowHist = swarm.NewHist(), sr.rampHist
 	}
+	// The swarm's counts over the whole step, and over the window.
+	overStep := end.Swarm.Sub(sr.before.Swarm.SwarmCounters)
+	overWindow := end.Swarm.Sub(steady.Swarm.SwarmCounters)
 	st := &results.Step{
 		Index: sr.index, Offered: sr.offered, Start: sr.start, End: end.Time,
-		Open:           end.Swarm.Open,
-		Failures:       probe.CounterDeltas(sr.before.Swarm.Failures, end.Swarm.Failures),
-		ClientFailures: probe.CounterDeltas(sr.before.Swarm.ClientFailures, end.Swarm.ClientFailures),
+		Open:           overStep.Open,
+		Failures:       overStep.Failures,
+		ClientFailures: overStep.ClientFailures,
 		Latency:        swarm.Percentiles(sr.windowHist),
 		RampLatency:    swarm.Percentiles(sr.rampHist),
 		Settled:        sr.settled,
-		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
-		Unstamped:      end.Swarm.Unstamped - steady.Swarm.Unstamped,
+		Echoes:         overWindow.Echoed,
+		Unstamped:      overWindow.Unstamped,
 		Model:          m.modelDetail(end.Model),
 		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
 		MachineCPU:     delta(steady.System.CPUBusy, end.System.CPUBusy),
 		MemStall:       delta(steady.System.MemStall, end.System.MemStall),
-		Counters:       probe.CounterDeltas(sr.before.System.Counters, end.System.Counters),
+		Counters:       results.CounterDeltas(sr.before.System.Counters, end.System.Counters),
 		LagMaxMs:       m.stepLagMs,
-		RampPauses:     end.Swarm.RampPauses - sr.before.Swarm.RampPauses,
-		Unattempted:    end.Swarm.Unattempted,
+		RampPauses:     overStep.RampPauses,
+		Unattempted:    overStep.Unattempted,
 		Cut:            cut,
 	}
 	if !sr.rampEnd.IsZero() {
@@ -319,7 +322,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 			st.Hostile.Cycles -= b.Cycles
 			before = b.Failures
 		}
-		st.Hostile.Failures = probe.CounterDeltas(before, h.Failures)
+		st.Hostile.Failures = results.CounterDeltas(before, h.Failures)
 	}
 	if !sr.settleEnd.IsZero() {
 		st.SettleSeconds = sr.settleEnd.Sub(sr.rampEnd).Seconds()
@@ -328,7 +331,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		st.WindowStart = sr.window.Time
 	}
 	m.mu.Lock()
-	st.ServerReports = probe.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
+	st.ServerReports = results.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
 	m.mu.Unlock()
 	for _, c := range m.runRec.Config.ModelCPUs {
 		if c < len(steady.System.PerCPU) && c < len(end.System.PerCPU) {
@@ -359,15 +362,14 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		// Last, so the per-process reads at the window's ends count.
 		st.RunnerCPU = now - steady.RunnerCPU
 	}
-	st.Sustained = end.Swarm.Sustained // on time at the end: all a step without a window can say
+	st.Sustained = overStep.Sustained // on time at the end: all a step without a window can say
 	if ev != nil {
 		m.stepLagMs = max(m.stepLagMs, ev.LagMaxMs)
 		st.LagMaxMs = m.stepLagMs
 		st.Sustained, st.Window = ev.Sustained, true
-		st.Echoes = ev.Echoed - sr.opened.Echoed
-		st.Open = ev.Open
-		st.Failures = probe.CounterDeltas(sr.before.Swarm.Failures, ev.Failures)
-		st.ClientFailures = probe.CounterDeltas(sr.before.Swarm.ClientFailures, ev.ClientFailures)
+		st.Echoes = ev.Counters.Sub(sr.opened.Counters).Echoed
+		atEval := ev.Counters.Sub(sr.before.Swarm.SwarmCounters)
+		st.Open, st.Failures, st.ClientFailures = atEval.Open, atEval.Failures, atEval.ClientFailures
 	}
 	return st
 }

@@ -37,7 +37,7 @@ func runStream(t0 time.Time) (recs []struct {
 		sec := 0.4
 		sample := func(step int, phase string, offered int) {
 			add(label, results.Record{Type: results.TypeSample, Sample: &results.Sample{Time: at(sec), Step: step, Offered: offered, Phase: phase,
-				Swarm: results.Swarm{Open: offered, Sustained: offered, Latency: results.Percentiles{Count: 10, P99: 1.5}}}})
+				Swarm: results.Swarm{SwarmCounters: results.SwarmCounters{Open: offered, Sustained: offered}, Latency: results.Percentiles{Count: 10, P99: 1.5}}}})
 			if phase != "" {
 				phaseSamples++
 			}

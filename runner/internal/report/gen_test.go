@@ -241,8 +241,11 @@ func simulate(dir string, cfg results.Config, sc scenario, start time.Time, rng 
 			lat = mergeP(lat, pc)
 			sm := &results.Sample{
 				Time: now, Elapsed: round3(elapsed), Step: i, Offered: offered,
-				Swarm: results.Swarm{Open: open, Connecting: connecting, Sustained: sustained, Sent: sent, Echoed: echoed,
-					Failures: clone(fails), ClientFailures: clone(clientFails), LagMaxMs: round3(lag), Latency: pc},
+				Swarm: results.Swarm{
+					SwarmCounters: results.SwarmCounters{Open: open, Connecting: connecting, Sustained: sustained, Sent: sent, Echoed: echoed, Failures: clone(fails), ClientFailures: clone(clientFails)},
+					LagMaxMs:      round3(lag),
+					Latency:       pc,
+				},
 				Model:  procAt(open),
 				Agents: results.Proc{Procs: 1 + open/cfg.ConnsPerAgent, Threads: 6, FDs: open + 8, RSS: 12*mib + int64(open)*900, PSS: 11*mib + int64(open)*880, CPUUser: cpu * 0.5, CPUSys: cpu * 0.7},
 				System: results.System{MemAvailable: 3310*mib - int64(float64(open)*(sc.userPer+2*sc.kernelPer)), Slab: 210*mib + int64(open)*2400, SUnreclaim: 95*mib + int64(open)*1900,
@@ -259,7 +262,7 @@ func simulate(dir string, cfg results.Config, sc scenario, start time.Time, rng 
 				counters["Tcp.EstabResets"] += int64(open)
 				recs = append(recs, results.Record{Type: results.TypeSample, Sample: &results.Sample{
 					Time: start.Add(time.Duration(elapsed * float64(time.Second))), Elapsed: round3(elapsed), Step: i, Offered: offered,
-					Swarm:  results.Swarm{Sent: sent, Echoed: echoed, Failures: clone(fails), LagMaxMs: 2},
+					Swarm:  results.Swarm{SwarmCounters: results.SwarmCounters{Sent: sent, Echoed: echoed, Failures: clone(fails)}, LagMaxMs: 2},
 					Agents: results.Proc{Procs: 1, Threads: 6, FDs: 8, RSS: 12 * mib, PSS: 11 * mib, CPUUser: cpu * 0.5, CPUSys: cpu * 0.7},
 					System: results.System{MemAvailable: 3300 * mib, Slab: 210 * mib, SUnreclaim: 95 * mib, TCPInUse: 9, TCPTimeWait: int64(open), Counters: clone(counters)},
 				}})

@@ -285,7 +285,7 @@ func TestRenderEdgeCases(t *testing.T) {
 		}},
 		{"zero-sustained", []results.Record{
 			{Type: results.TypeSample, Sample: &results.Sample{Time: start.Add(time.Second), Elapsed: 1, Offered: 100,
-				Swarm: results.Swarm{Open: 100, Failures: map[string]int64{"deadline:ETIMEDOUT": 100}}}},
+				Swarm: results.Swarm{SwarmCounters: results.SwarmCounters{Open: 100, Failures: map[string]int64{"deadline:ETIMEDOUT": 100}}}}},
 			{Type: results.TypeStep, Step: &results.Step{Index: 0, Offered: 100, Open: 100, Failures: map[string]int64{"deadline:ETIMEDOUT": 100}, UserMem: 4096}},
 			{Type: results.TypeEvent, Event: &results.Event{Time: start.Add(2 * time.Second), Kind: results.EventGuard, Msg: "available memory below 256 MiB"}},
 		}},

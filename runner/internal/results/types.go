@@ -135,29 +135,9 @@ type Sample struct {
 
 // Swarm is the client side, summed over agents.
 type Swarm struct {
-	Open       int `json:"open"`
-	Connecting int `json:"connecting"`
-	Sustained  int `json:"sustained"`
-	// Fresh: open connections that have sent nothing yet (swarm.Status).
-	Fresh int `json:"fresh,omitempty"`
-	// RampPauses: ticks the agents' ramps waited because they were behind
-	// on their own sends (swarm.Status), cumulative.
-	RampPauses int64 `json:"ramp_pauses,omitempty"`
-	// Unattempted: connections the agents had not tried to open yet.
-	Unattempted int   `json:"unattempted,omitempty"`
-	Sent        int64 `json:"sent"`   // messages sent, cumulative
-	Echoed      int64 `json:"echoed"` // messages echoed intact, cumulative
-	// Unstamped counts echoes timed when an agent read them, not when
-	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
-	Unstamped int64 `json:"unstamped,omitempty"`
-	// Failures by class "phase:ERRNO" (phase: connect, write, read,
-	// deadline, mismatch, closed), cumulative, blamed on the server side.
-	Failures map[string]int64 `json:"failures,omitempty"`
-	// ClientFailures are the agents' own resource failures (EMFILE,
-	// EADDRNOTAVAIL, ENOBUFS...), cumulative: the swarm, not the model.
-	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
-	LagMaxMs       float64          `json:"lag_max_ms"` // worst lag behind the send schedule in this second
-	Latency        Percentiles      `json:"latency"`    // echoes completed in this second
+	SwarmCounters
+	LagMaxMs float64     `json:"lag_max_ms"` // worst lag behind the send schedule in this second
+	Latency  Percentiles `json:"latency"`    // echoes completed in this second
 	// Hostile is the misbehaving connections (bench --hostile), counted
 	// apart from everything above, which is the well-behaved ones'.
 	Hostile *Hostile `json:"hostile,omitempty"`

@@ -15,6 +15,8 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/results"
 )
 
 // AgentConfig is what one agent process needs.
@@ -927,16 +929,18 @@ func (a *agent) emit(stopErr error) { a.emitStatus(stopErr, 0, 0) }
 func (a *agent) emitStatus(stopErr error, evaluated, opened int) {
 	st := Status{
 		Agent: a.cfg.Index, Time: time.Now(), Target: a.target,
-		Open: a.open - a.hostile.open, Connecting: a.connecting, Sustained: a.sustained, Fresh: a.fresh(),
-		Opened: a.opened, Sent: a.sent, Echoed: a.echoed,
-		Failures: a.failures, ClientFailures: a.clientFailures,
-		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped, Wakes: a.wakes, RampPauses: a.rampPauses,
-		Unattempted: max(len(a.conns)-a.nextOpen, 0),
+		SwarmCounters: results.SwarmCounters{
+			Open: a.open - a.hostile.open, Connecting: a.connecting, Sustained: a.sustained, Fresh: a.fresh(),
+			Sent: a.sent, Echoed: a.echoed, Unstamped: a.unstamped,
+			Failures: a.failures, ClientFailures: a.clientFailures,
+			RampPauses: a.rampPauses, Unattempted: max(len(a.conns)-a.nextOpen, 0),
+		},
+		Opened: a.opened, LagMaxMs: float64(a.lagMax) / 1e6, Wakes: a.wakes,
 	}
 	st.WindowOpened = opened
 	st.Acked, a.acked = a.acked, 0
 	if a.hostile.kind != "" {
-		st.Hostile = &HostileStatus{Kind: a.hostile.kind, Offered: a.hostile.target, Open: a.hostile.open,
+		st.Hostile = &results.Hostile{Kind: a.hostile.kind, Offered: a.hostile.target, Open: a.hostile.open,
 			Cycles: a.hostile.cycles, Failures: a.hostile.failures}
 	}
 	if evaluated > 0 {
