@@ -8,7 +8,7 @@ import (
 )
 
 func TestJudgeNeverSustainsWhatItsOwnFiguresDeny(t *testing.T) {
-	cfg := results.Config{SustainRatio: 0.95, Deadline: time.Second, Interval: time.Second}
+	cfg := results.Config{Messages: results.Messages{Deadline: time.Second, Interval: time.Second}, Judging: results.Judging{SustainRatio: 0.95}}
 	good := func() results.Step {
 		return results.Step{Offered: 1000, Open: 1000, Sustained: 1000, Window: true,
 			Latency: results.Percentiles{Count: 5000, P50: 0.4, P99: 3}}
@@ -46,7 +46,7 @@ func TestJudgeNeverSustainsWhatItsOwnFiguresDeny(t *testing.T) {
 }
 
 func TestJudgeTrust(t *testing.T) {
-	cfg := results.Config{SustainRatio: 0.95, Deadline: time.Second, Interval: time.Second, SwarmCPUs: []int{1}, ModelCPUs: []int{0}}
+	cfg := results.Config{Messages: results.Messages{Deadline: time.Second, Interval: time.Second}, Instances: results.Instances{SwarmCPUs: []int{1}, ModelCPUs: []int{0}}, Judging: results.Judging{SustainRatio: 0.95}}
 	failed := results.Step{Offered: 1000, Sustained: 500, Window: true, Latency: results.Percentiles{Count: 10, P99: 1}}
 	with := func(f func(*results.Step)) results.Step { s := failed; f(&s); return s }
 	tests := []struct {
@@ -88,7 +88,7 @@ func TestJudgeTrust(t *testing.T) {
 // Capacity comes from trusted, sustained steps only; a run the swarm
 // ended says "at least".
 func TestSummarizeCapacityFromTrustedStepsOnly(t *testing.T) {
-	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{SustainRatio: 0.95, Deadline: time.Second}}
+	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{Messages: results.Messages{Deadline: time.Second}, Judging: results.Judging{SustainRatio: 0.95}}}
 	step := func(i, offered, sustained int, lag float64) results.Record {
 		return results.Record{Type: results.TypeStep, Step: &results.Step{Index: i, Offered: offered, Open: offered,
 			Sustained: sustained, Window: true, LagMaxMs: lag, Latency: results.Percentiles{Count: 10, P99: 2}}}
@@ -126,7 +126,7 @@ func TestSummarizeCapacityFromTrustedStepsOnly(t *testing.T) {
 
 // A step cut short by Ctrl-C is not the model failing.
 func TestSummarizeInterruptIsNotAFailure(t *testing.T) {
-	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{SustainRatio: 0.95, Deadline: time.Second}}
+	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{Messages: results.Messages{Deadline: time.Second}, Judging: results.Judging{SustainRatio: 0.95}}}
 	recs := []results.Record{
 		{Type: results.TypeStep, Step: &results.Step{Index: 0, Offered: 500, Open: 500, Sustained: 500, Cut: true}},
 		{Type: results.TypeEvent, Event: &results.Event{Kind: results.EventEnded, Stop: results.StopInterrupted}},

@@ -13,7 +13,7 @@ func TestDiagnose(t *testing.T) {
 		{Name: "open files (soft)", Value: "20000"},
 		{Name: "kernel.pid_max", Value: "32768"},
 	}}
-	cfg := results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, Interval: time.Second}
+	cfg := results.Config{Messages: results.Messages{Interval: time.Second}, Instances: results.Instances{ModelCPUs: []int{0}}, Judging: results.Judging{SustainRatio: 0.95}}
 	ok := func(offered int) results.Step {
 		return results.Step{Offered: offered, Open: offered, Sustained: offered, OK: true, Window: true}
 	}
@@ -151,7 +151,7 @@ func TestDiagnose(t *testing.T) {
 			// model had its CPU and was slow all the same.
 			name: "the machine's CPUs full, the swarm apart",
 			in: Input{Model: "gnet", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
-				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Second},
+				Config: results.Config{Messages: results.Messages{Interval: time.Second}, Instances: results.Instances{ModelCPUs: []int{0}, SwarmCPUs: []int{1}}, Judging: results.Judging{SustainRatio: 0.95}},
 				Steps: []results.Step{ok(60000), failed(results.Step{Index: 1, Offered: 80000, Open: 80000, Sustained: 40112, HoldSeconds: 4, Why: results.WhyLatency,
 					Model: results.Proc{CPUUser: 1.04, CPUSys: 2, FDs: 80008}, AgentsCPU: 4.4, MachineCPU: 7.6, ModelWait: 1.2, Echoes: 300000,
 					Failures: map[string]int64{"deadline": 40000}, Latency: results.Percentiles{Count: 10, P50: 300, P99: 1350}})}},
@@ -163,7 +163,7 @@ func TestDiagnose(t *testing.T) {
 			// sandbox's own init (process_api) took a good part of it.
 			name: "another process takes the model's CPU",
 			in: Input{Model: "goroutine", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
-				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},
+				Config: results.Config{Messages: results.Messages{Interval: time.Minute}, Instances: results.Instances{ModelCPUs: []int{0}, SwarmCPUs: []int{1}}, Judging: results.Judging{SustainRatio: 0.95}},
 				Steps: []results.Step{failed(results.Step{Offered: 1000000, Open: 818997, Sustained: 150000, HoldSeconds: 62, Why: results.WhyTooFew,
 					Model: results.Proc{CPUUser: 9.2, CPUSys: 24.9, FDs: 818101}, AgentsCPU: 31, MachineCPU: 100, Echoes: 700000,
 					ModelCPUBusy: 61.5, ModelCPUSoftirq: 13.6, ModelWait: 20.3, Others: []results.ProcCPU{{PID: 1, Comm: "process_api", CPU: 26}},
@@ -178,7 +178,7 @@ func TestDiagnose(t *testing.T) {
 			// slow by itself (blocked, or idle), whatever else ran.
 			name: "another process on the model's CPU, the model not waiting",
 			in: Input{Model: "goroutine", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
-				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},
+				Config: results.Config{Messages: results.Messages{Interval: time.Minute}, Instances: results.Instances{ModelCPUs: []int{0}, SwarmCPUs: []int{1}}, Judging: results.Judging{SustainRatio: 0.95}},
 				Steps: []results.Step{failed(results.Step{Offered: 1000000, Open: 818997, Sustained: 150000, HoldSeconds: 62, Why: results.WhyTooFew,
 					Model: results.Proc{CPUUser: 9.2, CPUSys: 24.9, FDs: 818101}, AgentsCPU: 31, MachineCPU: 100, Echoes: 700000,
 					ModelCPUBusy: 61.5, ModelCPUSoftirq: 13.6, ModelWait: 0.4, Others: []results.ProcCPU{{PID: 1, Comm: "process_api", CPU: 26}},
@@ -191,7 +191,7 @@ func TestDiagnose(t *testing.T) {
 			// model's own cost, on loopback.
 			name: "softirqs fill the model's CPU",
 			in: Input{Model: "epoll", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
-				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Second},
+				Config: results.Config{Messages: results.Messages{Interval: time.Second}, Instances: results.Instances{ModelCPUs: []int{0}, SwarmCPUs: []int{1}}, Judging: results.Judging{SustainRatio: 0.95}},
 				Steps: []results.Step{failed(results.Step{Offered: 100000, Open: 100000, Sustained: 60000, HoldSeconds: 4, Why: results.WhyLatency,
 					Model: results.Proc{CPUUser: 0.8, CPUSys: 1.6, FDs: 100008}, AgentsCPU: 3, MachineCPU: 7.2, Echoes: 300000,
 					ModelCPUBusy: 3.9, ModelCPUSoftirq: 1.4,
@@ -202,7 +202,7 @@ func TestDiagnose(t *testing.T) {
 		{
 			name: "tasks stalled on memory",
 			in: Input{Model: "goroutine", Env: env, Stop: results.StopNotSustained, Samples: []results.Sample{idle},
-				Config: results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, SwarmCPUs: []int{1}, Interval: time.Minute},
+				Config: results.Config{Messages: results.Messages{Interval: time.Minute}, Instances: results.Instances{ModelCPUs: []int{0}, SwarmCPUs: []int{1}}, Judging: results.Judging{SustainRatio: 0.95}},
 				Steps: []results.Step{failed(results.Step{Offered: 1000000, Open: 1000000, Sustained: 680067, HoldSeconds: 61, Why: results.WhyTooFew,
 					Model: results.Proc{CPUUser: 20, CPUSys: 21.5, FDs: 1000101}, AgentsCPU: 30, MachineCPU: 90, MemStall: 18.3, Echoes: 700000,
 					Failures: map[string]int64{"deadline": 320000}, Latency: results.Percentiles{Count: 10, P50: 262, P99: 31000}})}},

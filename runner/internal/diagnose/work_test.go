@@ -13,7 +13,7 @@ import (
 // full; a wait, or figures that point elsewhere, leave the diagnosis as it
 // was.
 func TestDiagnoseWork(t *testing.T) {
-	cfg := results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, Interval: time.Second}
+	cfg := results.Config{Messages: results.Messages{Interval: time.Second}, Instances: results.Instances{ModelCPUs: []int{0}}, Judging: results.Judging{SustainRatio: 0.95}}
 	env := results.Environment{CPUs: 2}
 	ok := results.Step{Offered: 100, Open: 100, Sustained: 100, OK: true, Window: true}
 	// At a message a second, as many echoes are due a second as there are

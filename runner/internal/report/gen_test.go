@@ -54,10 +54,13 @@ type scenario struct {
 
 func writeRunSmall(dir string) error {
 	cfg := results.Config{
-		Models: []string{"epoll", "threaded", "goroutine"}, Steps: []int{500, 1000, 2000, 4000},
-		Rate: 1000, Hold: 3 * time.Second, Interval: time.Second, Deadline: 2 * time.Second,
-		MsgSize: 12, Procs: 1, Pin: true, ModelCPUs: []int{0}, SwarmCPUs: []int{1},
-		SustainRatio: 0.95, Addr: "127.0.0.1:24680", ConnsPerAgent: 2000,
+		StepPlan:      results.StepPlan{Steps: []int{500, 1000, 2000, 4000}, Rate: 1000, Hold: 3 * time.Second},
+		Messages:      results.Messages{Interval: time.Second, Deadline: 2 * time.Second, MsgSize: 12},
+		Instances:     results.Instances{Procs: 1, Pin: true, ModelCPUs: []int{0}, SwarmCPUs: []int{1}},
+		Judging:       results.Judging{SustainRatio: 0.95},
+		Models:        []string{"epoll", "threaded", "goroutine"},
+		Addr:          "127.0.0.1:24680",
+		ConnsPerAgent: 2000,
 	}
 	run := &results.Run{
 		ID: "20260115-101500-small", Started: t0,

@@ -30,41 +30,96 @@ type Run struct {
 // FormatAnalysis is the first layout whose folders can be analysed again.
 const FormatAnalysis = 2
 
-// Config is the run's settings.
+// Config is the run's settings. Every setting a user gives is declared
+// once, in one of the groups below, which bench.Options embeds as well;
+// Config adds what the run resolved from them (the models' labels, the
+// address as text, the connections per agent). The groups are embedded in
+// the order their fields always had, so run.json keeps its keys and their
+// order.
 type Config struct {
 	Models []string `json:"models"`
-	Steps  []int    `json:"steps"` // offered connections per step, ascending
-	Rate   int      `json:"rate"`  // connections opened per second, whole swarm
+	StepPlan
+	SearchBounds
+	Messages
+	Instances
+	Judging
+	Addr          string `json:"addr"`
+	ConnsPerAgent int    `json:"conns_per_agent"`
+	Processes
+	GuardLimits
+	Pacing
+	HostileSteps
+}
+
+// StepPlan is the planned steps: how many connections each offers, how fast
+// they open and how long a step holds them.
+type StepPlan struct {
+	Steps []int `json:"steps"` // offered connections per step, ascending
+	Rate  int   `json:"rate"`  // connections opened per second, whole swarm
 	// RampDoubling: ramps began doubling the count held this often, from
 	// 1,000, up to Rate (0: at Rate throughout).
 	RampDoubling time.Duration `json:"ramp_doubling,omitempty"`
 	Hold         time.Duration `json:"hold"` // time each step holds its connections before it is evaluated
-	// Search: the capacity search ran from Steps (bench.Options.Search),
-	// up to MaxOffered connections, within Budget a model.
-	Search        bool          `json:"search,omitempty"`
-	MaxOffered    int           `json:"max_offered,omitempty"`
-	Budget        time.Duration `json:"budget,omitempty"`
-	Interval      time.Duration `json:"interval"`
-	Deadline      time.Duration `json:"deadline"`
-	MsgSize       int           `json:"msg_size"`
-	Procs         int           `json:"procs"` // model instances; 0 = as many as the open-files limit requires
-	Pin           bool          `json:"pin"`
-	ModelCPUs     []int         `json:"model_cpus,omitempty"`
-	SwarmCPUs     []int         `json:"swarm_cpus,omitempty"`
-	SustainRatio  float64       `json:"sustain_ratio"`
-	Addr          string        `json:"addr"`
-	ConnsPerAgent int           `json:"conns_per_agent"`
-	// What the models were started with, for the diagnosis.
-	Backlog     int           `json:"backlog"`                // C10K_BACKLOG asked for (0: each model's default)
-	ModelNoFile int           `json:"model_nofile,omitempty"` // open-files limit the run set on each instance (0: the environment's)
-	AgentNoFile int           `json:"agent_nofile,omitempty"` // the same for each agent
-	ModelEnv    []string      `json:"model_env,omitempty"`    // extra KEY=VALUE given to every model
-	Guard       bool          `json:"guard"`                  // the resource guard watched the models
-	MemLimit    int64         `json:"mem_limit,omitempty"`    // guard memory limit asked for, bytes (0: default)
-	PidsLimit   int           `json:"pids_limit,omitempty"`   // guard tasks limit asked for (0: default)
-	Repeat      int           `json:"repeat,omitempty"`       // each model measured this many times (0, 1: once)
-	SettleMax   time.Duration `json:"settle_max,omitempty"`   // bound on a step's settle
-	// Hostile kinds run after the last step, HostileShare of its count each.
+}
+
+// SearchBounds is the capacity search: whether it runs from the planned
+// steps, up to MaxOffered connections, within Budget a model. In a run's
+// Config, Search says whether it ran (bench.Options.searching).
+type SearchBounds struct {
+	Search     bool          `json:"search,omitempty"`
+	MaxOffered int           `json:"max_offered,omitempty"`
+	Budget     time.Duration `json:"budget,omitempty"`
+}
+
+// Messages is what each connection sends and how late its echo may be.
+type Messages struct {
+	Interval time.Duration `json:"interval"`
+	Deadline time.Duration `json:"deadline"`
+	MsgSize  int           `json:"msg_size"`
+}
+
+// Instances is how many model instances run and on which CPUs the model
+// and the swarm run. In a run's Config, the CPU lists are those used; as a
+// setting, they override the default split (an empty, non-nil list leaves
+// that side unpinned).
+type Instances struct {
+	Procs     int   `json:"procs"` // model instances; 0 = as many as the open-files limit requires
+	Pin       bool  `json:"pin"`
+	ModelCPUs []int `json:"model_cpus,omitempty"`
+	SwarmCPUs []int `json:"swarm_cpus,omitempty"`
+}
+
+// Judging is what a step must reach to count as sustained.
+type Judging struct {
+	SustainRatio float64 `json:"sustain_ratio"` // sustained ≥ this × offered
+}
+
+// Processes is what the models and the agents were started with, for
+// the diagnosis.
+type Processes struct {
+	Backlog     int      `json:"backlog"`                // C10K_BACKLOG asked for (0: each model's default)
+	ModelNoFile int      `json:"model_nofile,omitempty"` // open-files limit the run set on each instance (0: the environment's)
+	AgentNoFile int      `json:"agent_nofile,omitempty"` // the same for each agent
+	ModelEnv    []string `json:"model_env,omitempty"`    // extra KEY=VALUE given to every model
+}
+
+// GuardLimits is the resource guard's settings.
+type GuardLimits struct {
+	Guard     bool  `json:"guard"`                // the resource guard watched the models
+	MemLimit  int64 `json:"mem_limit,omitempty"`  // guard memory limit asked for, bytes (0: default)
+	PidsLimit int   `json:"pids_limit,omitempty"` // guard tasks limit asked for (0: default)
+}
+
+// Pacing is how often each model is measured and how long a step may
+// settle.
+type Pacing struct {
+	Repeat    int           `json:"repeat,omitempty"`     // each model measured this many times (0, 1: once)
+	SettleMax time.Duration `json:"settle_max,omitempty"` // bound on a step's settle (0: the connect timeout plus two intervals)
+}
+
+// HostileSteps are the hostile kinds run after the last step, HostileShare
+// of its count each.
+type HostileSteps struct {
 	Hostile      []string `json:"hostile,omitempty"`
 	HostileShare float64  `json:"hostile_share,omitempty"`
 }

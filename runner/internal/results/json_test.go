@@ -1,0 +1,56 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+)
+
+// topKeys returns the keys of a JSON object in the order they appear.
+func topKeys(t *testing.T, v any) []string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var keys []string
+	dec.Token() // {
+	for dec.More() {
+		k, _ := dec.Token()
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// TestConfigJSONKeepsItsKeys: run.json's config, its settings grouped by
+// concern in embedded structs, has the keys it always had, in their order.
+func TestConfigJSONKeepsItsKeys(t *testing.T) {
+	c := Config{
+		Models:        []string{"epoll"},
+		StepPlan:      StepPlan{Steps: []int{1000}, Rate: 1, RampDoubling: time.Second, Hold: time.Second},
+		SearchBounds:  SearchBounds{Search: true, MaxOffered: 2, Budget: time.Second},
+		Messages:      Messages{Interval: time.Second, Deadline: time.Second, MsgSize: 16},
+		Instances:     Instances{Procs: 1, Pin: true, ModelCPUs: []int{0}, SwarmCPUs: []int{1}},
+		Judging:       Judging{SustainRatio: 0.95},
+		Addr:          "127.0.0.1:9999",
+		ConnsPerAgent: 3,
+		Processes:     Processes{Backlog: 5, ModelNoFile: 6, AgentNoFile: 7, ModelEnv: []string{"A=1"}},
+		GuardLimits:   GuardLimits{Guard: true, MemLimit: 8, PidsLimit: 9},
+		Pacing:        Pacing{Repeat: 2, SettleMax: time.Second},
+		HostileSteps:  HostileSteps{Hostile: []string{"slowloris"}, HostileShare: 0.1},
+	}
+	want := []string{"models", "steps", "rate", "ramp_doubling", "hold", "search", "max_offered", "budget",
+		"interval", "deadline", "msg_size", "procs", "pin", "model_cpus", "swarm_cpus", "sustain_ratio", "addr",
+		"conns_per_agent", "backlog", "model_nofile", "agent_nofile", "model_env", "guard", "mem_limit", "pids_limit",
+		"repeat", "settle_max", "hostile", "hostile_share"}
+	if got := topKeys(t, c); !slices.Equal(got, want) {
+		t.Errorf("keys\n got %v\nwant %v", got, want)
+	}
+}
