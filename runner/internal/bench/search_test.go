@@ -128,9 +128,9 @@ func TestMachineCapacity(t *testing.T) {
 		says        string
 	}{
 		{"a thread per connection meets the task limit",
-			results.Step{Sustained: 10000, Model: results.Proc{Threads: 10005}, UserMem: 10000 << 10}, 29000, 1 << 40, 28995, "task limit"},
-		{"an event loop's memory", results.Step{Sustained: 10000, Model: results.Proc{Threads: 6}, UserMem: 5000 << 10, KernelMem: 5000 << 10}, 29000, 1 << 30, 10000 + 1<<30/(1<<10), "memory"},
-		{"nothing in sight without limits", results.Step{Sustained: 10000, Model: results.Proc{Threads: 10005}}, 0, 0, 0, ""},
+			results.Step{Sustained: 10000, Model: results.ProcDelta{Threads: 10005}, UserMem: 10000 << 10}, 29000, 1 << 40, 28995, "task limit"},
+		{"an event loop's memory", results.Step{Sustained: 10000, Model: results.ProcDelta{Threads: 6}, UserMem: 5000 << 10, KernelMem: 5000 << 10}, 29000, 1 << 30, 10000 + 1<<30/(1<<10), "memory"},
+		{"nothing in sight without limits", results.Step{Sustained: 10000, Model: results.ProcDelta{Threads: 10005}}, 0, 0, 0, ""},
 		{"nothing sustained", results.Step{}, 29000, 1 << 30, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -302,7 +302,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		Settled:        sr.settled,
 		Echoes:         overWindow.Echoed,
 		Unstamped:      overWindow.Unstamped,
-		Model:          m.modelDetail(end.Model),
+		Model:          results.ProcDelta(m.modelDetail(end.Model)),
 		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
 		MachineCPU:     delta(steady.System.CPUBusy, end.System.CPUBusy),
 		MemStall:       delta(steady.System.MemStall, end.System.MemStall),
@@ -353,8 +353,9 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 			}
 		}
 	}
-	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
-	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
+	// The per-process figures as read now; the CPU over the window.
+	overHold := end.Model.Since(steady.Model)
+	st.Model.CPUUser, st.Model.CPUSys = overHold.CPUUser, overHold.CPUSys
 	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
 	st.UserMem = st.Model.UserMemory() - m.baseMem
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)

@@ -22,7 +22,7 @@ func TestDiagnoseWork(t *testing.T) {
 	// echoes only some of what is due.
 	slow := func(conns int, echoes int64, cpuSeconds float64) results.Step {
 		return results.Step{Index: 1, Offered: conns, Open: conns, Sustained: 150, Window: true, Settled: true, HoldSeconds: 4,
-			Echoes: echoes, Model: results.Proc{CPUUser: cpuSeconds, FDs: conns + 8}, Failures: map[string]int64{"deadline": 3000},
+			Echoes: echoes, Model: results.ProcDelta{CPUUser: cpuSeconds, FDs: conns + 8}, Failures: map[string]int64{"deadline": 3000},
 			Latency: results.Percentiles{Count: echoes, P50: 900, P99: 4000}}
 	}
 	for _, c := range []struct {

@@ -277,7 +277,7 @@ func simulate(dir string, cfg results.Config, sc scenario, start time.Time, rng 
 		st := results.Step{
 			Index: i, Offered: offered, Start: stepStart, End: stepEnd, Open: last.Swarm.Open, Sustained: last.Swarm.Sustained,
 			Failures: delta(fails, failsBefore), ClientFailures: delta(clientFails, clientBefore), Latency: lat,
-			Echoes: echoed - echoedBefore, Model: procAt(open), AgentsCPU: round3((cpu - cpuBefore) * 1.2),
+			Echoes: echoed - echoedBefore, Model: results.ProcDelta(procAt(open)), AgentsCPU: round3((cpu - cpuBefore) * 1.2),
 			KernelMem: int64(sc.kernelPer * float64(last.Swarm.Sustained)), UserMem: int64(sc.userPer * float64(last.Swarm.Sustained)),
 			Counters: delta(counters, countersBefore), LagMaxMs: round3(lagMax),
 		}

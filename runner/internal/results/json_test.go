@@ -54,3 +54,21 @@ func TestConfigJSONKeepsItsKeys(t *testing.T) {
 		t.Errorf("keys\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestProcSince: a step's model keeps the levels as read at its end and
+// counts CPU over its window, and its JSON is a sample's Proc's.
+func TestProcSince(t *testing.T) {
+	start := Proc{Procs: 1, Threads: 2, FDs: 10, RSS: 100, PSS: 90, CPUUser: 1.5, CPUSys: 2.0, Mem: 80}
+	end := Proc{Procs: 3, Threads: 7, FDs: 1010, RSS: 900, PSS: 800, CPUUser: 2.0, CPUSys: 3.25, Mem: 700, NoDetail: true, Unread: 1}
+	d := end.Since(start)
+	want := ProcDelta{Procs: 3, Threads: 7, FDs: 1010, RSS: 900, PSS: 800, CPUUser: 0.5, CPUSys: 1.25, Mem: 700, NoDetail: true, Unread: 1}
+	if d != want {
+		t.Errorf("Since = %+v, want %+v", d, want)
+	}
+	if d.CPU() != 1.75 || d.UserMemory() != 700 {
+		t.Errorf("CPU %v, user memory %d; want 1.75, 700", d.CPU(), d.UserMemory())
+	}
+	if got, want := topKeys(t, d), topKeys(t, end); !slices.Equal(got, want) {
+		t.Errorf("ProcDelta keys %v, Proc keys %v", got, want)
+	}
+}

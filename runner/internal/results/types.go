@@ -220,7 +220,8 @@ type Percentiles struct {
 	Max   float64 `json:"max"`
 }
 
-// Proc is a process tree's resource use.
+// Proc is a process tree's resource use, its CPU seconds cumulative (a
+// sample's totals; a step's is a ProcDelta).
 type Proc struct {
 	Procs   int     `json:"procs"`
 	Threads int     `json:"threads"`
@@ -253,6 +254,29 @@ func (p Proc) UserMemory() int64 {
 	}
 	return p.PSS
 }
+
+// ProcDelta is the model in a step's record: its processes, threads,
+// descriptors and memory as at the step's end, and its CPU seconds
+// (CPUUser, CPUSys) over the step's window, where a sample's Proc has them
+// cumulative. A type of its own, with Proc's fields and JSON, so that the
+// compiler refuses a window's CPU where a total is wanted and the reverse.
+type ProcDelta Proc
+
+// Since is p with the CPU seconds used since earlier instead of those used
+// in all: what a step records of a process tree sampled at its window's
+// start (earlier) and end (p).
+func (p Proc) Since(earlier Proc) ProcDelta {
+	d := ProcDelta(p)
+	d.CPUUser -= earlier.CPUUser
+	d.CPUSys -= earlier.CPUSys
+	return d
+}
+
+// UserMemory is Proc.UserMemory: memory is a level, the same in a delta.
+func (p ProcDelta) UserMemory() int64 { return Proc(p).UserMemory() }
+
+// CPU is the CPU seconds used over the window, user and system.
+func (p ProcDelta) CPU() float64 { return p.CPUUser + p.CPUSys }
 
 // System is the kernel's view.
 type System struct {
@@ -339,9 +363,9 @@ type Step struct {
 	// Unstamped of those Echoes were timed when an agent read them, not
 	// when they arrived, for want of a kernel receive stamp: their latency
 	// includes the swarm's own delay.
-	Unstamped int64   `json:"unstamped,omitempty"`
-	Model     Proc    `json:"model"` // at the end (CPU: delta over the hold)
-	AgentsCPU float64 `json:"agents_cpu"`
+	Unstamped int64     `json:"unstamped,omitempty"`
+	Model     ProcDelta `json:"model"` // at the end (CPU: delta over the hold)
+	AgentsCPU float64   `json:"agents_cpu"`
 	// MachineCPU is the CPU seconds the whole machine was busy over the
 	// window: the model, the agents, the kernel's softirqs and the rest.
 	MachineCPU float64 `json:"machine_cpu,omitempty"`
