@@ -294,23 +294,23 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 	overWindow := end.Swarm.Sub(steady.Swarm.SwarmCounters)
 	st := &results.Step{
 		Index: sr.index, Offered: sr.offered, Start: sr.start, End: end.Time,
-		Open:           overStep.Open,
-		Failures:       overStep.Failures,
-		ClientFailures: overStep.ClientFailures,
-		Latency:        swarm.Percentiles(sr.windowHist),
-		RampLatency:    swarm.Percentiles(sr.rampHist),
-		Settled:        sr.settled,
-		Echoes:         overWindow.Echoed,
-		Unstamped:      overWindow.Unstamped,
-		Model:          results.ProcDelta(m.modelDetail(end.Model)),
-		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
-		MachineCPU:     delta(steady.System.CPUBusy, end.System.CPUBusy),
-		MemStall:       delta(steady.System.MemStall, end.System.MemStall),
-		Counters:       results.CounterDeltas(sr.before.System.Counters, end.System.Counters),
-		LagMaxMs:       m.stepLagMs,
-		RampPauses:     overStep.RampPauses,
-		Unattempted:    overStep.Unattempted,
-		Cut:            cut,
+		Open: overStep.Open, Cut: cut,
+		StepFailures: results.StepFailures{Failures: overStep.Failures, ClientFailures: overStep.ClientFailures},
+		StepTiming: results.StepTiming{
+			Latency:     swarm.Percentiles(sr.windowHist),
+			RampLatency: swarm.Percentiles(sr.rampHist),
+			Settled:     sr.settled,
+		},
+		StepCost: results.StepCost{
+			Echoes:     overWindow.Echoed,
+			Unstamped:  overWindow.Unstamped,
+			Model:      results.ProcDelta(m.modelDetail(end.Model)),
+			AgentsCPU:  cpu(end.Agents) - cpu(steady.Agents),
+			MachineCPU: delta(steady.System.CPUBusy, end.System.CPUBusy),
+			MemStall:   delta(steady.System.MemStall, end.System.MemStall),
+		},
+		Counters:  results.CounterDeltas(sr.before.System.Counters, end.System.Counters),
+		StepTrust: results.StepTrust{LagMaxMs: m.stepLagMs, RampPauses: overStep.RampPauses, Unattempted: overStep.Unattempted},
 	}
 	if !sr.rampEnd.IsZero() {
 		st.RampSeconds = sr.rampEnd.Sub(sr.start).Seconds()

@@ -44,8 +44,15 @@ func runStream(t0 time.Time) (recs []struct {
 			sec++
 		}
 		step := func(index, offered int, echoes int64) {
-			add(label, results.Record{Type: results.TypeStep, Step: &results.Step{Index: index, Offered: offered, Open: offered,
-				Sustained: offered, OK: echoes > 0, End: at(sec - 1), Latency: results.Percentiles{Count: echoes, P99: 1.5}}})
+			add(label, results.Record{Type: results.TypeStep, Step: &results.Step{
+				StepTiming: results.StepTiming{Latency: results.Percentiles{Count: echoes, P99: 1.5}},
+				Index:      index,
+				Offered:    offered,
+				Open:       offered,
+				Sustained:  offered,
+				OK:         echoes > 0,
+				End:        at(sec - 1),
+			}})
 		}
 		event(0, results.EventStarted)
 		event(0.2, results.EventReady)

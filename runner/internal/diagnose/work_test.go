@@ -21,9 +21,16 @@ func TestDiagnoseWork(t *testing.T) {
 	// The model holds every socket the clients opened (it accepts) and
 	// echoes only some of what is due.
 	slow := func(conns int, echoes int64, cpuSeconds float64) results.Step {
-		return results.Step{Index: 1, Offered: conns, Open: conns, Sustained: 150, Window: true, Settled: true, HoldSeconds: 4,
-			Echoes: echoes, Model: results.ProcDelta{CPUUser: cpuSeconds, FDs: conns + 8}, Failures: map[string]int64{"deadline": 3000},
-			Latency: results.Percentiles{Count: echoes, P50: 900, P99: 4000}}
+		return results.Step{
+			StepFailures: results.StepFailures{Failures: map[string]int64{"deadline": 3000}},
+			StepTiming:   results.StepTiming{Settled: true, Latency: results.Percentiles{Count: echoes, P50: 900, P99: 4000}},
+			StepCost:     results.StepCost{HoldSeconds: 4, Echoes: echoes, Model: results.ProcDelta{CPUUser: cpuSeconds, FDs: conns + 8}},
+			Index:        1,
+			Offered:      conns,
+			Open:         conns,
+			Sustained:    150,
+			Window:       true,
+		}
 	}
 	for _, c := range []struct {
 		name, work string

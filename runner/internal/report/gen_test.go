@@ -275,11 +275,17 @@ func simulate(dir string, cfg results.Config, sc scenario, start time.Time, rng 
 		stepEnd := start.Add(time.Duration(elapsed * float64(time.Second)))
 		last := recs[len(recs)-1].Sample
 		st := results.Step{
-			Index: i, Offered: offered, Start: stepStart, End: stepEnd, Open: last.Swarm.Open, Sustained: last.Swarm.Sustained,
-			Failures: delta(fails, failsBefore), ClientFailures: delta(clientFails, clientBefore), Latency: lat,
-			Echoes: echoed - echoedBefore, Model: results.ProcDelta(procAt(open)), AgentsCPU: round3((cpu - cpuBefore) * 1.2),
-			KernelMem: int64(sc.kernelPer * float64(last.Swarm.Sustained)), UserMem: int64(sc.userPer * float64(last.Swarm.Sustained)),
-			Counters: delta(counters, countersBefore), LagMaxMs: round3(lagMax),
+			StepFailures: results.StepFailures{Failures: delta(fails, failsBefore), ClientFailures: delta(clientFails, clientBefore)},
+			StepTiming:   results.StepTiming{Latency: lat},
+			StepCost:     results.StepCost{Echoes: echoed - echoedBefore, Model: results.ProcDelta(procAt(open)), AgentsCPU: round3((cpu - cpuBefore) * 1.2), KernelMem: int64(sc.kernelPer * float64(last.Swarm.Sustained)), UserMem: int64(sc.userPer * float64(last.Swarm.Sustained))},
+			StepTrust:    results.StepTrust{LagMaxMs: round3(lagMax)},
+			Index:        i,
+			Offered:      offered,
+			Start:        stepStart,
+			End:          stepEnd,
+			Open:         last.Swarm.Open,
+			Sustained:    last.Swarm.Sustained,
+			Counters:     delta(counters, countersBefore),
 		}
 		st.OK = float64(st.Sustained) >= cfg.SustainRatio*float64(offered)
 		st.Model.CPUUser, st.Model.CPUSys = round3((cpu-cpuBefore)*0.35), round3((cpu-cpuBefore)*0.65)

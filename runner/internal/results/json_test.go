@@ -72,3 +72,27 @@ func TestProcSince(t *testing.T) {
 		t.Errorf("ProcDelta keys %v, Proc keys %v", got, want)
 	}
 }
+
+// TestStepJSONKeepsItsKeys: a step's record, its fields grouped by concern
+// in embedded structs, has the keys it always had, in their order.
+func TestStepJSONKeepsItsKeys(t *testing.T) {
+	p := Percentiles{Count: 1}
+	st := Step{Index: 1, Offered: 2, Start: time.Unix(1, 0), End: time.Unix(2, 0), Open: 3, Sustained: 4, OK: true, Cut: true,
+		StepFailures: StepFailures{Failures: map[string]int64{"a": 1}, ClientFailures: map[string]int64{"b": 1}, ServerReports: map[string]int64{"c": 1}},
+		StepTiming:   StepTiming{Latency: p, RampLatency: p, RampSeconds: 1, SettleSeconds: 1, Settled: true},
+		Hostile:      &Hostile{Kind: "reset"}, WindowStart: time.Unix(1, 0), Why: WhyTooFew, Window: true,
+		StepCost: StepCost{Echoes: 1, Unstamped: 1, Model: ProcDelta{Procs: 1}, AgentsCPU: 1, MachineCPU: 1, ModelCPUBusy: 1, ModelCPUSoftirq: 1,
+			ModelWait: 1, ModelWaitUnread: 1, RunnerCPU: 1, Others: []ProcCPU{{PID: 1}}, MemStall: 1, HoldSeconds: 1, KernelMem: 1, UserMem: 1},
+		Counters:   map[string]int64{"d": 1},
+		StepTrust:  StepTrust{LagMaxMs: 1, RampPauses: 1, Unattempted: 1, Untrusted: "x", UntrustedBy: MechSwarmLag},
+		StepSearch: StepSearch{Search: true, Fresh: true},
+	}
+	want := []string{"index", "offered", "start", "end", "open", "sustained", "ok", "cut", "failures", "client_failures",
+		"server_reports", "latency", "ramp_latency", "ramp_seconds", "settle_seconds", "settled", "hostile", "window_start",
+		"why", "window", "echoes", "unstamped", "model", "agents_cpu", "machine_cpu", "model_cpu_busy", "model_cpu_softirq",
+		"model_wait", "model_wait_unread", "runner_cpu", "others", "mem_stall", "hold_seconds", "kernel_mem", "user_mem",
+		"counters", "lag_max_ms", "ramp_pauses", "unattempted", "untrusted", "untrusted_by", "search", "fresh"}
+	if got := topKeys(t, st); !slices.Equal(got, want) {
+		t.Errorf("keys\n got %v\nwant %v", got, want)
+	}
+}

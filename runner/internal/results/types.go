@@ -327,23 +327,8 @@ type Step struct {
 	// Cut: the step ended before its hold did (the model exited, the guard
 	// stopped it, or the run was interrupted).
 	Cut bool `json:"cut,omitempty"`
-	// Failures and ClientFailures during this step (deltas).
-	Failures       map[string]int64 `json:"failures,omitempty"`
-	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
-	// ServerReports counts the model's own reports during this step by
-	// "kind:ERRNO" (e.g. "accept:EMFILE").
-	ServerReports map[string]int64 `json:"server_reports,omitempty"`
-	// Latency is the evaluation window's: echoes that came back in it.
-	Latency Percentiles `json:"latency"`
-	// RampLatency is the echoes of the ramp and the settle, kept apart.
-	RampLatency Percentiles `json:"ramp_latency,omitzero"`
-	// RampSeconds is how long opening the new connections took, and
-	// SettleSeconds how long after that until the model served every open
-	// connection on time (resolution: the one-second sampling). Settled is
-	// false when the settle hit its bound and the window began anyway.
-	RampSeconds   float64 `json:"ramp_seconds"`
-	SettleSeconds float64 `json:"settle_seconds"`
-	Settled       bool    `json:"settled"`
+	StepFailures
+	StepTiming
 	// Hostile, in a step of bench --hostile, is what the misbehaving
 	// connections did; everything else in the step is the well-behaved
 	// connections'.
@@ -356,9 +341,45 @@ type Step struct {
 	// whole evaluation window (every echo due in it back intact and on
 	// time); older folders counted the connections on time at the end.
 	Window bool `json:"window,omitempty"`
-	// Echoes, the model's CPU and AgentsCPU are counted over the
-	// evaluation window, the steady state after the settle, which lasted
-	// HoldSeconds.
+	StepCost
+	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
+	StepTrust
+	StepSearch
+}
+
+// StepFailures is what failed during a step, counted over the whole step
+// (deltas): on the server's side, on the swarm's own, and as the model
+// reported itself.
+type StepFailures struct {
+	// Failures and ClientFailures during this step (deltas).
+	Failures       map[string]int64 `json:"failures,omitempty"`
+	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
+	// ServerReports counts the model's own reports during this step by
+	// "kind:ERRNO" (e.g. "accept:EMFILE").
+	ServerReports map[string]int64 `json:"server_reports,omitempty"`
+}
+
+// StepTiming is how long a step's echoes took, in its evaluation window
+// and, apart, in its ramp and settle, and how long those two lasted.
+type StepTiming struct {
+	// Latency is the evaluation window's: echoes that came back in it.
+	Latency Percentiles `json:"latency"`
+	// RampLatency is the echoes of the ramp and the settle, kept apart.
+	RampLatency Percentiles `json:"ramp_latency,omitzero"`
+	// RampSeconds is how long opening the new connections took, and
+	// SettleSeconds how long after that until the model served every open
+	// connection on time (resolution: the one-second sampling). Settled is
+	// false when the settle hit its bound and the window began anyway.
+	RampSeconds   float64 `json:"ramp_seconds"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	Settled       bool    `json:"settled"`
+}
+
+// StepCost is what a step cost the model and the machine. Echoes, the
+// model's CPU and AgentsCPU are counted over the evaluation window, the
+// steady state after the settle, which lasted HoldSeconds; the memory
+// figures are above the idle baseline.
+type StepCost struct {
 	Echoes int64 `json:"echoes"`
 	// Unstamped of those Echoes were timed when an agent read them, not
 	// when they arrived, for want of a kernel receive stamp: their latency
@@ -398,9 +419,13 @@ type Step struct {
 	KernelMem int64 `json:"kernel_mem"`
 	// UserMem is the model's user memory above its idle baseline: the
 	// cgroup's charge under the guard, else PSS (Proc.UserMemory).
-	UserMem  int64            `json:"user_mem"`
-	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
-	LagMaxMs float64          `json:"lag_max_ms"`         // the swarm's worst lag behind its send schedule in any second of the step
+	UserMem int64 `json:"user_mem"`
+}
+
+// StepTrust is how the swarm kept up in a step, and, when it did not,
+// why the step measured the swarm rather than the model.
+type StepTrust struct {
+	LagMaxMs float64 `json:"lag_max_ms"` // the swarm's worst lag behind its send schedule in any second of the step
 	// RampPauses: ticks the agents' ramps waited in this step, behind on
 	// their own sends (swarm.Status).
 	RampPauses int64 `json:"ramp_pauses,omitempty"`
@@ -410,6 +435,10 @@ type Step struct {
 	// than the model; UntrustedBy is that cause's mechanism (Mech*).
 	Untrusted   string `json:"untrusted,omitempty"`
 	UntrustedBy string `json:"untrusted_by,omitempty"`
+}
+
+// StepSearch marks how the capacity search came to run a step.
+type StepSearch struct {
 	// Search marks a step the capacity search added between or beyond the
 	// planned steps (--steps): a bisection probe or a raise.
 	Search bool `json:"search,omitempty"`
