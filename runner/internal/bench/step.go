@@ -305,7 +305,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 			Echoes:     overWindow.Echoed,
 			Unstamped:  overWindow.Unstamped,
 			Model:      results.ProcDelta(m.modelDetail(end.Model)),
-			AgentsCPU:  cpu(end.Agents) - cpu(steady.Agents),
+			AgentsCPU:  end.Agents.CPU() - steady.Agents.CPU(),
 			MachineCPU: delta(steady.System.CPUBusy, end.System.CPUBusy),
 			MemStall:   delta(steady.System.MemStall, end.System.MemStall),
 		},
@@ -374,5 +374,3 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 	}
 	return st
 }
-
-func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }

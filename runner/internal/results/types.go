@@ -245,6 +245,9 @@ type Proc struct {
 	Unread int `json:"unread,omitempty"`
 }
 
+// CPU is the CPU seconds used in all, user and system.
+func (p Proc) CPU() float64 { return p.CPUUser + p.CPUSys }
+
 // UserMemory is the model's user memory with every page counted once, one
 // series across a run: the cgroup's charge (Mem) when the guard's cgroups
 // measured it, each second; else PSS.
@@ -276,7 +279,7 @@ func (p Proc) Since(earlier Proc) ProcDelta {
 func (p ProcDelta) UserMemory() int64 { return Proc(p).UserMemory() }
 
 // CPU is the CPU seconds used over the window, user and system.
-func (p ProcDelta) CPU() float64 { return p.CPUUser + p.CPUSys }
+func (p ProcDelta) CPU() float64 { return Proc(p).CPU() }
 
 // System is the kernel's view.
 type System struct {
