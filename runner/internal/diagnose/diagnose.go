@@ -27,7 +27,7 @@ type Input struct {
 	Samples    []results.Sample
 	Reports    []results.ServerReport // up to the teardown
 	Events     []results.Event
-	Stop       string // results.Stop*
+	Stop       results.Stop
 	StopDetail string
 	Exit       *results.Exit  // the model's own exit, if it exited
 	Guard      *results.Event // the guard's trip, if it tripped
@@ -39,7 +39,8 @@ type Input struct {
 	Work string
 	// Search and SearchDetail are how the capacity search ended
 	// (results.Search*) and its figures; "" when it did not run.
-	Search, SearchDetail string
+	Search       results.SearchEnd
+	SearchDetail string
 }
 
 // Result is the diagnosis.
@@ -106,7 +107,7 @@ func say(c results.Cause, format string, args ...any) Result {
 	if side == results.SideNone {
 		return Result{Cause: c, Sentence: fmt.Sprintf(format, args...)}
 	}
-	return Result{Cause: c, Sentence: side + ": " + fmt.Sprintf(format, args...)}
+	return Result{Cause: c, Sentence: string(side) + ": " + fmt.Sprintf(format, args...)}
 }
 
 // firstFailing is the first step that failed the model: complete, trusted
@@ -265,10 +266,10 @@ func crashLine(stderr string) string {
 
 // crashLimit names the limit a crash's own message points to, when it
 // points to one: the errno or the runtime's words for it.
-func crashLimit(line string, in Input) (mech, limit string) {
+func crashLimit(line string, in Input) (mech results.Mechanism, limit string) {
 	switch l := strings.ToLower(line); {
 	case strings.Contains(l, "too many open files") || strings.Contains(l, "emfile"):
-		lim := limitValue(in.Env, "open files (soft)")
+		lim := limitValue(in.Env, results.LimitNoFileSoft)
 		if in.Config.ModelNoFile > 0 {
 			lim = strconv.Itoa(in.Config.ModelNoFile)
 		}
@@ -306,14 +307,15 @@ func guarded(in Input, at int) Result {
 
 // serverReported explains a failure from the model's own reports.
 func serverReported(in Input, first *results.Step, at int) (Result, bool) {
-	agg := map[string]*results.ServerReport{}
-	var keys []string
+	// By kind and errno, as the model reported them ("accept", "EMFILE").
+	agg := map[results.FailKey]*results.ServerReport{}
+	var keys []results.FailKey
 	for i := range in.Reports {
 		r := in.Reports[i]
 		if r.Kind == contract.KindRead || r.Kind == contract.KindWrite || (!first.End.IsZero() && r.Time.After(first.End)) {
 			continue // consequences, seen from the server; the client view says more
 		}
-		k := r.Kind + ":" + r.Errno
+		k := results.FailKey{Phase: r.Kind, Errno: r.Errno}
 		if a, ok := agg[k]; ok {
 			a.Count += r.Count
 			continue
@@ -329,7 +331,7 @@ func serverReported(in Input, first *results.Step, at int) (Result, bool) {
 	conns := int(r.Conns) * max(in.Instances, 1)
 	switch {
 	case r.Kind == contract.KindAccept && (r.Errno == "EMFILE" || r.Errno == "ENFILE"):
-		lim := limitValue(in.Env, "open files (soft)")
+		lim := limitValue(in.Env, results.LimitNoFileSoft)
 		if in.Config.ModelNoFile > 0 {
 			lim = strconv.Itoa(in.Config.ModelNoFile)
 		}
@@ -353,12 +355,16 @@ func serverReported(in Input, first *results.Step, at int) (Result, bool) {
 		}
 		return say(c, "%s", s), true
 	case r.Kind == contract.KindFork || r.Kind == contract.KindThread:
-		mech := map[string]string{contract.KindFork: results.MechProcCreate, contract.KindThread: results.MechThreadCreate}[r.Kind]
+		mech := map[string]results.Mechanism{contract.KindFork: results.MechProcCreate, contract.KindThread: results.MechThreadCreate}[r.Kind]
 		what := map[string]string{contract.KindFork: "create a process", contract.KindThread: "create a thread"}[r.Kind]
 		return say(results.Cause{Side: results.SideMachine, Mechanism: mech, At: conns},
 			"the model could not %s (%s ×%d) at %s connections — %s", what, r.Errno, r.Count, n(conns), threadLimits(in.Env)), true
 	}
-	return say(results.Cause{Side: results.SideServer, Mechanism: r.Kind, At: conns},
+	mech := results.MechReported
+	if r.Kind == contract.KindAccept {
+		mech = results.MechAcceptFailed
+	}
+	return say(results.Cause{Side: results.SideServer, Mechanism: mech, At: conns},
 		"%s failed with %s (×%d) at %s connections; clients saw %s", r.Kind, r.Errno, r.Count, n(conns), failureSummary(first)), true
 }
 
@@ -370,33 +376,33 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 			"the clients ran out of their own resources at %s offered (%s) — a client limit, not the model's",
 			n(first.Offered), FormatCounts(first.ClientFailures))
 	}
-	f := first.Failures
-	total := sum(f)
+	f := results.ParseFailCounts(first.Failures)
+	total := f.Total()
 	held := heldSockets(in, first)
 	c := results.Cause{Side: results.SideServer, At: at}
 	var s string
 	switch {
-	case f["mismatch"] > 0 && f["mismatch"]*2 >= total:
+	case f[results.FailMismatch] > 0 && f[results.FailMismatch]*2 >= total:
 		c.Mechanism = results.MechCorrupt
-		s = fmt.Sprintf("the model echoed wrong bytes (mismatch ×%d) at %s offered", f["mismatch"], n(first.Offered))
-	case f["read:EOF"] > 0 && f["read:EOF"]*2 >= total:
+		s = fmt.Sprintf("the model echoed wrong bytes (%s ×%d) at %s offered", results.FailMismatch, f[results.FailMismatch], n(first.Offered))
+	case f[results.FailReadEOF] > 0 && f[results.FailReadEOF]*2 >= total:
 		// The model closes connections. If it holds a steady number while
 		// more are offered, that number is a cap on live connections.
 		live := liveCap(in, first)
 		c.Mechanism, c.Limit = results.MechConnCap, int64(live)
-		s = fmt.Sprintf("the server closes connections right after accepting them once %s are live (a cap of %s): read:EOF ×%d at %s offered, %s sustained",
-			n(live), n(live), f["read:EOF"], n(first.Offered), n(first.Sustained))
+		s = fmt.Sprintf("the server closes connections right after accepting them once %s are live (a cap of %s): %s ×%d at %s offered, %s sustained",
+			n(live), n(live), results.FailReadEOF, f[results.FailReadEOF], n(first.Offered), n(first.Sustained))
 		if live == 0 {
 			c.Mechanism = results.MechClosesAll
-			s = fmt.Sprintf("the server closes every connection: read:EOF ×%d at %s offered", f["read:EOF"], n(first.Offered))
+			s = fmt.Sprintf("the server closes every connection: %s ×%d at %s offered", results.FailReadEOF, f[results.FailReadEOF], n(first.Offered))
 		}
-	case f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"] > 0 && (f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"])*2 >= total:
+	case resets(f) > 0 && resets(f)*2 >= total:
 		c.Mechanism = results.MechResets
-		s = fmt.Sprintf("the server resets connections: %s at %s offered", FormatCounts(f), n(first.Offered))
+		s = fmt.Sprintf("the server resets connections: %s at %s offered", FormatCounts(first.Failures), n(first.Offered))
 		if v := first.Counters["Tcp.EstabResets"]; v > 0 {
 			s += fmt.Sprintf("; the kernel counted %d resets of established connections", v)
 		}
-	case unaccepted(first, held) || f["connect:ETIMEDOUT"]*2 >= total && f["connect:ETIMEDOUT"] > 0:
+	case unaccepted(first, held) || f[results.FailConnectTimeout]*2 >= total && f[results.FailConnectTimeout] > 0:
 		c.Mechanism = results.MechNotAccepting
 		how := "stopped accepting"
 		if cpuSaturation(in, first) != "" {
@@ -542,8 +548,8 @@ func liveCap(in Input, first *results.Step) int {
 // the sustained connections' own: a fixed number served whole, the rest
 // not at all (a slow model's late echoes spread over every connection).
 func pooled(in Input, first *results.Step, held int) bool {
-	f := first.Failures
-	if first.Sustained == 0 || f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 {
+	f := results.ParseFailCounts(first.Failures)
+	if first.Sustained == 0 || f[results.FailDeadline] == 0 || f[results.FailDeadline]*2 < f.Total() || first.Open == 0 || held < first.Open*9/10 {
 		return false
 	}
 	if float64(first.Sustained) >= in.Config.SustainRatio*float64(first.Offered) {
@@ -563,8 +569,8 @@ func pooled(in Input, first *results.Step, held int) bool {
 // every echo due came back, intact, but past the deadline: a handler that
 // answers every message late (a slow backend), not one that drops them.
 func lateEchoes(in Input, first *results.Step, held int) bool {
-	f := first.Failures
-	if in.Config.Deadline <= 0 || f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 || first.Latency.Count == 0 {
+	f := results.ParseFailCounts(first.Failures)
+	if in.Config.Deadline <= 0 || f[results.FailDeadline] == 0 || f[results.FailDeadline]*2 < f.Total() || first.Open == 0 || held < first.Open*9/10 || first.Latency.Count == 0 {
 		return false
 	}
 	due := results.DueEchoes(first, in.Config.Interval)
@@ -575,8 +581,8 @@ func lateEchoes(in Input, first *results.Step, held int) bool {
 // clients' failures are missed deadlines, and most echoes due in the
 // window never came back — a slow model's come back, late.
 func silentHolding(in Input, first *results.Step, held int) bool {
-	f := first.Failures
-	if f["deadline"] == 0 || f["deadline"]*2 < sum(f) || first.Open == 0 || held < first.Open*9/10 {
+	f := results.ParseFailCounts(first.Failures)
+	if f[results.FailDeadline] == 0 || f[results.FailDeadline]*2 < f.Total() || first.Open == 0 || held < first.Open*9/10 {
 		return false
 	}
 	return float64(first.Echoes) < 0.6*results.DueEchoes(first, in.Config.Interval)
@@ -784,8 +790,7 @@ func memStall(st *results.Step) string {
 func threadLimits(env results.Environment) string {
 	var parts []string
 	for _, l := range env.Limits {
-		switch {
-		case strings.Contains(l.Name, "pid_max"), strings.Contains(l.Name, "threads-max"), strings.Contains(strings.ToLower(l.Name), "nproc"), strings.Contains(l.Name, "pids"):
+		if slices.Contains(results.ThreadLimits, l.Name) {
 			parts = append(parts, fmt.Sprintf("%s %s", l.Name, l.Value))
 		}
 	}
@@ -826,6 +831,11 @@ func limitValue(env results.Environment, name string) string {
 		}
 	}
 	return "?"
+}
+
+// resets counts the failures that mean the server reset the connection.
+func resets(f results.FailCounts) int64 {
+	return f[results.FailReadReset] + f[results.FailWriteReset] + f[results.FailWritePipe]
 }
 
 func sum(m map[string]int64) int64 {

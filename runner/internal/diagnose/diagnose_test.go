@@ -22,8 +22,8 @@ func TestDiagnose(t *testing.T) {
 	tests := []struct {
 		name string
 		in   Input
-		side string
-		mech string
+		side results.Side
+		mech results.Mechanism
 		want []string
 	}{
 		{
