@@ -58,22 +58,28 @@ func (s saturation) String() string {
 	return fmt.Sprintf("the model's CPU was saturated (%.0f%% of %d CPU)", 100*s.busy, s.cpus)
 }
 
-func (m machineFigures) String() string {
-	why := fmt.Sprintf("the machine's CPUs were full (%.2f of %d busy: the model %.2f, the agents %.2f, the kernel and the rest %.2f) and the model, sharing its CPU with the swarm, got %.2f of its %d",
-		m.busy, m.cpus, m.model, m.agents, max(0, m.busy-m.model-m.agents), m.model, m.mine)
-	if o := othersText(m.others, m.hold); o != "" {
+// String says who used the CPUs the model ran on: the model, its
+// traffic's softirqs, c10klab's own processes and unrelated work.
+func (s cpuShare) String() string {
+	var why string
+	if s.pinned != nil {
+		why = fmt.Sprintf("the model's CPU (%s) was full (%.2f of %d busy): the model %.2f, the softirqs delivering its traffic %.2f, the rest %.2f — c10klab's agents and runner up to %.2f of it (they used %.2f and %.2f CPU in all), unrelated work at least %.2f",
+			FormatInts(s.pinned), s.busy, s.cpus, s.model, s.softirq, s.rest, s.own, s.agents, s.runner, s.unrelated)
+	} else {
+		why = fmt.Sprintf("the machine's CPUs were full (%.2f of %d busy: the model %.2f, c10klab's agents %.2f and runner %.2f, the kernel and the rest %.2f) and the model, sharing its CPU with the swarm, got %.2f of its %d; unrelated work at least %.2f",
+			s.busy, s.cpus, s.model, s.agents, s.runner, s.rest, s.model, s.mine, s.unrelated)
+	}
+	if o := othersText(s.others, s.hold); o != "" {
 		why += "; " + o
 	}
 	return why
 }
 
-func (t cpuTakenFigures) String() string {
-	why := fmt.Sprintf("the model's CPU (%s) was full (%.2f of %d busy) but the model got %.2f of it: the kernel's softirqs %.2f, other tasks %.2f",
-		FormatInts(t.pinned), t.busy, len(t.pinned), t.model, t.softirq, t.rest)
-	if o := othersText(t.others, t.hold); o != "" {
-		why += "; " + o
-	}
-	return why
+// verdict says why the step measured the machine: the unrelated work it
+// took, against what the model needed.
+func (s cpuShare) verdict() string {
+	return fmt.Sprintf("unrelated work took at least %.2f of the model's %d CPU (a machine limit from %.2f), and the model, at %.0f µs of CPU per echo, needed %.2f CPU for the echoes due where it got %.2f",
+		s.unrelated, s.mine, MachineShare*float64(s.mine), s.perEcho*1e6, s.need, s.model)
 }
 
 func (w waitFigures) String() string {

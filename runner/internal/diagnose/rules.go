@@ -463,7 +463,9 @@ var refinements = []func(*evidence, *Cause){
 	perConnNote,
 	settleNote,
 	workLead,
-	cpuRefine,
+	saturatedNote,
+	machineLimit,
+	shareNote,
 	stallNote,
 }
 
@@ -499,48 +501,67 @@ func workLead(ev *evidence, c *Cause) {
 	c.lead(we)
 }
 
-// cpuRefine: a model that used all its CPU is CPU-bound. One that was slow
-// with CPU left in its share may have had it taken: if something else
-// took its CPU, or the machine had none left, the step measured the
-// machine, not the model alone: that cause leads, and what the clients
-// saw follows.
-func cpuRefine(ev *evidence, c *Cause) {
-	if ev.sat.full {
-		if c.Mechanism == results.MechSlow || c.Mechanism == results.MechLate {
-			c.Mechanism = results.MechCPU
-		}
-		c.note(ev.sat.String())
+// saturatedNote: a model that used all its CPU is CPU-bound.
+func saturatedNote(ev *evidence, c *Cause) {
+	if !ev.sat.full {
 		return
 	}
+	if c.Mechanism == results.MechSlow || c.Mechanism == results.MechLate {
+		c.Mechanism = results.MechCPU
+	}
+	c.note(ev.sat.String())
+}
+
+// sharedCPU reports whether a failed step's cause is one the CPU the
+// model ran on can explain: it was slow, late or behind accepting with
+// CPU left in its own share, and those CPUs were full.
+func sharedCPU(ev *evidence, c *Cause) bool {
 	switch c.Mechanism {
 	case results.MechSlow, results.MechLate, results.MechNotAccepting, results.MechListenQueue:
-	default:
+		return !ev.sat.full && ev.share.full
+	}
+	return false
+}
+
+// shareFigures are the figures of who used the model's CPU, with its
+// threads' queueing when they queued.
+func shareFigures(ev *evidence) string {
+	figures := ev.share.String()
+	if ev.wait.queued {
+		figures += "; " + ev.wait.String()
+	}
+	return figures
+}
+
+// machineLimit is the one rule that makes a failed step the machine's:
+// the model's threads queued for a CPU, named unrelated work took
+// MachineShare of the model's CPU or more, and without it the model
+// would have had the CPU its load needed at its own cost per echo. The
+// softirqs delivering its traffic and c10klab's own agents and runner are
+// never counted (README, "When the machine is the limit"). That cause
+// leads, and what the clients saw follows.
+func machineLimit(ev *evidence, c *Cause) {
+	if !sharedCPU(ev, c) || !ev.wait.queued || !ev.share.machineLimit() {
 		return
 	}
-	// Blame the machine only if the model's threads queued for a CPU: a
-	// model that was idle or blocked (one that stopped accepting) is slow
-	// by itself, whatever else ran.
-	machine := ""
-	switch {
-	case !ev.wait.queued:
-	case ev.taken.full && ev.taken.byOthers:
-		machine = ev.taken.String()
-	case ev.mach.full:
-		machine = ev.mach.String()
+	c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
+	machine := ev.share.verdict() + "; " + shareFigures(ev)
+	c.Evidence = append(c.Evidence, machine)
+	c.lead(machine)
+}
+
+// shareNote: otherwise the verdict stays the model's, with who used its
+// CPU beside it. Its CPU was full of its own work, its traffic's and
+// c10klab's: a slow model is CPU-bound if its threads queued for the CPU
+// or it and its traffic's softirqs filled it alone.
+func shareNote(ev *evidence, c *Cause) {
+	if c.Side == results.SideMachine || !sharedCPU(ev, c) {
+		return
 	}
-	switch {
-	case machine != "":
-		machine += "; " + ev.wait.String()
-		c.Side, c.Mechanism = results.SideMachine, results.MechMachineCPU
-		c.Evidence = append(c.Evidence, machine)
-		c.lead(machine)
-	case ev.taken.full && !ev.taken.byOthers:
-		// Its CPU was full of its own network work: the model's cost.
-		if c.Mechanism == results.MechSlow {
-			c.Mechanism = results.MechCPU
-		}
-		c.note(ev.taken.String())
+	if c.Mechanism == results.MechSlow && (ev.wait.queued || ev.share.modelFull()) {
+		c.Mechanism = results.MechCPU
 	}
+	c.note(shareFigures(ev))
 }
 
 func stallNote(ev *evidence, c *Cause) {

@@ -233,3 +233,7 @@ const (
 // ThreadLimits are the limits on how many threads and processes can be
 // created, in the order the diagnosis names them.
 var ThreadLimits = []string{LimitNProc, LimitThreadsMax, LimitPidMax, LimitPidsCgroup}
+
+// RunnerMark ends the Comm of the runner's own entry among a step's
+// Others: c10klab's, never unrelated work.
+const RunnerMark = " (the runner)"
