@@ -3,11 +3,11 @@ package diagnose
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Cause is a diagnosis before it is a sentence: the recorded cause (side,
@@ -64,7 +64,7 @@ func (s cpuShare) String() string {
 	var why string
 	if s.pinned != nil {
 		why = fmt.Sprintf("the model's CPU (%s) was full (%.2f of %d busy): the model %.2f, the softirqs delivering its traffic %.2f, the rest %.2f — c10klab's agents and runner up to %.2f of it (they used %.2f and %.2f CPU in all), unrelated work at least %.2f",
-			FormatInts(s.pinned), s.busy, s.cpus, s.model, s.softirq, s.rest, s.own, s.agents, s.runner, s.unrelated)
+			units.Ints(s.pinned), s.busy, s.cpus, s.model, s.softirq, s.rest, s.own, s.agents, s.runner, s.unrelated)
 	} else {
 		why = fmt.Sprintf("the machine's CPUs were full (%.2f of %d busy: the model %.2f, c10klab's agents %.2f and runner %.2f, the kernel and the rest %.2f) and the model, sharing its CPU with the swarm, got %.2f of its %d; unrelated work at least %.2f",
 			s.busy, s.cpus, s.model, s.agents, s.runner, s.rest, s.model, s.mine, s.unrelated)
@@ -170,7 +170,7 @@ func failureSummary(st *results.Step) string {
 		}
 		return "no classified failure"
 	}
-	return FormatCounts(st.Failures)
+	return units.Tally(st.Failures)
 }
 
 func exitHow(x *results.Exit) string {
@@ -180,60 +180,6 @@ func exitHow(x *results.Exit) string {
 	return fmt.Sprintf("exit status %d", x.Code)
 }
 
-// FormatInts writes a list of numbers as "0,1,5", as the flags take them.
-func FormatInts(v []int) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = strconv.Itoa(x)
-	}
-	return strings.Join(parts, ",")
-}
-
-// FormatCounts renders counters as "connect:ETIMEDOUT ×120, read:EOF ×3",
-// largest first.
-func FormatCounts(m map[string]int64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s ×%d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-func ms(v float64) string {
-	if v >= 1000 {
-		return fmt.Sprintf("%.2f s", v/1000)
-	}
-	return fmt.Sprintf("%.1f ms", v)
-}
-
-func bytes(v int64) string {
-	switch {
-	case v >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(v)/(1<<30))
-	case v >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", v>>10)
-}
-
-// n formats a count with thousands separators: 19,990.
-func n(v int) string {
-	s := strconv.Itoa(v)
-	if v < 0 {
-		return "-" + n(-v)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+// n is the sentences' exact count, 19,990: a short name for the figure
+// most of them carry.
+func n(v int) string { return units.Grouped(v) }

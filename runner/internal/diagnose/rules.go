@@ -7,6 +7,7 @@ import (
 
 	"c10klab/contract"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // rule names a cause from the evidence, or does not match.
@@ -147,7 +148,7 @@ func exitedBy(ev *evidence) Cause {
 	case x.Signal == "SIGKILL" && x.OOMKills > 0:
 		c.Mechanism = results.MechOOM
 		c.Evidence = []string{fmt.Sprintf("%d OOM kill(s) counted", x.OOMKills)}
-		c.Body = fmt.Sprintf("the kernel's OOM killer ended the model at about %s connections (%d OOM kill(s) counted; the model's PSS peaked at %s)", n(at), x.OOMKills, bytes(peak.Model.PSS))
+		c.Body = fmt.Sprintf("the kernel's OOM killer ended the model at about %s connections (%d OOM kill(s) counted; the model's PSS peaked at %s)", n(at), x.OOMKills, units.BytesKiB(peak.Model.PSS))
 		return c
 	case x.MemoryAtLimit:
 		c.Mechanism = results.MechGuardMemory
@@ -160,7 +161,7 @@ func exitedBy(ev *evidence) Cause {
 			oom = "OOM kills not known"
 		}
 		c.Evidence = []string{oom}
-		c.Body = fmt.Sprintf("the model was killed by %s from outside c10klab at about %s connections, not for memory: %s, its memory was %s", x.Signal, n(at), oom, bytes(peak.Model.PSS))
+		c.Body = fmt.Sprintf("the model was killed by %s from outside c10klab at about %s connections, not for memory: %s, its memory was %s", x.Signal, n(at), oom, units.BytesKiB(peak.Model.PSS))
 		return c
 	case strings.Contains(x.Stderr, "failed to create new OS thread"):
 		// The Go runtime says so only in its crash text: the thread count
@@ -314,7 +315,7 @@ func failedStep(ev *evidence) (Cause, bool) {
 	if len(first.ClientFailures) > 0 && len(first.Failures) == 0 {
 		return cause(results.SideSwarm, results.MechSwarm, first.Offered,
 			"the clients ran out of their own resources at %s offered (%s) — a client limit, not the model's",
-			n(first.Offered), FormatCounts(first.ClientFailures)), true
+			n(first.Offered), units.Tally(first.ClientFailures)), true
 	}
 	var c Cause
 	for _, r := range mechanisms {
@@ -374,7 +375,7 @@ func resetsRule(ev *evidence) (Cause, bool) {
 		return Cause{}, false
 	}
 	first := ev.first
-	c := cause(results.SideServer, results.MechResets, ev.at, "the server resets connections: %s at %s offered", FormatCounts(first.Failures), n(first.Offered))
+	c := cause(results.SideServer, results.MechResets, ev.at, "the server resets connections: %s at %s offered", units.Tally(first.Failures), n(first.Offered))
 	if v := first.Counters["Tcp.EstabResets"]; v > 0 {
 		c.Body += fmt.Sprintf("; the kernel counted %d resets of established connections", v)
 	}
@@ -431,7 +432,7 @@ func late(ev *evidence) (Cause, bool) {
 	}
 	first, dl := ev.first, ev.deadlineMs()
 	return cause(results.SideServer, results.MechLate, ev.at, "every echo came back, but late: p50 %s, p99 %s against a deadline of %s, %s past it at the median (%s echoes came back in the window, where %s fell due; %s at %s offered, %s sustained)",
-		ms(first.Latency.P50), ms(first.Latency.P99), ms(dl), ms(first.Latency.P50-dl), n(int(first.Echoes)), n(int(ev.due())),
+		units.MillisTenths(first.Latency.P50), units.MillisTenths(first.Latency.P99), units.MillisTenths(dl), units.MillisTenths(first.Latency.P50-dl), n(int(first.Echoes)), n(int(ev.due())),
 		failureSummary(first), n(first.Offered), n(first.Sustained)), true
 }
 
@@ -453,7 +454,7 @@ func slow(ev *evidence) (Cause, bool) {
 	first := ev.first
 	c := cause(results.SideServer, results.MechSlow, ev.at, "%s at %s offered, %s sustained through the window", failureSummary(first), n(first.Offered), n(first.Sustained))
 	if first.Latency.Count > 0 {
-		c.Body += fmt.Sprintf("; the window's echoes took p50 %s, p99 %s", ms(first.Latency.P50), ms(first.Latency.P99))
+		c.Body += fmt.Sprintf("; the window's echoes took p50 %s, p99 %s", units.MillisTenths(first.Latency.P50), units.MillisTenths(first.Latency.P99))
 	}
 	return c, true
 }
