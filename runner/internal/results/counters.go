@@ -29,8 +29,8 @@ type SwarmCounters struct {
 	// Unstamped counts echoes timed when an agent read them, not when
 	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
 	Unstamped int64 `json:"unstamped,omitempty"`
-	// Failures by class "phase:ERRNO" (phase: connect, write, read,
-	// deadline, mismatch, closed), cumulative, blamed on the server side.
+	// Failures by class (FailKey: "phase:ERRNO", phase one of Phase*),
+	// cumulative, blamed on the server side.
 	Failures map[string]int64 `json:"failures,omitempty"`
 	// ClientFailures are the agents' own resource failures (EMFILE,
 	// EADDRNOTAVAIL, ENOBUFS...), cumulative: the swarm, not the model.

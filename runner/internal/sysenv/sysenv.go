@@ -30,15 +30,15 @@ import (
 // by these names, so a saved environment can be checked again.
 const (
 	NameCPUs         = "CPUs (affinity mask)"
-	NameNoFileSoft   = "open files (soft)"
+	NameNoFileSoft   = results.LimitNoFileSoft
 	NameNoFileHard   = "open files (hard)"
 	NameFileMax      = "fs.file-max"
 	NameNrOpen       = "fs.nr_open"
-	NameNProc        = "processes+threads per user (RLIMIT_NPROC)"
-	NameThreadsMax   = "kernel.threads-max"
-	NamePidMax       = "kernel.pid_max"
+	NameNProc        = results.LimitNProc
+	NameThreadsMax   = results.LimitThreadsMax
+	NamePidMax       = results.LimitPidMax
 	NameTasks        = "tasks running (threads of all processes)"
-	NamePidsCgroup   = "pids cgroup limit"
+	NamePidsCgroup   = results.LimitPidsCgroup
 	NameMaxMapCount  = "vm.max_map_count"
 	NameOvercommit   = "vm.overcommit_memory"
 	NameSomaxconn    = "net.core.somaxconn"
