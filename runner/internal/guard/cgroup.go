@@ -7,7 +7,6 @@
 package guard
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -20,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"c10klab/runner/internal/probe"
+	"c10klab/runner/internal/procfs"
 )
 
 // Controllers are the cgroup v1 hierarchies a Group makes a cgroup in.
@@ -315,13 +314,11 @@ func (g *Group) PIDs() ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
 		}
-		for _, f := range strings.Fields(string(b)) {
-			pid, err := strconv.Atoi(f)
-			if err != nil {
-				return nil, fmt.Errorf("guard: %s: bad pid %q", path, f)
-			}
-			all = append(all, pid)
+		pids, err := procfs.ParsePIDList(b)
+		if err != nil {
+			return nil, fmt.Errorf("guard: %s: %w", path, err)
 		}
+		all = append(all, pids...)
 	}
 	slices.Sort(all)
 	return slices.Compact(all), nil
@@ -449,7 +446,7 @@ func removeStale(parent string, cutoff time.Time) {
 // MemTotal minus max(4 GiB, 20%), and never more than MemAvailable minus
 // 2 GiB (other work on the machine is using memory too).
 func DefaultMemory() (int64, error) {
-	m, err := probe.ReadMeminfo()
+	m, err := procfs.ReadMeminfo()
 	if err != nil {
 		return 0, fmt.Errorf("guard: %w", err)
 	}
@@ -479,15 +476,11 @@ func DefaultPids() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("guard: read %s: %w", loadavg, unwrap(err))
 	}
-	f := strings.Fields(string(b))
-	var tasks int64
-	if len(f) >= 4 {
-		_, t, _ := strings.Cut(f[3], "/")
-		tasks, err = strconv.ParseInt(t, 10, 64)
+	la, err := procfs.ParseLoadavg(b)
+	if err != nil {
+		return 0, fmt.Errorf("guard: %s: %w", loadavg, err)
 	}
-	if len(f) < 4 || err != nil {
-		return 0, fmt.Errorf("guard: %s: no task count in %q", loadavg, b)
-	}
+	tasks := la.Tasks
 	ceiling := min(pidMax, threadsMax)
 	lim := ceiling - tasks - max(1024, ceiling/10)
 	if lim < 64 {
@@ -521,77 +514,42 @@ func Supported() error {
 // cgroups the mount shows at its top.
 type mount struct{ dir, root string }
 
-// v1Mounts maps each cgroup v1 controller to its mount. Controllers may
-// share a hierarchy ("cpu,cpuacct"), so mount points are not guessed.
+// v1Mounts maps each cgroup v1 controller to its mount, from a
+// mountinfo file. Controllers may share a hierarchy ("cpu,cpuacct"), so
+// mount points are not guessed.
 func v1Mounts(path string) (map[string]mount, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("guard: %w", err)
 	}
-	defer f.Close()
 	out := make(map[string]mount)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "36 25 0:31 /root /mount/point opts shared:1 - cgroup cgroup rw,memory"
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
+	for _, m := range procfs.ParseMountinfo(b) {
+		if m.FSType != "cgroup" {
 			continue
 		}
-		pf, sf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(sf) < 3 || sf[0] != "cgroup" {
-			continue
-		}
-		for _, opt := range strings.Split(sf[2], ",") {
+		for _, opt := range m.SuperOptions {
 			if slices.Contains(Controllers, opt) {
 				if _, dup := out[opt]; !dup {
-					out[opt] = mount{dir: unescapeMount(pf[4]), root: unescapeMount(pf[3])}
+					out[opt] = mount{dir: m.MountPoint, root: m.Root}
 				}
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("guard: read %s: %w", path, err)
-	}
 	return out, nil
 }
 
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// ownCgroups maps each v1 controller to this process's cgroup path, from
-// lines like "4:memory:/some/path" or "2:cpu,cpuacct:/".
+// ownCgroups maps each v1 controller to the cgroup path of a process, from
+// its /proc/PID/cgroup file.
 func ownCgroups(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
 	}
-	out := make(map[string]string)
-	for line := range strings.Lines(string(b)) {
-		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			out[c] = parts[2]
-		}
+	cgs, err := procfs.ParseCgroup(b)
+	if err != nil {
+		return nil, fmt.Errorf("guard: %s: %w", path, err)
 	}
-	return out, nil
+	return procfs.V1Paths(cgs), nil
 }
 
 // writeFile writes value to a cgroup or /proc file, naming the file and
@@ -609,14 +567,11 @@ func writeFile(path, value string) error {
 	return nil
 }
 
+// readInt reads a cgroup or /proc file holding one integer.
 func readInt(path string) (int64, error) {
-	b, err := os.ReadFile(path)
+	v, err := procfs.ReadInt(path)
 	if err != nil {
-		return 0, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("guard: parse %s: %w", path, err)
+		return 0, fmt.Errorf("guard: %w", err)
 	}
 	return v, nil
 }
@@ -627,29 +582,26 @@ func readLimit(path string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
 	}
-	if s := strings.TrimSpace(string(b)); s == "max" {
+	v, isMax, err := procfs.ParseMax(b)
+	if err != nil {
+		return 0, fmt.Errorf("guard: parse %s: %w", path, err)
+	}
+	if isMax {
 		return -1, nil
 	}
-	return readInt(path)
+	return v, nil
 }
 
-// readKeyed parses "key value" lines (memory.oom_control, pids.events).
+// readKeyed reads a file of "key value" lines (memory.oom_control,
+// pids.events).
 func readKeyed(path string) (map[string]int64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
 	}
-	m := make(map[string]int64)
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		v, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("guard: parse %s: %s: %w", path, f[0], err)
-		}
-		m[f[0]] = v
+	m, err := procfs.ParseKeyed(b)
+	if err != nil {
+		return nil, fmt.Errorf("guard: parse %s: %w", path, err)
 	}
 	return m, nil
 }

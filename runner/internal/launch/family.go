@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"c10klab/runner/internal/procfs"
 )
 
 // Proc is one process as /proc/<pid>/stat describes it.
@@ -21,34 +23,15 @@ func (p Proc) String() string { return fmt.Sprintf("pid %d (%s, state %c)", p.PI
 
 // ReadProc reads /proc/<pid>/stat.
 func ReadProc(pid int) (Proc, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := os.ReadFile(procfs.StatPath(pid))
 	if err != nil {
 		return Proc{}, err
 	}
-	// comm may hold spaces and parentheses: it ends at the last ')'.
-	s := string(b)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return Proc{}, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, s)
+	s, err := procfs.ParseStat(b)
+	if err != nil {
+		return Proc{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	f := strings.Fields(s[end+1:])
-	// state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-	// cmajflt utime stime cutime cstime priority nice num_threads
-	// itrealvalue starttime
-	if len(f) < 20 {
-		return Proc{}, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	p := Proc{PID: pid, State: f[0][0], Comm: s[open+1 : end]}
-	if p.PPID, err = strconv.Atoi(f[1]); err != nil {
-		return Proc{}, err
-	}
-	if p.PGrp, err = strconv.Atoi(f[2]); err != nil {
-		return Proc{}, err
-	}
-	if p.Start, err = strconv.ParseUint(f[19], 10, 64); err != nil {
-		return Proc{}, err
-	}
-	return p, nil
+	return Proc{PID: pid, PPID: s.PPID, PGrp: s.PGrp, State: s.State, Start: s.StartTime, Comm: s.Comm}, nil
 }
 
 // allProcs lists every process; those that vanish while it reads are left

@@ -3,11 +3,12 @@ package probe
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/procfs"
 )
 
 // atClkTck is AT_CLKTCK from the ELF auxiliary vector ABI; x/sys does not
@@ -29,105 +30,6 @@ func clockTicks() float64 {
 		}
 	}
 	return 100
-}
-
-// readFile reads a small /proc or cgroup file into buf with raw syscalls
-// (os.Open would also try to register the fd with the poller, one more
-// syscall per file, and this runs for thousands of files a second). It
-// grows buf when the file does not fit.
-func readFile(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return buf[:0], err
-	}
-	defer unix.Close(fd)
-	n := 0
-	for {
-		if n == len(buf) {
-			buf = append(buf, make([]byte, len(buf)+4096)...)
-		}
-		k, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return buf[:0], err
-		}
-		if k == 0 {
-			return buf[:n], nil
-		}
-		n += k
-	}
-}
-
-// gone reports whether err means the process exited while we read it,
-// which is normal for a tree that changes under our feet.
-func gone(err error) bool {
-	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
-}
-
-// procStat is what we use from /proc/PID/stat.
-type procStat struct {
-	pid, ppid, pgrp int
-	comm            string
-	utime, stime    int64 // clock ticks
-	cutime, cstime  int64 // clock ticks, children reaped by this process
-	threads         int
-	rssPages        int64
-}
-
-// parseStat parses one /proc/PID/stat line. comm (field 2) may hold spaces
-// and parentheses, so fields are counted from the last ')'.
-func parseStat(b []byte) (procStat, error) {
-	var s procStat
-	open := bytes.IndexByte(b, '(')
-	end := bytes.LastIndexByte(b, ')')
-	if open < 1 || end < open {
-		return s, fmt.Errorf("malformed stat line %.40q", b)
-	}
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:open])))
-	if err != nil {
-		return s, fmt.Errorf("stat pid %q: %w", b[:open], err)
-	}
-	s.pid = pid
-	s.comm = string(b[open+1 : end])
-	// Fields after ')' start at field 3 (state); index i holds field i+3.
-	var f [22][]byte
-	rest := b[end+1:]
-	for i := range f {
-		rest = bytes.TrimLeft(rest, " ")
-		j := bytes.IndexByte(rest, ' ')
-		if j < 0 {
-			j = len(rest)
-		}
-		f[i] = rest[:j]
-		rest = rest[j:]
-	}
-	nums := []struct {
-		field int
-		dst   *int64
-	}{
-		{14, &s.utime}, {15, &s.stime}, {16, &s.cutime}, {17, &s.cstime}, {24, &s.rssPages},
-	}
-	for _, n := range nums {
-		v, err := strconv.ParseInt(string(bytes.TrimSpace(f[n.field-3])), 10, 64)
-		if err != nil {
-			return s, fmt.Errorf("stat field %d of pid %d: %w", n.field, pid, err)
-		}
-		*n.dst = v
-	}
-	ints := []struct {
-		field int
-		dst   *int
-	}{{4, &s.ppid}, {5, &s.pgrp}, {20, &s.threads}}
-	for _, n := range ints {
-		v, err := strconv.Atoi(string(f[n.field-3]))
-		if err != nil {
-			return s, fmt.Errorf("stat field %d of pid %d: %w", n.field, pid, err)
-		}
-		*n.dst = v
-	}
-	return s, nil
 }
 
 // fdCounter counts a process's open descriptors.
@@ -190,7 +92,7 @@ func (c *fdCounter) count(pid int) (int, error) {
 
 // smapsRollup returns Rss and Pss in bytes from /proc/PID/smaps_rollup.
 func smapsRollup(pid int, buf []byte) (rss, pss int64, out []byte, err error) {
-	buf, err = readFile("/proc/"+strconv.Itoa(pid)+"/smaps_rollup", buf)
+	buf, err = procfs.ReadFile("/proc/"+strconv.Itoa(pid)+"/smaps_rollup", buf)
 	if err != nil {
 		return 0, 0, buf, err
 	}
@@ -228,29 +130,15 @@ func kbField(b []byte) (int64, error) {
 
 // readPIDList reads a cgroup.procs (or tasks) file: one PID a line.
 func readPIDList(path string, buf []byte) ([]int, []byte, error) {
-	buf, err := readFile(path, buf)
+	buf, err := procfs.ReadFile(path, buf)
 	if err != nil {
 		return nil, buf, fmt.Errorf("probe: read %s: %w", path, err)
 	}
-	pids, err := parsePIDList(path, buf)
-	return pids, buf, err
-}
-
-// parsePIDList parses the contents of a cgroup.procs file read from path.
-func parsePIDList(path string, buf []byte) ([]int, error) {
-	var pids []int
-	for line := range bytes.Lines(buf) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		pid, err := strconv.Atoi(string(line))
-		if err != nil {
-			return nil, fmt.Errorf("probe: %s: bad pid %q", path, line)
-		}
-		pids = append(pids, pid)
+	pids, err := procfs.ParsePIDList(buf)
+	if err != nil {
+		return nil, buf, fmt.Errorf("probe: %s: %w", path, err)
 	}
-	return pids, nil
+	return pids, buf, nil
 }
 
 // listPIDs returns every process (thread-group leader) in /proc. It reads

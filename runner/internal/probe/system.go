@@ -2,13 +2,13 @@ package probe
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 
+	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/results"
 )
 
@@ -40,9 +40,9 @@ func IsGauge(key string) bool { return gauges[key] }
 // process's network namespace).
 func ReadSystem() (results.System, error) {
 	var s results.System
-	mem, err := ReadMeminfo()
+	mem, err := procfs.ReadMeminfo()
 	if err != nil {
-		return s, err
+		return s, fmt.Errorf("probe: %w", err)
 	}
 	s.MemAvailable, s.Slab, s.SUnreclaim = mem["MemAvailable"], mem["Slab"], mem["SUnreclaim"]
 
@@ -168,47 +168,14 @@ func readVmstat(path, key string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok && k == key {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		}
+	v, ok, err := procfs.KeyedValue(b, key)
+	if err == nil && !ok {
+		err = fmt.Errorf("no %s", key)
 	}
-	return 0, fmt.Errorf("%s: no %s", path, key)
-}
-
-// ReadMeminfo returns /proc/meminfo in bytes ("kB" values scaled; the few
-// unitless lines, such as HugePages_Total, as they are).
-func ReadMeminfo() (map[string]int64, error) {
-	const path = "/proc/meminfo"
-	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("probe: %w", err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	m := make(map[string]int64, 64)
-	for line := range bytes.Lines(b) {
-		name, val, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(val)
-		if len(f) == 0 {
-			continue
-		}
-		v, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("probe: %s: %s: %w", path, name, err)
-		}
-		if len(f) > 1 && string(f[1]) == "kB" {
-			v *= 1024
-		}
-		m[string(name)] = v
-	}
-	for _, k := range []string{"MemTotal", "MemAvailable"} {
-		if _, ok := m[k]; !ok {
-			return nil, fmt.Errorf("probe: %s: no %s line", path, k)
-		}
-	}
-	return m, nil
+	return v, nil
 }
 
 // readSockstat returns the TCP line of sockstat:

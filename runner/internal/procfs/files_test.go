@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -139,6 +140,28 @@ func TestParseSchedstat(t *testing.T) {
 			got, err := ParseSchedstat(tt.in)
 			if (err != nil) != tt.wantErr || got != tt.want {
 				t.Errorf("got %+v, %v; want %+v, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParsePIDList(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      []byte
+		want    []int
+		wantErr bool
+	}{
+		{name: "a cgroup of this machine", in: fixture(t, "cgroup.procs"), want: []int{13678, 13680, 13681, 13682}},
+		{name: "empty", in: nil},
+		{name: "blank lines", in: []byte("\n12\n\n3\n"), want: []int{12, 3}},
+		{name: "not a pid", in: []byte("12\nx\n"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParsePIDList(tt.in)
+			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)
 			}
 		})
 	}

@@ -2,7 +2,11 @@ package procfs
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseStat(t *testing.T) {
@@ -64,5 +68,42 @@ func TestParseStatAllocations(t *testing.T) {
 	b := fixture(t, "stat-init")
 	if n := testing.AllocsPerRun(100, func() { ParseStat(b) }); n > 1 {
 		t.Errorf("ParseStat allocates %.0f times, want at most 1 (the comm)", n)
+	}
+}
+
+// TestParseStatOddName runs, beside the copies in testdata, a process whose name holds spaces and
+// parentheses, which a naive split of /proc/PID/stat gets wrong.
+func TestParseStatOddName(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "a) b (c")
+	data, err := os.ReadFile("/bin/sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(bin, "30")
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	// Right after fork the child may still be exec'ing, with no RSS yet.
+	var b []byte
+	var s Stat
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && s.RSSPages == 0; {
+		time.Sleep(10 * time.Millisecond)
+		if b, err = os.ReadFile(StatPath(c.Process.Pid)); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = ParseStat(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := Stat{PID: c.Process.Pid, PPID: os.Getpid(), PGrp: c.Process.Pid, Comm: "a) b (c", State: 'S', Threads: 1}
+	got := s
+	got.UTime, got.STime, got.CUTime, got.CSTime, got.StartTime, got.RSSPages = 0, 0, 0, 0, 0, 0
+	if got != want || s.RSSPages <= 0 {
+		t.Errorf("ParseStat(%q) = %+v, want %+v with rss > 0", b, s, want)
 	}
 }
