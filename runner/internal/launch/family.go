@@ -1,12 +1,10 @@
 package launch
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"c10klab/runner/internal/procfs"
 )
@@ -112,8 +110,8 @@ func SocketInodes(procs []Proc) map[string]int {
 		}
 		for _, e := range ents {
 			link, err := os.Readlink(filepath.Join(dir, e.Name()))
-			if err == nil && strings.HasPrefix(link, "socket:[") {
-				out[link[len("socket:["):len(link)-1]] = p.PID
+			if inode, ok := procfs.SocketInode(link); err == nil && ok {
+				out[inode] = p.PID
 			}
 		}
 	}
@@ -122,62 +120,21 @@ func SocketInodes(procs []Proc) map[string]int {
 
 // TCP states in /proc/net/tcp.
 const (
-	TCPEstablished = 0x01
-	TCPListen      = 0x0A
+	TCPEstablished = procfs.TCPEstablished
+	TCPListen      = procfs.TCPListen
 )
 
 // TCPSocket is one line of /proc/net/tcp{,6}: enough to tell which socket
 // serves which client.
-type TCPSocket struct {
-	LocalPort, RemotePort uint16
-	State                 int
-	Inode                 string
-}
+type TCPSocket = procfs.TCPSocket
 
 // TCPSockets reads the kernel's TCP socket tables, IPv4 and IPv6.
 func TCPSockets() ([]TCPSocket, error) {
 	var out []TCPSocket
-	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(path)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read socket table: %w", err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Scan() // header
-		for sc.Scan() {
-			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-			fs := strings.Fields(sc.Text())
-			if len(fs) < 10 {
-				continue
-			}
-			lp, err1 := hexPort(fs[1])
-			rp, err2 := hexPort(fs[2])
-			st, err3 := strconv.ParseInt(fs[3], 16, 32)
-			if err1 != nil || err2 != nil || err3 != nil {
-				continue
-			}
-			out = append(out, TCPSocket{LocalPort: lp, RemotePort: rp, State: int(st), Inode: fs[9]})
-		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
+	if err := procfs.ReadTCPTables("/proc/net", func(s TCPSocket) { out = append(out, s) }); err != nil {
+		return nil, err
 	}
 	return out, nil
-}
-
-// hexPort takes the port of an "ADDR:PORT" field of /proc/net/tcp.
-func hexPort(field string) (uint16, error) {
-	_, port, ok := strings.Cut(field, ":")
-	if !ok {
-		return 0, fmt.Errorf("no port in %q", field)
-	}
-	n, err := strconv.ParseUint(port, 16, 16)
-	return uint16(n), err
 }
 
 // Listens reports whether a process of leader's family holds a listening
