@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -96,36 +95,10 @@ func smapsRollup(pid int, buf []byte) (rss, pss int64, out []byte, err error) {
 	if err != nil {
 		return 0, 0, buf, err
 	}
-	var haveRss, havePss bool
-	for line := range bytes.Lines(buf) {
-		switch {
-		case bytes.HasPrefix(line, []byte("Rss:")):
-			rss, err = kbField(line[4:])
-			haveRss = true
-		case bytes.HasPrefix(line, []byte("Pss:")):
-			pss, err = kbField(line[4:])
-			havePss = true
-		}
-		if err != nil {
-			return 0, 0, buf, fmt.Errorf("smaps_rollup of pid %d: %w", pid, err)
-		}
-		if haveRss && havePss {
-			return rss, pss, buf, nil
-		}
+	if rss, pss, err = procfs.ParseSmapsRollup(buf); err != nil {
+		return 0, 0, buf, fmt.Errorf("smaps_rollup of pid %d: %w", pid, err)
 	}
-	// A zombie's smaps_rollup is empty: it holds no memory.
 	return rss, pss, buf, nil
-}
-
-// kbField parses "   1736 kB" into bytes.
-func kbField(b []byte) (int64, error) {
-	b = bytes.TrimSpace(b)
-	b = bytes.TrimSpace(bytes.TrimSuffix(b, []byte("kB")))
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse %q: %w", b, err)
-	}
-	return v * 1024, nil
 }
 
 // readPIDList reads a cgroup.procs (or tasks) file: one PID a line.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"c10klab/runner/internal/procfs"
 )
@@ -57,9 +56,5 @@ func mainSyscall(pid int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 || f[0] == "running" {
-		return -1, nil
-	}
-	return strconv.Atoi(f[0])
+	return procfs.ParseSyscall(b)
 }
