@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"c10klab/runner/internal/procfs"
 )
@@ -35,16 +34,12 @@ func ReadProc(pid int) (Proc, error) {
 // allProcs lists every process; those that vanish while it reads are left
 // out.
 func allProcs() ([]Proc, error) {
-	ents, err := os.ReadDir("/proc")
+	pids, err := procfs.ListPIDs()
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
 	var out []Proc
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range pids {
 		if p, err := ReadProc(pid); err == nil {
 			out = append(out, p)
 		}

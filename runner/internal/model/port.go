@@ -63,21 +63,18 @@ func ListeningPIDs(port uint16) (map[int]bool, error) {
 	if len(inodes) == 0 {
 		return pids, nil
 	}
-	procs, err := os.ReadDir("/proc")
+	procs, err := procfs.ListPIDs()
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
-		fds, err := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+	for _, pid := range procs {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+		fds, err := os.ReadDir(dir)
 		if err != nil {
 			continue // gone, or not ours to read
 		}
 		for _, fd := range fds {
-			link, err := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name()))
+			link, err := os.Readlink(filepath.Join(dir, fd.Name()))
 			if inode, ok := procfs.SocketInode(link); err == nil && ok && inodes[inode] {
 				pids[pid] = true
 				break

@@ -28,9 +28,9 @@ type procTime struct {
 // 20,000 processes are the model's, and reading their stat files at each
 // window's ends cost the runner ~0.3 s of CPU each time.
 func SnapshotCPU(skip func(pid int) bool) (CPUByProcess, error) {
-	pids, err := listPIDs()
+	pids, err := procfs.ListPIDs()
 	if err != nil {
-		return CPUByProcess{}, err
+		return CPUByProcess{}, fmt.Errorf("probe: %w", err)
 	}
 	c := CPUByProcess{hz: clockTicks(), procs: make(map[int]procTime, len(pids))}
 	buf := make([]byte, 1024)

@@ -322,9 +322,9 @@ func (t *Tree) members() ([]procfs.Stat, error) {
 	// it exists it is per thread, so a 10,000-thread model would need
 	// 10,000 reads; the scan reads each process once, and for the tree's
 	// own processes those are the stat lines we need anyway.
-	all, err := listPIDs()
+	all, err := procfs.ListPIDs()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("probe: %w", err)
 	}
 	stats, err := t.stats(all)
 	if err != nil {
