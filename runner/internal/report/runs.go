@@ -119,7 +119,7 @@ func modelsAcross(runs []*results.Loaded) []acrossRuns {
 // capacityRange is the range a summary puts the capacity in, as
 // CapacityCell prints it; false for a model the run never measured.
 func capacityRange(s results.Summary) (analysis.CapacityRange, bool) {
-	if strings.HasPrefix(capacityFigure(s), "—") {
+	if !measured(s) {
 		return analysis.CapacityRange{}, false
 	}
 	switch {
