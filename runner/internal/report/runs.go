@@ -24,7 +24,7 @@ func CompareRuns(w io.Writer, runs []*results.Loaded) error {
 	fmt.Fprintf(&b, "\nspread: the largest |run − median| / median of the sustained counts. "+
 		"~: every two runs' brackets overlap, so their differences are inside the noise. "+
 		"outside ±%.0f%%: the runs that landed farther than that from the median. "+
-		"—: not measured in that run.\n", analysis.RunTolerance*100)
+		"— in a run's column: that run never measured the model; in spread and verdict: fewer than two runs did.\n", analysis.RunTolerance*100)
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write comparison: %w", err)
 	}
