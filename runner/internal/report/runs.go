@@ -20,11 +20,15 @@ import (
 // table and the records can never disagree.
 func CompareRuns(w io.Writer, runs []*results.Loaded) error {
 	var b bytes.Buffer
-	writeMD(&b, runsTable(runs))
+	t := runsTable(runs)
+	writeMD(&b, t)
 	fmt.Fprintf(&b, "\nspread: the largest |run − median| / median of the sustained counts. "+
 		"~: every two runs' brackets overlap, so their differences are inside the noise. "+
 		"outside ±%.0f%%: the runs that landed farther than that from the median. "+
 		"— in a run's column: that run never measured the model; in spread and verdict: fewer than two runs did.\n", analysis.RunTolerance*100)
+	if anyMarked(t) {
+		b.WriteString("\n\\* no summary (the model or the run ended abnormally): derived from its saved steps\n")
+	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write comparison: %w", err)
 	}
@@ -34,7 +38,7 @@ func CompareRuns(w io.Writer, runs []*results.Loaded) error {
 // acrossRuns is one model's capacity in each run.
 type acrossRuns struct {
 	model  string
-	cells  []string // the capacity as each run's report prints it
+	cells  []Cell // the capacity as each run's report prints it
 	ranges []analysis.CapacityRange
 	known  []bool // the run measured the model
 	spread analysis.Spread
@@ -50,9 +54,7 @@ func runsTable(runs []*results.Loaded) table {
 	t.right = append(t.right, true, true, false)
 	for _, a := range modelsAcross(runs) {
 		r := []Cell{text(a.model)}
-		for _, c := range a.cells {
-			r = append(r, text(c))
-		}
+		r = append(r, a.cells...)
 		r = append(r, medianCell(a), spreadCell(a.spread), verdictCell(a, runs))
 		t.rows = append(t.rows, r)
 	}
@@ -87,14 +89,14 @@ func modelsAcross(runs []*results.Loaded) []acrossRuns {
 			if !ok {
 				j = len(out)
 				at[r.Model] = j
-				a := acrossRuns{model: r.Model, cells: make([]string, len(runs)),
+				a := acrossRuns{model: r.Model, cells: make([]Cell, len(runs)),
 					ranges: make([]analysis.CapacityRange, len(runs)), known: make([]bool, len(runs))}
 				for k := range a.cells {
-					a.cells[k] = "—"
+					a.cells[k] = text("—")
 				}
 				out = append(out, a)
 			}
-			out[j].cells[i] = CapacityCell(r.Summary)
+			out[j].cells[i] = Cell{Text: CapacityCell(r.Summary), Marked: r.derived}
 			out[j].ranges[i], out[j].known[i] = capacityRange(r.Summary)
 		}
 	}
@@ -197,7 +199,7 @@ func verdictCell(a acrossRuns, runs []*results.Loaded) Cell {
 		off, ok := a.spread.Off(lo)
 		switch {
 		case !ok && lo > 0:
-			outside = append(outside, runName(runs[k])+" "+a.cells[k]) // against a median of nothing sustained
+			outside = append(outside, runName(runs[k])+" "+a.cells[k].Text) // against a median of nothing sustained
 		case ok && (off > analysis.RunTolerance || off < -analysis.RunTolerance):
 			outside = append(outside, fmt.Sprintf("%s %+.0f%%", runName(runs[k]), off*100))
 		}
@@ -206,4 +208,16 @@ func verdictCell(a acrossRuns, runs []*results.Loaded) Cell {
 		return text("within " + tol)
 	}
 	return Cell{Text: "outside " + tol, Strong: true, Note: ": " + strings.Join(outside, ", ")}
+}
+
+// anyMarked reports whether a cell of t is derived from saved steps.
+func anyMarked(t table) bool {
+	for _, r := range t.rows {
+		for _, c := range r {
+			if c.Marked {
+				return true
+			}
+		}
+	}
+	return false
 }

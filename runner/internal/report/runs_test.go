@@ -131,3 +131,18 @@ func TestCompareRunsMedianBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareRunsMarksDerived: a model whose summary is missing (it
+// crashed) is derived from its steps, and the table says so.
+func TestCompareRunsMarksDerived(t *testing.T) {
+	l := mustLoad(t, runSmall)
+	var out bytes.Buffer
+	if err := CompareRuns(&out, []*results.Loaded{l, l, l}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| threaded | 1k \\* | 1k \\* | 1k \\* | 1k |", "\\* no summary", "| **run took** | 55s | 55s | 55s |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+}
