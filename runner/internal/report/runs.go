@@ -11,6 +11,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // CompareRuns writes, as one Markdown table, each model's capacity in
@@ -151,9 +152,9 @@ func medianCell(a acrossRuns) Cell {
 	case a.spread.N == 0:
 		return text("—")
 	case a.spread.Median > 0 && open:
-		return num("≥ "+analysis.Count(a.spread.Median), a.spread.Median)
+		return num("≥ "+units.Count(a.spread.Median), a.spread.Median)
 	case a.spread.Median > 0:
-		return num(analysis.Count(a.spread.Median), a.spread.Median)
+		return num(units.Count(a.spread.Median), a.spread.Median)
 	}
 	hi := 0
 	for k, ok := range a.known {
@@ -161,7 +162,7 @@ func medianCell(a acrossRuns) Cell {
 			hi = max(hi, a.ranges[k].Hi)
 		}
 	}
-	return text("< " + analysis.Count(float64(hi)))
+	return text("< " + units.Count(float64(hi)))
 }
 
 // spreadCell is the largest distance of a run from the median, in %.
