@@ -11,25 +11,28 @@ import (
 )
 
 // The capacity search. The planned steps (--steps) are where it starts,
-// not its resolution: after the first step that fails, it bisects between
-// the largest count sustained and the smallest failed until they are
-// within Resolution of each other; while the steps hold, it goes on up the
-// plan, then doubles, until the model fails, the swarm can no longer be
-// trusted, or a limit of the machine or the run is reached. Each model has
-// a time budget (Options.Budget), checked before each step.
+// not its resolution: while they hold it climbs, and after the first step
+// that fails it probes between the largest count sustained and the
+// smallest failed until they are within Resolution of each other, or the
+// swarm, the machine or the run's ceiling is named as the limit. Each
+// model has a time budget (Options.Budget), checked before each step.
 //
-// A probe below a failed count is run on the live model: the swarm lowers
-// its target, which closes its highest connections at once (swarm's
-// agent.setTarget) and reopens any that failed below the new target, and
-// the settle then waits, bounded, until every open connection is served
-// on time before the window judges the probe. Restarting the model and the
-// swarm and ramping straight to the probe's count measures a fresh model,
-// as a user deploys it, but costs the model's start and readiness, the
-// agents' start and a ramp from nothing at --rate (a 40,000 probe: 4 s of
-// ramp alone, against none to lower live), several times per model: past
-// the 15 minutes make bench has. A model that failed because it died
-// (exited, or the guard stopped it) cannot be lowered, and its search ends
-// there (results.SearchEnded), its bracket the counts it held and died at.
+// The budget goes where a step decides. What a step cost in run
+// 20261203-135643 (before this search): a clean step 4-6 s (a ramp of a
+// second or two, a settle of a sample, a hold of 2 s that took 3 in half
+// the steps); a step past the model's ceiling 9-16 s (a settle that stops
+// gaining, 2-8 s); a probe below a failure 7-15 s (a fresh model and
+// swarm, measure.go's restart, and a ramp from nothing); a step the swarm
+// could not ramp (96,000 after 48,000) 18-21 s. So the search climbs in
+// steps it can afford, on the live model: to the next planned step, or
+// sooner to where the CPU the model and the swarm used projects them full
+// (climb, project), never less than a resolution up, so that a failure
+// there closes the bracket without a probe below it. Below a failure, a
+// probe goes where either outcome closes the bracket when there is such
+// a count, else where the failed step's evidence or the CPU points
+// (probeBetween). A model that failed because it died (exited, or the
+// guard stopped it) is not restarted: its search ends there
+// (results.SearchEnded), its bracket the counts it held and died at.
 
 // Resolution is the search's default: the bracket is closed once the gap
 // between the sustained and the failed count is at most a tenth of the
