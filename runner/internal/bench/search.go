@@ -180,8 +180,10 @@ func full(cpu, hold float64, cpus int, share float64) bool {
 // climb is the next count above the sustained one while nothing above it
 // failed: the next planned step (past the plan, twice the count), or less
 // where the CPU projects the model's or the machine's CPUs full before it
-// (project), but never less than a resolution above the count, so that a
-// failure there closes the bracket at once. A step up runs on the live
+// (project), but at most twice the count when the projection decides, and
+// never less than a resolution above it, so that a failure there closes
+// the bracket at once (and there, when the projection is within two
+// resolutions: a probe below a failure costs a fresh start). A step up runs on the live
 // model from the connections it holds, so it costs only its own ramp, a
 // settle and the hold (3-5 s measured), where a step past the ceiling
 // costs a collapse (9-16 s: a settle that stops gaining, 5-8 s) and a
@@ -201,10 +203,18 @@ func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
 	switch {
 	case p == 0 || p >= ceiling || floor >= ceiling:
 		return ceiling
-	case p <= floor:
+	case float64(p) < float64(lo)*(1+lim.resolution)*(1+lim.resolution):
+		// Failed at p, the bracket would need a probe below it, a fresh
+		// start; failed at the floor, it is closed, and held there, the
+		// next climb costs a step of 3-5 s.
 		return floor
 	}
-	return readable(p, floor, p)
+	// The projection errs long at the top: the CPU per echo grows as
+	// the machine fills (epoll projected 45,400 from 4,000 and 16,000 and
+	// collapsed there, 27,283 sustained, at a cost of 16 s and a fresh
+	// probe below: run 20261203-154530), so a climb the projection, not
+	// the plan, decides goes at most to twice the count.
+	return readable(min(p, 2*lo), floor, min(p, 2*lo))
 }
 
 // closeAbove is the largest readable count a resolution above lo (and

@@ -110,10 +110,18 @@ func TestNextOfferByEvidence(t *testing.T) {
 	}{
 		// c-epoll's figures in run 20261203-135643: the model 0.12 and
 		// 0.35 CPU, the agents 0.26 and 0.48, at 4,000 and 16,000. The
-		// line through the two together reaches 1.8 of 2 at 41,866:
-		// the climb goes to 41,800, never past the projection.
-		{"climbs to where the model and the swarm fill the machine",
-			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48)}, 41800, ""},
+		// line through the two together reaches 1.8 of 2 at 41,866, short
+		// of the plan's 48,000: the climb goes there, but at most to twice
+		// the count.
+		{"climbs toward where the model and the swarm fill the machine, at most twice the count",
+			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48)}, 32000, ""},
+		{"climbs to where the model and the swarm fill the machine, never past it",
+			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48), agents(busy(32000, 0.6), 0.9)}, 39100, ""},
+		// c-epoll in run 20261203-154530: projected 54,100 from 16,000 and
+		// 48,000, collapsed there, and the probe below it did not fit the
+		// budget. A resolution up closes the bracket either way.
+		{"a resolution up when the projection is within two",
+			[]results.Step{agents(busy(16000, 0.36), 0.44), agents(busy(48000, 0.77), 0.87)}, 52800, ""},
 		{"climbs to where the model's CPU fills",
 			[]results.Step{ok(1000), agents(busy(4000, 0.2), 0.25), agents(busy(16000, 0.7), 0.35)}, 20800, ""},
 		{"the plan's step when both project past it",
