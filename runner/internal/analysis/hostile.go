@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // A model's memory grows without bound under a hostile kind when, over
@@ -43,7 +44,7 @@ func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileE
 		case st.Cut && (stop == results.StopExited || stop == results.StopGuard):
 			e.Failed = "the model died: " + stop
 		case still && e.MemGrowth >= max(memGrowthLimit, perHostileGrowth*float64(e.Hostile)):
-			e.Failed = fmt.Sprintf("its memory grew without bound (%s/s over the window, its tasks and descriptors steady)", Bytes(e.MemGrowth))
+			e.Failed = fmt.Sprintf("its memory grew without bound (%s/s over the window, its tasks and descriptors steady)", units.Bytes(e.MemGrowth))
 		case !st.Cut && float64(st.Sustained) < cfg.SustainRatio*float64(st.Offered):
 			e.Failed = fmt.Sprintf("well-behaved connections sustained fell to %.0f%%", 100*float64(st.Sustained)/float64(max(st.Offered, 1)))
 		}

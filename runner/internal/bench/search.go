@@ -8,6 +8,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // The capacity search. The planned steps (--steps) are where it starts,
@@ -408,7 +409,7 @@ func machineCapacity(st results.Step, idle results.Proc, tasksLimit, memFree int
 	if perConn := float64(st.UserMem+st.KernelMem) / n; memFree > 0 && perConn > 0 {
 		c := st.Sustained + int(float64(memFree)/perConn)
 		consider(c, fmt.Sprintf("memory: %s a connection (user and kernel, at %d sustained) and %s available above the guard's floor allow about %d connections",
-			analysis.Bytes(perConn), st.Sustained, analysis.Bytes(float64(memFree)), c))
+			units.Bytes(perConn), st.Sustained, units.Bytes(float64(memFree)), c))
 	}
 	return best, why
 }

@@ -10,13 +10,13 @@ package diagnose
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"c10klab/contract"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Input is what a model's run recorded, with its steps already judged.
@@ -202,7 +202,7 @@ func exitedBy(in Input, at int) Result {
 	case x.Signal == "SIGKILL" && x.OOMKills > 0:
 		c.Mechanism = results.MechOOM
 		c.Evidence = []string{fmt.Sprintf("%d OOM kill(s) counted", x.OOMKills)}
-		return say(c, "the kernel's OOM killer ended the model at about %s connections (%d OOM kill(s) counted; the model's PSS peaked at %s)", n(at), x.OOMKills, bytes(peak.Model.PSS))
+		return say(c, "the kernel's OOM killer ended the model at about %s connections (%d OOM kill(s) counted; the model's PSS peaked at %s)", n(at), x.OOMKills, units.BytesKiB(peak.Model.PSS))
 	case x.MemoryAtLimit:
 		c.Mechanism = results.MechGuardMemory
 		return say(c, "the model died (%s) at about %s connections with its cgroup's memory at the guard's limit", exitHow(x), n(at))
@@ -213,7 +213,7 @@ func exitedBy(in Input, at int) Result {
 			oom = "OOM kills not known"
 		}
 		c.Evidence = []string{oom}
-		return say(c, "the model was killed by %s from outside c10klab at about %s connections, not for memory: %s, its memory was %s", x.Signal, n(at), oom, bytes(peak.Model.PSS))
+		return say(c, "the model was killed by %s from outside c10klab at about %s connections, not for memory: %s, its memory was %s", x.Signal, n(at), oom, units.BytesKiB(peak.Model.PSS))
 	case strings.Contains(x.Stderr, "failed to create new OS thread"):
 		// The Go runtime says so only in its crash text: the thread count
 		// at the end is the measured part.
@@ -368,7 +368,7 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 	if len(first.ClientFailures) > 0 && len(first.Failures) == 0 {
 		return say(results.Cause{Side: results.SideSwarm, Mechanism: results.MechSwarm, At: first.Offered},
 			"the clients ran out of their own resources at %s offered (%s) — a client limit, not the model's",
-			n(first.Offered), FormatCounts(first.ClientFailures))
+			n(first.Offered), units.Tally(first.ClientFailures))
 	}
 	f := first.Failures
 	total := sum(f)
@@ -392,7 +392,7 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		}
 	case f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"] > 0 && (f["read:ECONNRESET"]+f["write:ECONNRESET"]+f["write:EPIPE"])*2 >= total:
 		c.Mechanism = results.MechResets
-		s = fmt.Sprintf("the server resets connections: %s at %s offered", FormatCounts(f), n(first.Offered))
+		s = fmt.Sprintf("the server resets connections: %s at %s offered", units.Tally(f), n(first.Offered))
 		if v := first.Counters["Tcp.EstabResets"]; v > 0 {
 			s += fmt.Sprintf("; the kernel counted %d resets of established connections", v)
 		}
@@ -428,7 +428,7 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		due := results.DueEchoes(first, in.Config.Interval)
 		dl := float64(in.Config.Deadline) / float64(time.Millisecond)
 		s = fmt.Sprintf("every echo came back, but late: p50 %s, p99 %s against a deadline of %s, %s past it at the median (%s echoes came back in the window, where %s fell due; %s at %s offered, %s sustained)",
-			ms(first.Latency.P50), ms(first.Latency.P99), ms(dl), ms(first.Latency.P50-dl), n(int(first.Echoes)), n(int(due)),
+			units.MillisTenths(first.Latency.P50), units.MillisTenths(first.Latency.P99), units.MillisTenths(dl), units.MillisTenths(first.Latency.P50-dl), n(int(first.Echoes)), n(int(due)),
 			failureSummary(first), n(first.Offered), n(first.Sustained))
 	case silentHolding(in, first, held):
 		c.Mechanism = results.MechSilent
@@ -443,7 +443,7 @@ func fromEvidence(in Input, first *results.Step, at int) Result {
 		c.Mechanism = results.MechSlow
 		s = fmt.Sprintf("%s at %s offered, %s sustained through the window", failureSummary(first), n(first.Offered), n(first.Sustained))
 		if first.Latency.Count > 0 {
-			s += fmt.Sprintf("; the window's echoes took p50 %s, p99 %s", ms(first.Latency.P50), ms(first.Latency.P99))
+			s += fmt.Sprintf("; the window's echoes took p50 %s, p99 %s", units.MillisTenths(first.Latency.P50), units.MillisTenths(first.Latency.P99))
 		}
 	}
 	if perConn := perConnection(first, held); perConn != "" {
@@ -717,7 +717,7 @@ func cpuTaken(in Input, st *results.Step) (why string, byOthers bool) {
 	softirq := st.ModelCPUSoftirq / st.HoldSeconds
 	rest := max(0, busy-model-softirq)
 	why = fmt.Sprintf("the model's CPU (%s) was full (%.2f of %d busy) but the model got %.2f of it: the kernel's softirqs %.2f, other tasks %.2f",
-		FormatInts(in.Config.ModelCPUs), busy, cpus, model, softirq, rest)
+		units.Ints(in.Config.ModelCPUs), busy, cpus, model, softirq, rest)
 	if o := othersText(st); o != "" {
 		why += "; " + o
 	}
@@ -746,15 +746,6 @@ func othersText(st *results.Step) string {
 		parts[i] = fmt.Sprintf("%s (pid %d) %.2f CPU", o.Comm, o.PID, o.CPU/st.HoldSeconds)
 	}
 	return "the busiest other processes on the machine: " + strings.Join(parts, ", ")
-}
-
-// FormatInts writes a list of numbers as "0,1,5", as the flags take them.
-func FormatInts(v []int) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = strconv.Itoa(x)
-	}
-	return strings.Join(parts, ",")
 }
 
 // sharesCPUs reports whether the model and the swarm could run on the same
@@ -816,7 +807,7 @@ func failureSummary(st *results.Step) string {
 		}
 		return "no classified failure"
 	}
-	return FormatCounts(st.Failures)
+	return units.Tally(st.Failures)
 }
 
 func limitValue(env results.Environment, name string) string {
@@ -836,51 +827,6 @@ func sum(m map[string]int64) int64 {
 	return t
 }
 
-// FormatCounts renders counters as "connect:ETIMEDOUT ×120, read:EOF ×3",
-// largest first.
-func FormatCounts(m map[string]int64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s ×%d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-func ms(v float64) string {
-	if v >= 1000 {
-		return fmt.Sprintf("%.2f s", v/1000)
-	}
-	return fmt.Sprintf("%.1f ms", v)
-}
-
-func bytes(v int64) string {
-	switch {
-	case v >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(v)/(1<<30))
-	case v >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", v>>10)
-}
-
-// n formats a count with thousands separators: 19,990.
-func n(v int) string {
-	s := strconv.Itoa(v)
-	if v < 0 {
-		return "-" + n(-v)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+// n is the sentences' exact count, 19,990: a short name for the figure
+// most of them carry.
+func n(v int) string { return units.Grouped(v) }

@@ -248,11 +248,3 @@ func TestDiagnose(t *testing.T) {
 		})
 	}
 }
-
-func TestFormatCounts(t *testing.T) {
-	got := FormatCounts(map[string]int64{"read:EOF": 3, "connect:ETIMEDOUT": 120, "deadline": 3})
-	want := "connect:ETIMEDOUT ×120, deadline ×3, read:EOF ×3"
-	if got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-}

@@ -169,18 +169,3 @@ func TestParseCgroupLimit(t *testing.T) {
 		}
 	}
 }
-
-func TestGroupAndBytes(t *testing.T) {
-	groups := map[int64]string{0: "0", 999: "999", 1000: "1,000", 19990: "19,990", 1233085: "1,233,085", -32768: "-32,768"}
-	for n, want := range groups {
-		if got := group(n); got != want {
-			t.Errorf("group(%d) = %q, want %q", n, got, want)
-		}
-	}
-	sizes := map[int64]string{512: "512 B", 4096: "4.0 KiB", 1536 << 20: "1.5 GiB", 575796 * 4096: "2.2 GiB"}
-	for n, want := range sizes {
-		if got := bytesIEC(n); got != want {
-			t.Errorf("bytesIEC(%d) = %q, want %q", n, got, want)
-		}
-	}
-}

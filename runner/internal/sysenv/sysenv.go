@@ -23,6 +23,7 @@ import (
 	"c10klab/runner/internal/netns"
 	"c10klab/runner/internal/pin"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Limit names, as they appear in results.Limit.Name. Preflight finds limits
@@ -254,7 +255,7 @@ func (b *builder) addNet(page int64) {
 	if v, s, ok := b.sysctl(NamePortRange); ok && len(v) == 2 {
 		// Conns counts per source address and destination: the swarm
 		// multiplies it by binding many 127.x addresses.
-		b.add(results.Limit{Name: NamePortRange, Value: fmt.Sprintf("%s (%s ports per source address per destination)", s, group(v[1]-v[0]+1)),
+		b.add(results.Limit{Name: NamePortRange, Value: fmt.Sprintf("%s (%s ports per source address per destination)", s, units.Grouped(v[1]-v[0]+1)),
 			Conns: clampInt(v[1] - v[0] + 1), Scope: ScopeSystem,
 			Raise: `bind to more 127.x source addresses (the swarm does), or sysctl -w net.ipv4.ip_local_port_range="1024 65535"`})
 	}
@@ -262,7 +263,7 @@ func (b *builder) addNet(page int64) {
 		// One page per socket while data is in flight, both ends here:
 		// an estimate, see KernelBytesPerSocket.
 		b.add(results.Limit{Name: NameTCPMem, Value: fmt.Sprintf("%s pages = %s %s %s (min pressure max)", s,
-			bytesIEC(v[0]*page), bytesIEC(v[1]*page), bytesIEC(v[2]*page)),
+			units.BytesTenths(v[0]*page), units.BytesTenths(v[1]*page), units.BytesTenths(v[2]*page)),
 			Conns: clampInt(v[2] / 2), Scope: ScopeSystem, Raise: `sysctl -w net.ipv4.tcp_mem="MIN PRESSURE MAX" (pages)`})
 	}
 	for _, name := range []string{NameTCPRmem, NameTCPWmem} {
@@ -283,7 +284,7 @@ func (b *builder) addMemory(h host, page int64) {
 	if cl, ok := b.cgroup("memory"); ok {
 		l := results.Limit{Name: NameMemCgroup, Value: "max (none)", Scope: ScopeCgroup}
 		if cl.limited {
-			l.Value = fmt.Sprintf("%d (%s)", cl.limit, bytesIEC(cl.limit))
+			l.Value = fmt.Sprintf("%d (%s)", cl.limit, units.BytesTenths(cl.limit))
 			l.Conns = clampInt(cl.limit / perConn)
 			l.Raise = "echo BYTES > " + cl.file
 		}
@@ -291,7 +292,7 @@ func (b *builder) addMemory(h host, page int64) {
 	}
 	if b.env.MemTotal > 0 {
 		b.add(results.Limit{Name: NameMemAvailable, Value: fmt.Sprintf("%d (%s of %s)", b.env.MemAvailable,
-			bytesIEC(b.env.MemAvailable), bytesIEC(b.env.MemTotal)),
+			units.BytesTenths(b.env.MemAvailable), units.BytesTenths(b.env.MemTotal)),
 			Conns: clampInt(b.env.MemAvailable / perConn), Scope: ScopeSystem,
 			Raise: "free memory (stop other work) or add RAM"})
 	}
@@ -352,18 +353,4 @@ func cpuRanges(cpus []int) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ",")
-}
-
-// bytesIEC formats a byte count for people ("1.5 GiB").
-func bytesIEC(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
