@@ -116,7 +116,17 @@ func TestNextOfferByEvidence(t *testing.T) {
 		{"climbs toward where the model and the swarm fill the machine, at most twice the count",
 			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48)}, 32000, ""},
 		{"climbs to where the model and the swarm fill the machine, never past it",
-			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48), agents(busy(32000, 0.6), 0.9)}, 39100, ""},
+			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48), agents(busy(32000, 0.6), 0.8)}, 43200, ""},
+		// epoll in run 20261203-155834: projected 43,200 from 16,000 and
+		// 35,200, 1.23 times, and collapsed there.
+		{"a resolution up when the projection is within 1.3 times",
+			[]results.Step{agents(busy(16000, 0.5), 0.55), agents(busy(32000, 0.82), 0.82), agents(busy(35200, 0.77), 0.81)}, 38700, ""},
+		{"a planned step within a resolution is passed over",
+			[]results.Step{ok(16000), ok(45800)}, 91600, ""},
+		// c-epoll in run 20261203-155834: the agents' 0.45 CPU at 1,000
+		// projected through nothing put the next step at 2,000.
+		{"no projection of the swarm's CPU from one step",
+			[]results.Step{agents(busy(1000, 0.06), 0.45)}, 4000, ""},
 		// c-epoll in run 20261203-154530: projected 54,100 from 16,000 and
 		// 48,000, collapsed there, and the probe below it did not fit the
 		// budget. A resolution up closes the bracket either way.
