@@ -21,7 +21,7 @@ const (
 
 // HostileEffects compares each hostile step of a model with the baseline
 // step before them: the last without hostiles, at the same offer.
-func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileEffect {
+func HostileEffects(m Model, stop results.Stop, cfg results.Config) []results.HostileEffect {
 	var base *results.Step
 	var out []results.HostileEffect
 	for i := range m.Steps {
@@ -42,7 +42,7 @@ func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileE
 		case !Trusted(*st):
 			e.Untrusted = st.Untrusted
 		case st.Cut && (stop == results.StopExited || stop == results.StopGuard):
-			e.Failed = "the model died: " + stop
+			e.Failed = "the model died: " + string(stop)
 		case still && e.MemGrowth >= max(memGrowthLimit, perHostileGrowth*float64(e.Hostile)):
 			e.Failed = fmt.Sprintf("its memory grew without bound (%s/s over the window, its tasks and descriptors steady)", units.Bytes(e.MemGrowth))
 		case !st.Cut && float64(st.Sustained) < cfg.SustainRatio*float64(st.Offered):

@@ -54,7 +54,7 @@ func Judge(st *results.Step, cfg results.Config) {
 func Trusted(st results.Step) bool { return st.Untrusted == "" }
 
 // untrusted says why a step measured the swarm rather than the model.
-func untrusted(st *results.Step, cfg results.Config) (mech, why string) {
+func untrusted(st *results.Step, cfg results.Config) (mech results.Mechanism, why string) {
 	if len(st.ClientFailures) > 0 {
 		return results.MechSwarm, fmt.Sprintf("the swarm ran out of its own resources: %s", units.Tally(st.ClientFailures))
 	}

@@ -47,8 +47,9 @@ type searchLimits struct {
 	resolution float64
 	// top is the most connections the run offers: the model's instances
 	// and the swarm's agents are sized for it before the first step.
-	top            int
-	topEnd, topWhy string // results.SearchCeiling or SearchMachine, and its figures
+	top    int
+	topEnd results.SearchEnd // SearchCeiling or SearchMachine
+	topWhy string            // and its figures
 	// capacity is what the machine's limits (the guard's tasks, memory)
 	// allow, estimated from the steps so far; 0 when none is known.
 	capacity int
@@ -61,9 +62,9 @@ type searchLimits struct {
 
 // decision is the search's next move: an offer, or why it stops.
 type decision struct {
-	next int    // connections to offer next; 0: stop
-	end  string // results.Search*, when stopping
-	why  string // the figures behind end
+	next int               // connections to offer next; 0: stop
+	end  results.SearchEnd // when stopping
+	why  string            // the figures behind end
 }
 
 // nextOffer decides, from the judged steps so far alone, the next count

@@ -120,16 +120,16 @@ func summary(rep *Replay, md bool) string {
 		v := oc.Verdict
 		side := v.Side
 		if side == "" {
-			side = "none"
+			side = results.SideNone
 		}
 		srv := max(v.ServerFailures, v.KernelFailed)
 		what := map[string]int{}
 		for _, f := range oc.Failures {
-			if f.Side == SideServer {
+			if f.Side == results.SideServer {
 				what[f.Name] += f.Count
 			}
 		}
-		rows = append(rows, []string{oc.Server, side,
+		rows = append(rows, []string{oc.Server, string(side),
 			fmt.Sprintf("%s (limit %s)", units.Grouped(v.ClientFailures), units.Grouped(oc.ClientNoFile)),
 			units.Grouped(v.Reached),
 			units.Grouped(oc.End.ServerEstab), strings.TrimSpace(units.Grouped(srv) + " " + names(what)), units.Grouped(v.NotAccepted)})
@@ -329,7 +329,7 @@ func exceptionsBySide(ss []Sample, es []Exception) (client, server []float64) {
 	for i, s := range ss {
 		for k < len(es) && es[k].Elapsed <= s.Elapsed {
 			side, _, _ := classify(es[k].Op, es[k].Type, es[k].Errno)
-			if side == SideServer {
+			if side == results.SideServer {
 				ns++
 			} else {
 				nc++

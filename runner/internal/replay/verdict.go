@@ -7,15 +7,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"c10klab/runner/internal/results"
 	"c10klab/runner/internal/units"
 )
 
 // Verdict is one server's explanation, made only of what was measured.
 type Verdict struct {
 	// Side is the side whose limit held the experiment back: SideServer,
-	// SideClient, SideBoth, or "" when nothing failed.
-	Side     string `json:"side"`
-	Headline string `json:"headline"`
+	// SideClients, SideBoth, or "" when nothing failed.
+	Side     results.Side `json:"side"`
+	Headline string       `json:"headline"`
 	// ClientFailures and ServerFailures count the client's exceptions by
 	// side; Waiting are connect()s the server's kernel left unanswered (or
 	// data unacknowledged) when the replay ended: failures not yet raised.
@@ -115,9 +116,9 @@ func newJudgement(oc *Outcome, pr Probe) *judgement {
 	j := &judgement{oc: oc, pr: pr, cnt: map[string]int{}, names: map[string]map[string]int{}}
 	for _, f := range oc.Failures {
 		switch f.Side {
-		case SideClient:
+		case results.SideClients:
 			j.v.ClientFailures += f.Count
-		case SideServer:
+		case results.SideServer:
 			j.v.ServerFailures += f.Count
 		}
 		j.cnt[f.Cause] += f.Count
@@ -160,13 +161,13 @@ func (j *judgement) weigh() {
 	// still get in, and are reported on their own.
 	switch {
 	case serverShort > 0 && serverShort*2 >= j.held:
-		v.Side = SideServer
+		v.Side = results.SideServer
 	case serverShort > 0 && serverShort*5 >= j.held && v.ClientFailures > 0:
-		v.Side = SideBoth
+		v.Side = results.SideBoth
 	case serverShort > 0 && serverShort*5 >= j.held:
-		v.Side = SideServer
+		v.Side = results.SideServer
 	case v.ClientFailures > 0:
-		v.Side = SideClient
+		v.Side = results.SideClients
 	}
 	// Established on the client's side but with no socket on the server's:
 	// half-connections the client cannot tell from real ones, since it
@@ -190,18 +191,18 @@ func (j *judgement) headline() {
 	raised := join(j.names[CauseHandshake], j.names[CauseReset], j.names[CauseRefused])
 	clientRaised := join(j.names[CauseClientFDs], j.names[CauseResolver], j.names[CauseResolverEAI], j.names[CauseThreads])
 	switch v.Side {
-	case SideServer:
+	case results.SideServer:
 		half := ""
 		if v.NotAccepted > 0 {
 			half = fmt.Sprintf(", %s half-open", units.Grouped(v.NotAccepted))
 		}
 		v.Headline = fmt.Sprintf("Server's side: it took %s of the %s connections that reached it; %s failed there (%s raised by the end)%s.%s",
 			units.Grouped(oc.End.ServerEstab), units.Grouped(j.held), units.Grouped(max(v.ServerFailures, v.KernelFailed)), raised, half, clientPart)
-	case SideBoth:
+	case results.SideBoth:
 		v.Headline = fmt.Sprintf("Both sides: the client's open-files limit of %s failed %s of %s threads (%s); of the %s connections that got through, the server took %s and %s failed on its side (%s raised by the end).",
 			units.Grouped(oc.ClientNoFile), units.Grouped(v.ClientFailures), units.Grouped(oc.Threads), clientRaised,
 			units.Grouped(j.held), units.Grouped(oc.End.ServerEstab), units.Grouped(max(v.ServerFailures, v.KernelFailed)), raised)
-	case SideClient:
+	case results.SideClients:
 		took := fmt.Sprintf("the server held all %s connections that got through", units.Grouped(oc.End.ClientEstab))
 		if !j.served {
 			took = fmt.Sprintf("the server raised nothing but held only %s of the %s connections the client believed open", units.Grouped(oc.End.ServerEstab), units.Grouped(oc.End.ClientEstab))
@@ -243,7 +244,7 @@ func (j *judgement) serverMechanisms() {
 		}
 		j.add(&v.Mechanisms, KeyResets, "Resets, the original's Errno 104: the server's kernel reset %s established connections (Tcp.EstabResets)%s. Raised by the end: %s.",
 			units.Grouped(j.ctr("Tcp.EstabResets")), how, join(j.names[CauseReset]))
-	} else if v.Side == SideServer {
+	} else if v.Side == results.SideServer {
 		j.add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s): this kernel drops the SYN, so clients time out. The original's 3.13 kernel answered it, dropped the final ACK at the full queue and reset the data later: its Errno 104.",
 			units.Grouped(j.ctr("Tcp.OutRsts")))
 	}
@@ -266,7 +267,7 @@ func (j *judgement) synDropped() {
 			units.Grouped(c), units.Grouped(j.ctr("TcpExt.SyncookiesRecv")), units.Grouped(oc.Peak.Unacked))
 	}
 	fate := fmt.Sprintf(" Clients retransmitted SYNs (TCPSynRetrans +%s), up to %s waiting in connect().", units.Grouped(j.ctr("TcpExt.TCPSynRetrans")), units.Grouped(oc.Peak.SynSent))
-	if v.Side == SideClient && oc.Peak.SynSent > 0 && j.cnt[CauseHandshake] == 0 {
+	if v.Side == results.SideClients && oc.Peak.SynSent > 0 && j.cnt[CauseHandshake] == 0 {
 		fate = fmt.Sprintf(" Clients retransmitted (TCPSynRetrans +%s) and got in later.", units.Grouped(j.ctr("TcpExt.TCPSynRetrans")))
 	}
 	j.add(&v.Mechanisms, KeySynDropped, "Backlog overflow: ListenOverflows +%s, dropped not reset (tcp_abort_on_overflow = %d).%s%s",
@@ -306,7 +307,7 @@ func (j *judgement) clientMechanisms() {
 		}
 		j.add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s: %s are half-open%s, their final ACK dropped at the full accept queue (backlog %d); each waits for a retransmission to find room, and if its syncookie expires first the listener answers with a reset. Silent: the client never reads.",
 			units.Grouped(oc.End.ClientEstab), units.Grouped(oc.End.ServerEstab), units.Grouped(v.NotAccepted), how, oc.Backlog)
-	} else if v.Side == SideClient {
+	} else if v.Side == results.SideClients {
 		j.add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; nothing failed on its side.",
 			units.Grouped(j.handlers), pick(oc.Server == "threaded", oc.EndServerThreads, oc.EndServerProcs), pickS(oc.Server == "threaded", "threads", "processes"), units.Grouped(oc.End.ClientEstab))
 	}

@@ -84,7 +84,7 @@ func summaryTable(rs []row) (t table, order []row) {
 			failed = count(int64(r.FailedOffered))
 		}
 		t.rows = append(t.rows, []Cell{
-			{Text: r.Model, Marked: r.derived}, text(r.family), capacity, offered, settle, failed, text(r.Stop),
+			{Text: r.Model, Marked: r.derived}, text(r.family), capacity, offered, settle, failed, text(string(r.Stop)),
 			metricCell(metrics[1], r.Summary), metricCell(metrics[2], r.Summary), metricCell(metrics[3], r.Summary), metricCell(metrics[4], r.Summary),
 			num(fmt.Sprintf("%d / %d", r.PeakProcs, r.PeakThreads), float64(r.PeakThreads)),
 		})

@@ -53,7 +53,7 @@ func CapacityCell(s results.Summary) string {
 	switch s.Search {
 	case results.SearchSwarm, results.SearchMachine, results.SearchCeiling, results.SearchBudget:
 		if cell != "—" {
-			cell += " (" + s.Search + ")"
+			cell += " (" + string(s.Search) + ")"
 		}
 	}
 	return cell

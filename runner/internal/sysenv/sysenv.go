@@ -22,6 +22,7 @@ import (
 
 	"c10klab/runner/internal/netns"
 	"c10klab/runner/internal/pin"
+	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/results"
 	"c10klab/runner/internal/units"
 )
@@ -30,15 +31,15 @@ import (
 // by these names, so a saved environment can be checked again.
 const (
 	NameCPUs         = "CPUs (affinity mask)"
-	NameNoFileSoft   = "open files (soft)"
+	NameNoFileSoft   = results.LimitNoFileSoft
 	NameNoFileHard   = "open files (hard)"
 	NameFileMax      = "fs.file-max"
 	NameNrOpen       = "fs.nr_open"
-	NameNProc        = "processes+threads per user (RLIMIT_NPROC)"
-	NameThreadsMax   = "kernel.threads-max"
-	NamePidMax       = "kernel.pid_max"
+	NameNProc        = results.LimitNProc
+	NameThreadsMax   = results.LimitThreadsMax
+	NamePidMax       = results.LimitPidMax
 	NameTasks        = "tasks running (threads of all processes)"
-	NamePidsCgroup   = "pids cgroup limit"
+	NamePidsCgroup   = results.LimitPidsCgroup
 	NameMaxMapCount  = "vm.max_map_count"
 	NameOvercommit   = "vm.overcommit_memory"
 	NameSomaxconn    = "net.core.somaxconn"
@@ -162,9 +163,10 @@ func build(fsys fs.FS, h host) (results.Environment, error) {
 	b.env = results.Environment{Kernel: h.kernel, CPUs: h.numCPU, PageSize: h.pageSize, Root: h.root}
 	page := int64(h.pageSize)
 	if mi, ok := b.file("proc/meminfo"); ok {
-		var err error
-		if b.env.MemTotal, b.env.MemAvailable, err = parseMeminfo(mi); err != nil {
+		if m, err := procfs.ParseMeminfo([]byte(mi)); err != nil {
 			b.errs = append(b.errs, err)
+		} else {
+			b.env.MemTotal, b.env.MemAvailable = m["MemTotal"], m["MemAvailable"]
 		}
 	}
 
@@ -220,10 +222,10 @@ func (b *builder) addTasks(h host) {
 		b.add(results.Limit{Name: NamePidMax, Value: s, Scope: ScopeSystem, Raise: "sysctl -w kernel.pid_max=4194304"})
 	}
 	if la, ok := b.file("proc/loadavg"); ok {
-		if n, err := parseLoadavgTasks(la); err != nil {
+		if l, err := procfs.ParseLoadavg([]byte(la)); err != nil {
 			b.errs = append(b.errs, err)
 		} else {
-			b.add(results.Limit{Name: NameTasks, Value: strconv.FormatInt(n, 10), Scope: ScopeSystem})
+			b.add(results.Limit{Name: NameTasks, Value: strconv.FormatInt(l.Tasks, 10), Scope: ScopeSystem})
 		}
 	}
 	if cl, ok := b.cgroup("pids"); ok {
