@@ -364,7 +364,7 @@ func between(lo, hi int) int {
 // narrowed to the resolution; else budget spent. So the capacity cell and
 // "stopped by" name the same thing (run 20261203-135643 had c-epoll at
 // "≥ 48k (budget spent)", stopped by "swarm limit" at 96,000).
-func budgetEnd(steps []results.Step, spent string) (end, why string) {
+func budgetEnd(steps []results.Step, spent string) (end results.SearchEnd, why string) {
 	b := analysis.BracketOf(steps, results.StopNotSustained)
 	if b.Failed == 0 && b.Untrusted > 0 {
 		return results.SearchSwarm, fmt.Sprintf("the swarm could not be trusted at %d offered: %s; narrowing below it stopped: %s",

@@ -106,7 +106,7 @@ func TestNextOfferByEvidence(t *testing.T) {
 		name  string
 		steps []results.Step
 		next  int
-		end   string
+		end   results.SearchEnd
 	}{
 		// c-epoll's figures in run 20261203-135643: the model 0.12 and
 		// 0.35 CPU, the agents 0.26 and 0.48, at 4,000 and 16,000. The
