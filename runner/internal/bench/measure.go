@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -515,7 +517,8 @@ const restartCost = 2 * time.Second
 // budget would be overrun.
 func (m *measurement) search(ctx context.Context) stopCause {
 	var steps []results.Step
-	lim := searchLimits{plan: m.opt.Steps, resolution: Resolution, top: m.top, topEnd: m.topEnd, topWhy: m.topWhy, cpus: len(m.modelCPUs)}
+	lim := searchLimits{plan: m.opt.Steps, resolution: Resolution, top: m.top, topEnd: m.topEnd, topWhy: m.topWhy,
+		cpus: len(m.modelCPUs), machineCPUs: cmp.Or(len(m.baseSys.PerCPU), runtime.NumCPU())}
 	for i := 0; ; i++ {
 		lim.capacity, lim.capWhy = m.machineCapacity(steps)
 		d := nextOffer(steps, lim)
@@ -530,13 +533,14 @@ func (m *measurement) search(ctx context.Context) stopCause {
 			from = 0
 		}
 		if m.opt.Budget > 0 {
-			need := stepTime(*m.opt, from, d.next)
+			need := searchStepTime(*m.opt, steps, from, d.next)
 			if fresh {
 				need += restartCost
 			}
 			if spent := time.Since(m.started); spent+need > m.opt.Budget {
-				return m.searchEnd(steps, results.SearchBudget, fmt.Sprintf("%v of the %v budget spent; a step at %d offered would take about %v more",
+				end, why := budgetEnd(steps, fmt.Sprintf("%v of the %v budget spent; a step at %d offered would take about %v more",
 					spent.Round(time.Second), m.opt.Budget, d.next, need.Round(time.Second)))
+				return m.searchEnd(steps, end, why)
 			}
 		}
 		if fresh {

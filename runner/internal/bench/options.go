@@ -106,17 +106,22 @@ type Files struct {
 // Defaults are the settings of `make bench`.
 func Defaults() Options {
 	return Options{
-		// A coarse start (a factor of 4) then the search. A clean step
-		// costs 3-5 s (its ramp, a settle of a sample or two, the 2 s
-		// hold); one far past a model's ceiling took 20-25 s before a
-		// settle that stops gaining ends early (now ~8-12 s); a probe
-		// below a failure restarts the model (~2 s) and ramps from
-		// nothing. The first run (1,000 to 64,000, 36 s a model, run
-		// 20261203-125329) spent its budget in overloaded steps; probes
-		// placed where the evidence points (probeBetween) close most
-		// brackets in one or two. 22 models at about 40 s each plus their
-		// start, check and stop fit make bench's 15 minutes; a model whose
-		// bracket is still open then says so ("budget spent").
+		// A coarse start (a factor of 4) then the search (search.go).
+		// What the budget buys, measured here: a clean step 3-5 s (a
+		// ramp of a second or two, a settle of at most a sample, the 2 s
+		// hold); a step far past a model's ceiling 9-16 s; a probe below
+		// a failure, which restarts the model and ramps from nothing,
+		// 7-15 s; a step the swarm cannot ramp (96,000 after 48,000) 18-21
+		// s (run 20261203-135643, whose search then doubled past the plan
+		// and bisected: most brackets ended "budget spent" at 16k-48k).
+		// So the search climbs in cheap steps on the live model, to where
+		// the CPU projects the model or the machine full, at least 10% up
+		// so that a failure there closes the bracket; the 1,000 and 4,000
+		// steps (8 s together) are the two points the projection from
+		// 16,000 draws its line through, and catch a model that fails
+		// early. 22 models at about 40 s each plus their start, check and
+		// stop fit make bench's 15 minutes; a model whose bracket is still
+		// open then says so ("budget spent").
 		StepPlan: results.StepPlan{
 			Steps: []int{1000, 4000, 16000, 48000},
 			Rate:  10000,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
@@ -11,25 +12,28 @@ import (
 )
 
 // The capacity search. The planned steps (--steps) are where it starts,
-// not its resolution: after the first step that fails, it bisects between
-// the largest count sustained and the smallest failed until they are
-// within Resolution of each other; while the steps hold, it goes on up the
-// plan, then doubles, until the model fails, the swarm can no longer be
-// trusted, or a limit of the machine or the run is reached. Each model has
-// a time budget (Options.Budget), checked before each step.
+// not its resolution: while they hold it climbs, and after the first step
+// that fails it probes between the largest count sustained and the
+// smallest failed until they are within Resolution of each other, or the
+// swarm, the machine or the run's ceiling is named as the limit. Each
+// model has a time budget (Options.Budget), checked before each step.
 //
-// A probe below a failed count is run on the live model: the swarm lowers
-// its target, which closes its highest connections at once (swarm's
-// agent.setTarget) and reopens any that failed below the new target, and
-// the settle then waits, bounded, until every open connection is served
-// on time before the window judges the probe. Restarting the model and the
-// swarm and ramping straight to the probe's count measures a fresh model,
-// as a user deploys it, but costs the model's start and readiness, the
-// agents' start and a ramp from nothing at --rate (a 40,000 probe: 4 s of
-// ramp alone, against none to lower live), several times per model: past
-// the 15 minutes make bench has. A model that failed because it died
-// (exited, or the guard stopped it) cannot be lowered, and its search ends
-// there (results.SearchEnded), its bracket the counts it held and died at.
+// The budget goes where a step decides. What a step cost in run
+// 20261203-135643 (before this search): a clean step 4-6 s (a ramp of a
+// second or two, a settle of a sample, a hold of 2 s that took 3 in half
+// the steps); a step past the model's ceiling 9-16 s (a settle that stops
+// gaining, 2-8 s); a probe below a failure 7-15 s (a fresh model and
+// swarm, measure.go's restart, and a ramp from nothing); a step the swarm
+// could not ramp (96,000 after 48,000) 18-21 s. So the search climbs in
+// steps it can afford, on the live model: to the next planned step, or
+// sooner to where the CPU the model and the swarm used projects them full
+// (climb, project), never less than a resolution up, so that a failure
+// there closes the bracket without a probe below it. Below a failure, a
+// probe goes where either outcome closes the bracket when there is such
+// a count, else where the failed step's evidence or the CPU points
+// (probeBetween). A model that failed because it died (exited, or the
+// guard stopped it) is not restarted: its search ends there
+// (results.SearchEnded), its bracket the counts it held and died at.
 
 // Resolution is the search's default: the bracket is closed once the gap
 // between the sustained and the failed count is at most a tenth of the
@@ -50,9 +54,10 @@ type searchLimits struct {
 	// allow, estimated from the steps so far; 0 when none is known.
 	capacity int
 	capWhy   string
-	// cpus is how many CPUs the model has (its pinning), for projecting
-	// its capacity from the CPU it used; 0: not known.
-	cpus int
+	// cpus is how many CPUs the model has (its pinning), and machineCPUs
+	// how many the machine has, for projecting the capacity from the CPU
+	// the model and the whole machine used (project); 0: not known.
+	cpus, machineCPUs int
 }
 
 // decision is the search's next move: an offer, or why it stops.
@@ -77,10 +82,7 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 	case up > 0:
 		next = probeBetween(steps, b, up, lim)
 	default:
-		next = 2 * b.Sustained
-		if i := slices.IndexFunc(lim.plan, func(n int) bool { return n > b.Sustained }); i >= 0 {
-			next = lim.plan[i]
-		}
+		next = climb(steps, b, lim)
 	}
 	if lim.top > 0 && next > lim.top {
 		if lim.top <= b.Sustained {
@@ -102,22 +104,34 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 	return decision{next: next}
 }
 
-// probeBetween is the next probe inside the open bracket (lo, up): where
-// the evidence points, else the middle. Halving a 16,000-48,000 bracket to
-// 10% takes four probes, each a fresh start and a ramp (about 10 s at
-// 40,000): past a model's budget. The evidence is the failed step's (the
-// one at up):
-//   - it served more than lo on time while more were offered (a cap, a
-//     pool, an accept rate): the capacity is there;
-//   - it served about lo: a cap at lo, so the probe goes just above it, a
-//     resolution's worth, to close the bracket;
-//   - it collapsed with the model's CPU full: the CPU the model used at its
-//     largest held count, projected to 90% of its CPUs.
+// probeBetween is the next probe inside the open bracket (lo, up). A
+// probe below a failure runs on a fresh model (restart): about 2 s and a
+// ramp from nothing, 7-15 s in all at 20,000-40,000 (run 20261203-135643),
+// so it goes where one probe decides the most:
+//   - where either outcome closes the bracket, when there is such a count
+//     (up within (1+resolution)² of lo): sustained there, the failure above
+//     is within the resolution; failed, the count below is;
+//   - where the failed step's evidence points (the one at up): it served
+//     more than lo on time while more were offered (a cap, a pool, an
+//     accept rate): the capacity is there; it served about lo: a cap at
+//     lo, so just above it, a resolution's worth, to close the bracket;
+//   - where the CPU projects (project): the model's, when the failed step
+//     found its CPU full; the model's and the swarm's together against
+//     the machine's CPUs, when the swarm could not be trusted above lo or
+//     the failed step found them full.
 //
 // A guess is kept a tenth of the gap inside the bracket, so every probe
-// narrows it, and rounded as between rounds.
+// narrows it, and rounded as between rounds; with no guess, the middle.
 func probeBetween(steps []results.Step, b analysis.Bracket, up int, lim searchLimits) int {
 	lo := b.Sustained
+	if lo > 0 {
+		from := int(math.Ceil(float64(up) / (1 + lim.resolution)))
+		to := int(math.Floor(float64(lo) * (1 + lim.resolution)))
+		from, to = max(from, lo+1), min(to, up-1)
+		if from <= to {
+			return readable(from+(to-from)/2, from, to)
+		}
+	}
 	var failed *results.Step
 	for i := range steps {
 		if st := &steps[i]; st.Offered == up && !st.OK && analysis.Trusted(*st) {
@@ -126,17 +140,23 @@ func probeBetween(steps []results.Step, b analysis.Bracket, up int, lim searchLi
 	}
 	guess := 0
 	switch {
-	case failed == nil:
-	case failed.Sustained > lo:
+	case failed != nil && failed.Sustained > lo:
 		guess = failed.Sustained
-	case lo > 0 && float64(failed.Sustained) >= 0.9*float64(lo):
+	case failed != nil && lo > 0 && float64(failed.Sustained) >= 0.9*float64(lo):
 		guess = int(math.Ceil(float64(lo) * (1 + lim.resolution)))
-	case b.SustainedStep >= 0 && lim.cpus > 0 && failed.HoldSeconds > 0 &&
-		failed.Model.CPU()/failed.HoldSeconds >= 0.8*float64(lim.cpus):
-		st := steps[b.SustainedStep]
-		if busy := st.Model.CPU() / st.HoldSeconds; st.HoldSeconds > 0 && busy > 0.05 {
-			guess = int(float64(st.Sustained) * 0.9 * float64(lim.cpus) / busy)
+	case failed == nil:
+		guess = project(steps, b, searchLimits{machineCPUs: lim.machineCPUs})
+	default:
+		useModel := full(failed.Model.CPU(), failed.HoldSeconds, lim.cpus, 0.8)
+		useMachine := full(ownCPU(*failed), failed.HoldSeconds, lim.machineCPUs, 0.85)
+		onlyThose := searchLimits{}
+		if useModel {
+			onlyThose.cpus = lim.cpus
 		}
+		if useMachine {
+			onlyThose.machineCPUs = lim.machineCPUs
+		}
+		guess = project(steps, b, onlyThose)
 	}
 	margin := (up - lo) / 10
 	if guess == 0 || margin < 1 {
@@ -151,6 +171,173 @@ func probeBetween(steps []results.Step, b analysis.Bracket, up int, lim searchLi
 		return r
 	}
 	return guess
+}
+
+// full reports whether cpu seconds over hold seconds were at least share
+// of cpus CPUs.
+func full(cpu, hold float64, cpus int, share float64) bool {
+	return cpus > 0 && hold > 0 && cpu/hold >= share*float64(cpus)
+}
+
+// climb is the next count above the sustained one while nothing above it
+// failed: the next planned step (past the plan, twice the count), or less
+// where the CPU projects the model's or the machine's CPUs full before it
+// (project), but at most twice the count when the projection decides, and
+// never less than a resolution above it, so that a failure there closes
+// the bracket at once (and there, when the projection is within two
+// resolutions: a probe below a failure costs a fresh start). A step up runs on the live
+// model from the connections it holds, so it costs only its own ramp, a
+// settle and the hold (3-5 s measured), where a step past the ceiling
+// costs a collapse (9-16 s: a settle that stops gaining, 5-8 s) and a
+// fresh start below it (7-15 s); and a step the swarm cannot ramp (96,000
+// with 48,000 held: 18-21 s).
+func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
+	lo := b.Sustained
+	if lo == 0 {
+		if len(lim.plan) > 0 {
+			return lim.plan[0]
+		}
+		return 0
+	}
+	floor := closeAbove(lo, lim.resolution)
+	// A planned step within a resolution of the count proves nothing the
+	// floor does not (c-epoll climbed 45,800 → 48,000 → budget spent,
+	// run 20261203-155834): the next one past the floor.
+	ceiling := 2 * lo
+	if i := slices.IndexFunc(lim.plan, func(n int) bool { return n > floor }); i >= 0 {
+		ceiling = lim.plan[i]
+	}
+	p := project(steps, b, lim)
+	switch {
+	case p == 0 || p >= ceiling:
+		return ceiling
+	case float64(p) < climbFloorBelow*float64(lo):
+		// Failed at p, the bracket would need a probe below it, a fresh
+		// start; failed at the floor, it is closed, and held there, the
+		// next climb costs a step of 3-5 s.
+		return floor
+	}
+	// The projection errs long at the top: the CPU per echo grows as
+	// the machine fills (epoll projected 45,400 from 4,000 and 16,000 and
+	// collapsed there, 27,283 sustained, at a cost of 16 s and a fresh
+	// probe below: run 20261203-154530), so a climb the projection, not
+	// the plan, decides goes at most to twice the count.
+	return readable(min(p, 2*lo), floor, min(p, 2*lo))
+}
+
+// climbFloorBelow: a projection less than this many times the count
+// climbs only a resolution. Near the top the projection errs long by more
+// than the resolution's square (1.21): epoll projected 43,200 from 35,200
+// (1.23×) and collapsed there, 6,054 sustained (run 20261203-155834),
+// where c-epoll's 41,700 from 32,000 (1.30×) held.
+const climbFloorBelow = 1.3
+
+// closeAbove is the largest readable count a resolution above lo (and
+// more than lo): failed there, the bracket is closed.
+func closeAbove(lo int, resolution float64) int {
+	top := max(lo+1, int(math.Floor(float64(lo)*(1+resolution))))
+	return readable(top, lo+1, top)
+}
+
+// readable is x to three significant digits (52,800 rather than 52,813),
+// kept within [lo, hi] (lo <= hi).
+func readable(x, lo, hi int) int {
+	unit := 1
+	for unit*1000 <= x {
+		unit *= 10
+	}
+	r := int(math.Round(float64(x)/float64(unit))) * unit
+	for r > hi && unit > 0 {
+		r -= unit
+	}
+	for r < lo {
+		r += unit
+	}
+	if r < lo || r > hi {
+		return min(max(x, lo), hi)
+	}
+	return r
+}
+
+// What the CPU projection aims at: the model's CPUs nine-tenths busy (a
+// model held 16,000 at 0.96 of its CPU, py-tornado, and 32,000 at 0.82,
+// epoll, but collapsed past them), and the model and the swarm together
+// at nine-tenths of the machine's CPUs (c-epoll held 48,000 with the model
+// at 0.78 CPU and the agents at 0.99 of 2, the kernel and the rest 0.13;
+// at 96,000 the swarm fell behind). The machine's own busy time is no
+// measure of that: on a machine shared with other work it read 0.09, 1.91
+// and 0.49 of 2 at epoll's steps of 4,000, 16,000 and 17,600 (run
+// 20261203-153451), whatever the model did. A step that used less than
+// projectFrom of a target says little: the fixed costs dominate (the
+// agents took 0.25-0.4 CPU at 1,000 connections and at 4,000 alike).
+const (
+	projectModel = 0.9
+	projectOwn   = 0.9
+	projectFrom  = 0.25
+)
+
+// ownCPU is the CPU seconds the model and the swarm's agents used over a
+// step's hold.
+func ownCPU(st results.Step) float64 { return st.Model.CPU() + st.AgentsCPU }
+
+// project is the count at which the CPU the model used, and the model's
+// and the swarm's together, extrapolate from the sustained steps' windows
+// to their targets on the model's CPUs and the machine's (lim.cpus and
+// lim.machineCPUs: 0 leaves one out): the smaller, or 0 when
+// neither can be projected. It extrapolates along the line through the
+// largest sustained step and the largest one at most two-thirds of it (a
+// fixed cost, which the agents have, does not grow with the count), else
+// through nothing (every connection costing what the average one did,
+// which projects short when there is a fixed cost: a climb errs low, and
+// a step up is cheap).
+func project(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
+	if b.SustainedStep < 0 {
+		return 0
+	}
+	top := steps[b.SustainedStep]
+	var ref *results.Step
+	for i := range steps {
+		st := &steps[i]
+		if st.OK && st.Hostile == nil && st.HoldSeconds > 0 && 3*st.Offered <= 2*top.Offered && (ref == nil || st.Offered > ref.Offered) {
+			ref = st
+		}
+	}
+	best := 0
+	consider := func(n int) {
+		if n > 0 && (best == 0 || n < best) {
+			best = n
+		}
+	}
+	if lim.cpus > 0 {
+		consider(extrapolate(top, ref, func(st results.Step) float64 { return st.Model.CPU() }, projectModel*float64(lim.cpus)))
+	}
+	if lim.machineCPUs > 0 && ref != nil {
+		// Only along a line: the agents' fixed cost (0.3-0.45 CPU at
+		// 1,000 connections) projected through nothing put c-epoll's
+		// next step at 2,000 (run 20261203-155834).
+		consider(extrapolate(top, ref, ownCPU, projectOwn*float64(lim.machineCPUs)))
+	}
+	return best
+}
+
+// extrapolate is the offered count at which busy (CPU seconds over a
+// step's hold) reaches target CPUs, from top and, when it lies below and
+// used less, ref; 0 when top used too little to say.
+func extrapolate(top results.Step, ref *results.Step, busy func(results.Step) float64, target float64) int {
+	if top.HoldSeconds <= 0 || top.Offered <= 0 {
+		return 0
+	}
+	y1, n1 := busy(top)/top.HoldSeconds, float64(top.Offered)
+	if y1 < projectFrom*target {
+		return 0
+	}
+	slope := y1 / n1
+	if ref != nil {
+		if y0, n0 := busy(*ref)/ref.HoldSeconds, float64(ref.Offered); y1 > y0 && n1 > n0 {
+			slope = (y1 - y0) / (n1 - n0)
+		}
+	}
+	return max(0, int(n1+(target-y1)/slope))
 }
 
 // between is a count strictly between lo and hi (hi > lo+1), near their
@@ -169,6 +356,37 @@ func between(lo, hi int) int {
 		return mid
 	}
 	return r
+}
+
+// budgetEnd is how a search ends that its budget stopped: when what ended
+// the climb was the swarm (the bracket's upper side a step the swarm could
+// not be trusted at), the swarm's limit, with that step's figures, not yet
+// narrowed to the resolution; else budget spent. So the capacity cell and
+// "stopped by" name the same thing (run 20261203-135643 had c-epoll at
+// "≥ 48k (budget spent)", stopped by "swarm limit" at 96,000).
+func budgetEnd(steps []results.Step, spent string) (end results.SearchEnd, why string) {
+	b := analysis.BracketOf(steps, results.StopNotSustained)
+	if b.Failed == 0 && b.Untrusted > 0 {
+		return results.SearchSwarm, fmt.Sprintf("the swarm could not be trusted at %d offered: %s; narrowing below it stopped: %s",
+			b.Untrusted, untrustedAt(steps, b.Untrusted), spent)
+	}
+	return results.SearchBudget, spent
+}
+
+// searchStepTime is what the search expects its next step to take, from
+// open to offered connections, for its budget: the ramp rounded up to the
+// runner's one-second sampling, the hold, and the settle the last step
+// took (a clean step settles within a sample: 0-1 s measured, where
+// stepTime's plan allows the deadline and two seconds), or stepTime's when
+// the last step failed or there is none.
+func searchStepTime(o Options, steps []results.Step, open, offered int) time.Duration {
+	if len(steps) == 0 || !steps[len(steps)-1].OK {
+		return stepTime(o, open, offered)
+	}
+	t := stepTimeOf(o, open, offered)
+	ramp := (t.Ramp + 500*time.Millisecond + time.Second - 1).Truncate(time.Second)
+	settle := time.Duration(steps[len(steps)-1].SettleSeconds*float64(time.Second)) + time.Second
+	return ramp + settle + t.Hold
 }
 
 // untrustedAt is why the step at offered measured the swarm.

@@ -56,7 +56,8 @@ func TestNextOffer(t *testing.T) {
 		{"probes where a failed probe served", lim, []results.Step{ok(16000), failed(64000), failed(40000)}, 20000, ""},
 		{"bisects after a collapse, with nothing to project from", lim, []results.Step{ok(16000), collapsed(64000)}, 40000, ""},
 		{"projects the CPU after a collapse with the CPU full", cpu1, []results.Step{busy(16000, 0.4), cpuBound(collapsed(64000))}, 36000, ""},
-		{"keeps a projection inside the bracket", cpu1, []results.Step{busy(16000, 0.1), cpuBound(collapsed(64000))}, 59000, ""},
+		{"keeps a projection inside the bracket", cpu1, []results.Step{busy(40000, 0.3), cpuBound(collapsed(64000))}, 62000, ""},
+		{"no projection from a step that used little CPU", cpu1, []results.Step{busy(16000, 0.1), cpuBound(collapsed(64000))}, 40000, ""},
 		{"no projection when the CPU was not full", cpu1, []results.Step{busy(16000, 0.4), collapsed(64000)}, 40000, ""},
 		// capk: it holds 1,300 whatever is offered.
 		{"probes just above a cap", cpu1, []results.Step{ok(1000), capped1300(2000), ok(1300)}, 1430, ""},
@@ -87,6 +88,107 @@ func TestNextOffer(t *testing.T) {
 				t.Errorf("the swarm's limit without the untrusted step's reason: %s", d.why)
 			}
 		})
+	}
+}
+
+// agents adds the swarm's agents' CPU over a step's window to st.
+func agents(st results.Step, cpu float64) results.Step {
+	st.HoldSeconds, st.AgentsCPU = 2, 2*cpu
+	return st
+}
+
+// TestNextOfferByEvidence: the steps a search takes once the CPU of the
+// model (one CPU) and of the swarm (the machine has two) is in its
+// evidence.
+func TestNextOfferByEvidence(t *testing.T) {
+	lim := searchLimits{plan: []int{1000, 4000, 16000, 48000}, resolution: 0.10, top: 96000, topEnd: results.SearchCeiling, topWhy: "the run's ceiling", cpus: 1, machineCPUs: 2}
+	for _, tc := range []struct {
+		name  string
+		steps []results.Step
+		next  int
+		end   results.SearchEnd
+	}{
+		// c-epoll's figures in run 20261203-135643: the model 0.12 and
+		// 0.35 CPU, the agents 0.26 and 0.48, at 4,000 and 16,000. The
+		// line through the two together reaches 1.8 of 2 at 41,866, short
+		// of the plan's 48,000: the climb goes there, but at most to twice
+		// the count.
+		{"climbs toward where the model and the swarm fill the machine, at most twice the count",
+			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48)}, 32000, ""},
+		{"climbs to where the model and the swarm fill the machine, never past it",
+			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48), agents(busy(32000, 0.6), 0.8)}, 43200, ""},
+		// epoll in run 20261203-155834: projected 43,200 from 16,000 and
+		// 35,200, 1.23 times, and collapsed there.
+		{"a resolution up when the projection is within 1.3 times",
+			[]results.Step{agents(busy(16000, 0.5), 0.55), agents(busy(32000, 0.82), 0.82), agents(busy(35200, 0.77), 0.81)}, 38700, ""},
+		{"a planned step within a resolution is passed over",
+			[]results.Step{ok(16000), ok(45800)}, 91600, ""},
+		// c-epoll in run 20261203-155834: the agents' 0.45 CPU at 1,000
+		// projected through nothing put the next step at 2,000.
+		{"no projection of the swarm's CPU from one step",
+			[]results.Step{agents(busy(1000, 0.06), 0.45)}, 4000, ""},
+		// c-epoll in run 20261203-154530: projected 54,100 from 16,000 and
+		// 48,000, collapsed there, and the probe below it did not fit the
+		// budget. A resolution up closes the bracket either way.
+		{"a resolution up when the projection is within two",
+			[]results.Step{agents(busy(16000, 0.36), 0.44), agents(busy(48000, 0.77), 0.87)}, 52800, ""},
+		{"climbs to where the model's CPU fills",
+			[]results.Step{ok(1000), agents(busy(4000, 0.2), 0.25), agents(busy(16000, 0.7), 0.35)}, 20800, ""},
+		{"the plan's step when both project past it",
+			[]results.Step{agents(busy(4000, 0.05), 0.25), agents(busy(16000, 0.2), 0.3)}, 48000, ""},
+		{"no projection from fixed costs alone",
+			[]results.Step{agents(busy(1000, 0.01), 0.3), agents(busy(4000, 0.02), 0.2)}, 16000, ""},
+		{"a resolution up when the CPU is full already, so a failure closes",
+			[]results.Step{agents(busy(16000, 0.5), 0.4), agents(busy(40000, 0.95), 0.8)}, 44000, ""},
+		{"a failure a resolution up closes the bracket",
+			[]results.Step{agents(busy(16000, 0.5), 0.4), agents(busy(40000, 0.95), 0.8), collapsed(44000)}, 0, results.SearchBracketed},
+		{"past the plan, a resolution up when the machine is full",
+			[]results.Step{agents(busy(16000, 0.35), 0.48), agents(busy(48000, 0.78), 0.99)}, 52800, ""},
+		{"the swarm's limit a resolution up ends the search",
+			[]results.Step{agents(busy(16000, 0.35), 0.48), agents(busy(48000, 0.78), 0.99), swarmStep(52800)}, 0, results.SearchSwarm},
+		// The line through 0.6 at 16,000 and 1.2 at 32,000 reaches 1.8 at
+		// about 48,000.
+		{"below an untrusted step: where the model and the swarm fill the machine",
+			[]results.Step{agents(busy(16000, 0.35), 0.25), agents(busy(32000, 0.6), 0.6), swarmStep(64000)}, 48000, ""},
+		// Sustained at 43,800, 48,000 is within 10%; failed, 40,000 is.
+		{"one probe that closes either way",
+			[]results.Step{ok(16000), ok(40000), collapsed(48000)}, 43800, ""},
+		{"a probe that closes either way, below a cap",
+			[]results.Step{ok(1000), capped1300(1200)}, 1100, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := nextOffer(tc.steps, lim)
+			if d.next != tc.next || d.end != tc.end {
+				t.Fatalf("nextOffer = %d %q (%s), want %d %q", d.next, d.end, d.why, tc.next, tc.end)
+			}
+		})
+	}
+}
+
+func TestReadable(t *testing.T) {
+	for _, tc := range []struct{ x, lo, hi, want int }{
+		{52813, 48001, 52800, 52800},
+		{38812, 1, 100000, 38800},
+		{1100, 1001, 1100, 1100},
+		{205, 188, 205, 205},
+		{999, 1, 999, 999},
+		{44049, 43700, 44000, 44000},
+		{7, 7, 7, 7},
+	} {
+		if got := readable(tc.x, tc.lo, tc.hi); got != tc.want {
+			t.Errorf("readable(%d, %d, %d) = %d, want %d", tc.x, tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
+
+func TestBudgetEnd(t *testing.T) {
+	end, why := budgetEnd([]results.Step{ok(48000), swarmStep(96000)}, "44s of the 40s budget spent")
+	if end != results.SearchSwarm || !strings.Contains(why, "96000") || !strings.Contains(why, "budget spent") {
+		t.Errorf("an untrusted upper side: %q (%s), want the swarm's limit at 96000 and the budget", end, why)
+	}
+	end, _ = budgetEnd([]results.Step{ok(16000), failed(48000), swarmStep(96000)}, "spent")
+	if end != results.SearchBudget {
+		t.Errorf("a failure above: %q, want %q", end, results.SearchBudget)
 	}
 }
 

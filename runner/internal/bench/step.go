@@ -190,6 +190,12 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 				return m.cut(sr), &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
 			}
 			sr.opened = opened
+			// The window's seconds count from here: the next ticks then
+			// fall a whole hold after its start. Left on the step's
+			// rhythm, a tick came a few milliseconds short of the hold
+			// (the samples' own reads shift them) in about half the
+			// steps of run 20261203-135643, which then held 3 s, not 2.
+			tick.Reset(time.Second)
 			m.stepLagMs = max(m.stepLagMs, opened.LagMaxMs)
 			s := m.last
 			sr.window = &s

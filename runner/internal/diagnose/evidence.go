@@ -263,7 +263,7 @@ func saturationOf(in Input, st *results.Step) saturation {
 
 // modelBusy is the CPUs the model used on average over the window.
 func modelBusy(st *results.Step) float64 {
-	return (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+	return st.Model.CPU() / st.HoldSeconds
 }
 
 // MachineShare is how much of each of the model's CPUs unrelated work
@@ -322,7 +322,7 @@ func cpuShareOf(in Input, st *results.Step) cpuShare {
 		}
 	}
 	if st.Echoes > 0 {
-		s.perEcho = (st.Model.CPUUser + st.Model.CPUSys) / float64(st.Echoes)
+		s.perEcho = st.Model.CPU() / float64(st.Echoes)
 		s.need = s.perEcho * results.DueEchoes(st, in.Config.Interval) / h
 	}
 	switch pinned := in.Config.ModelCPUs; {
