@@ -91,11 +91,24 @@ RACE_PKGS := c10klab/runner/conformance c10klab/runner/internal/bench c10klab/ru
 FUZZ_TARGETS := ./runner/internal/swarm:FuzzParseCommand ./runner/internal/results:FuzzDecodeTimeline
 FUZZTIME ?= 5s
 
-# Packages run one at a time (-p 1): the integration tests put real load on
-# loopback, and two of them at once on 2 cores would measure each other.
+# Packages whose tests hold no load on loopback and no server for more
+# than a moment (charts, report, parsers, the contract; model and launch
+# start a child for a second): they run side by side (go test's default
+# -p, one per CPU), so that one's link and another's run share the CPUs.
+# A package not listed runs alone, the safe default for a new one.
+LIGHT_PKGS := c10klab/contract c10klab/models/internal/modelkit c10klab/runner \
+	c10klab/runner/internal/analysis c10klab/runner/internal/diagnose c10klab/runner/internal/imagelayout \
+	c10klab/runner/internal/launch c10klab/runner/internal/live c10klab/runner/internal/model \
+	c10klab/runner/internal/pin c10klab/runner/internal/plot c10klab/runner/internal/procutil \
+	c10klab/runner/internal/render c10klab/runner/internal/report c10klab/runner/internal/sysenv
+
+# The other packages run one at a time (-p 1): their integration tests put
+# real load on loopback, and two of them at once on 2 cores would measure
+# each other.
 test: deps
 	$(GO) vet ./...
-	$(GO) test -p 1 -count=1 -timeout 15m $(filter-out $(RACE_PKGS),$(shell $(GO) list ./...))
+	$(GO) test -count=1 -timeout 15m $(LIGHT_PKGS)
+	$(GO) test -p 1 -count=1 -timeout 15m $(filter-out $(RACE_PKGS) $(LIGHT_PKGS),$(shell $(GO) list ./...))
 	$(GO) test -race -p 1 -count=1 -timeout 15m $(RACE_PKGS)
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \

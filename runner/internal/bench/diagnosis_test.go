@@ -72,18 +72,10 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			stop:  results.StopNotSustained,
 			want:  []string{"server: the server resets connections", "read:ECONNRESET"},
 		},
-		{
-			// A cap of live connections: connections past it are closed
-			// right after they are accepted.
-			name: "cap of live connections", dir: testdataModels, model: "capk",
-			setup: func(t *testing.T, o *Options) {
-				o.ModelEnv = []string{"C10K_TEST_K=150"}
-				o.Steps = []int{100, 300}
-				o.Conformance = false
-			},
-			stop: results.StopNotSustained,
-			want: []string{"server: the server closes connections right after accepting them once 150 are live (a cap of 150)", "read:EOF"},
-		},
+		// A cap of live connections, past which connections are closed
+		// right after they are accepted, is measured in
+		// TestAnalysisRecomputesWhatTheRunWrote's run, which checks its
+		// diagnosis too.
 		{
 			// Silent from 1.5 s on while holding every socket: the window
 			// of the first step sees no echo, or too few.
@@ -96,19 +88,9 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			stop: results.StopNotSustained,
 			want: []string{"server: the model holds 200 sockets but stopped echoing", "echoes due in the window came back"},
 		},
-		{
-			// It accepts K and then never again: the rest wait in a listen
-			// queue of 16 that overflows.
-			name: "never accepts past its backlog", dir: testdataModels, model: "acceptk",
-			setup: func(t *testing.T, o *Options) {
-				o.ModelEnv = []string{"C10K_TEST_K=60"}
-				o.Steps = []int{40, 200}
-				o.Backlog = 16
-				o.Conformance = false
-			},
-			stop: results.StopNotSustained,
-			want: []string{"server: the model stopped accepting", "listen queue overflowed"},
-		},
+		// A model that accepts K and then never again, its listen queue
+		// overflowing, is TestCappedModelReportedWithItsCapacity's run:
+		// it checks this diagnosis too.
 		{
 			// Every echo comes back, 1.5 s after its message: measured,
 			// not refused at readiness, and named with how late.
