@@ -36,7 +36,7 @@ func (b Bracket) Upper() int {
 // model's run ended (a step cut short counts against the model only when
 // the model ended it, see ModelFailed). Hostile steps are left out: their
 // offer is not the well-behaved load alone.
-func BracketOf(steps []results.Step, stop string) Bracket {
+func BracketOf(steps []results.Step, stop results.Stop) Bracket {
 	b := Bracket{SustainedStep: -1}
 	for i, st := range steps {
 		if st.OK && st.Hostile == nil && st.Offered > b.Sustained {

@@ -6,23 +6,6 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-func TestHumanUnits(t *testing.T) {
-	for _, tc := range []struct {
-		f    func(float64) string
-		in   float64
-		want string
-	}{
-		{Count, 950, "950"}, {Count, 19900, "19.9k"}, {Count, 20000, "20k"}, {Count, 1234567, "1.23M"},
-		{Bytes, 512, "512 B"}, {Bytes, 3174, "3.1 KiB"}, {Bytes, 12 << 20, "12 MiB"},
-		{Millis, 0.85, "850 µs"}, {Millis, 1.2, "1.2 ms"}, {Millis, 2300, "2.3 s"}, {Millis, 0, "0"},
-		{Seconds, 0.0091, "9.1 ms"},
-	} {
-		if got := tc.f(tc.in); got != tc.want {
-			t.Errorf("%v → %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestRatiosWithoutDivisionByZero(t *testing.T) {
 	s := results.Step{UserMem: 4096, KernelMem: 4096, Model: results.Proc{CPUUser: 1}}
 	if _, ok := UserMemPerConn(s); ok {

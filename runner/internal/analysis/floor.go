@@ -1,11 +1,6 @@
 package analysis
 
-import (
-	"math"
-	"strconv"
-
-	"c10klab/runner/internal/results"
-)
+import "c10klab/runner/internal/results"
 
 // FloorModel is the floor every model is measured against: the cheapest
 // echo server one can write on this kernel (models/c-epoll: C,
@@ -36,13 +31,4 @@ func Ratio(v, f float64) (float64, bool) {
 		return 0, false
 	}
 	return v / f, true
-}
-
-// Factor formats a ratio to the floor to two significant digits, whole
-// from ten up: "0.98×", "2.8×", "31×", "155×".
-func Factor(r float64) string {
-	if r >= 9.95 {
-		return strconv.FormatFloat(math.Round(r), 'f', -1, 64) + "×"
-	}
-	return strconv.FormatFloat(r, 'g', 2, 64) + "×"
 }

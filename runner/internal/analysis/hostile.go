@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // A model's memory grows without bound under a hostile kind when, over
@@ -20,7 +21,7 @@ const (
 
 // HostileEffects compares each hostile step of a model with the baseline
 // step before them: the last without hostiles, at the same offer.
-func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileEffect {
+func HostileEffects(m Model, stop results.Stop, cfg results.Config) []results.HostileEffect {
 	var base *results.Step
 	var out []results.HostileEffect
 	for i := range m.Steps {
@@ -41,9 +42,9 @@ func HostileEffects(m Model, stop string, cfg results.Config) []results.HostileE
 		case !Trusted(*st):
 			e.Untrusted = st.Untrusted
 		case st.Cut && (stop == results.StopExited || stop == results.StopGuard):
-			e.Failed = "the model died: " + stop
+			e.Failed = "the model died: " + string(stop)
 		case still && e.MemGrowth >= max(memGrowthLimit, perHostileGrowth*float64(e.Hostile)):
-			e.Failed = fmt.Sprintf("its memory grew without bound (%s/s over the window, its tasks and descriptors steady)", Bytes(e.MemGrowth))
+			e.Failed = fmt.Sprintf("its memory grew without bound (%s/s over the window, its tasks and descriptors steady)", units.Bytes(e.MemGrowth))
 		case !st.Cut && float64(st.Sustained) < cfg.SustainRatio*float64(st.Offered):
 			e.Failed = fmt.Sprintf("well-behaved connections sustained fell to %.0f%%", 100*float64(st.Sustained)/float64(max(st.Offered, 1)))
 		}

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"c10klab/runner/internal/diagnose"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Judge gives a step its verdict from its own figures and the run's
@@ -54,9 +54,9 @@ func Judge(st *results.Step, cfg results.Config) {
 func Trusted(st results.Step) bool { return st.Untrusted == "" }
 
 // untrusted says why a step measured the swarm rather than the model.
-func untrusted(st *results.Step, cfg results.Config) (mech, why string) {
+func untrusted(st *results.Step, cfg results.Config) (mech results.Mechanism, why string) {
 	if len(st.ClientFailures) > 0 {
-		return results.MechSwarm, fmt.Sprintf("the swarm ran out of its own resources: %s", diagnose.FormatCounts(st.ClientFailures))
+		return results.MechSwarm, fmt.Sprintf("the swarm ran out of its own resources: %s", units.Tally(st.ClientFailures))
 	}
 	// A lag of half the deadline turns an echo the server returned in half
 	// the deadline into a miss: past that, a miss may be the swarm's. But a

@@ -52,7 +52,7 @@ func TestJudgeTrust(t *testing.T) {
 	tests := []struct {
 		name string
 		st   results.Step
-		by   string
+		by   results.Mechanism
 	}{
 		{"trusted", with(func(s *results.Step) { s.LagMaxMs, s.HoldSeconds, s.AgentsCPU = 10, 5, 1 }), ""},
 		{"the swarm's own descriptors", with(func(s *results.Step) { s.ClientFailures = map[string]int64{"socket:EMFILE": 3} }), results.MechSwarm},
@@ -93,7 +93,7 @@ func TestSummarizeCapacityFromTrustedStepsOnly(t *testing.T) {
 		return results.Record{Type: results.TypeStep, Step: &results.Step{Index: i, Offered: offered, Open: offered,
 			Sustained: sustained, Window: true, LagMaxMs: lag, Latency: results.Percentiles{Count: 10, P99: 2}}}
 	}
-	end := func(stop string) results.Record {
+	end := func(stop results.Stop) results.Record {
 		return results.Record{Type: results.TypeEvent, Event: &results.Event{Kind: results.EventEnded, Stop: stop}}
 	}
 	s := Summarize(run, "m", []results.Record{step(0, 1000, 1000, 1), step(1, 5000, 3000, 600), end(results.StopSwarm)})

@@ -192,7 +192,7 @@ func CountsForCapacity(st results.Step, run *results.Run) bool {
 // ModelFailed reports whether a step that is not OK counts against the
 // model: a cut step does only when the model itself ended it (it exited or
 // the guard stopped it), and an untrusted step never does.
-func ModelFailed(st results.Step, stop string) bool {
+func ModelFailed(st results.Step, stop results.Stop) bool {
 	if st.OK || !Trusted(st) {
 		return false
 	}
@@ -240,7 +240,7 @@ func kernelMemSwing(s results.Step, samples []results.Sample) int64 {
 
 // endOf is why measuring the model ended: its measure_end event, else, for
 // a run that died, the event that ended it abnormally ("" when none did).
-func endOf(m Model) (stop, detail string) {
+func endOf(m Model) (stop results.Stop, detail string) {
 	if m.End != nil {
 		return m.End.Stop, m.End.Detail
 	}

@@ -255,8 +255,9 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct {
-		model, want, stop string
-		runErr            bool // a model that cannot run fails the run; one refused is a finding
+		model, want string
+		stop        results.Stop
+		runErr      bool // a model that cannot run fails the run; one refused is a finding
 	}{
 		{"crash", "exit status 3", results.StopError, true},
 		{"noaccept", "does not accept() or does not echo", results.StopError, true},

@@ -27,7 +27,7 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 		dir   func(*testing.T) string
 		model string
 		setup func(*testing.T, *Options)
-		stop  string
+		stop  results.Stop
 		want  []string
 	}{
 		{
@@ -143,7 +143,7 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			opt := testOptions(t, tc.dir(t), tc.model)
 			tc.setup(t, &opt)
 			dir, err := Run(context.Background(), opt)
-			if err != nil && !strings.Contains(tc.stop, "guard") {
+			if err != nil && !strings.Contains(string(tc.stop), "guard") {
 				t.Logf("run: %v", err)
 			}
 			l, lerr := results.Load(dir)

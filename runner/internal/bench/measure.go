@@ -40,8 +40,9 @@ type measurement struct {
 	swarmCPUs  []int
 	// top is the most connections the run offers (Options.searchTop),
 	// and topEnd, topWhy name what set it.
-	top            int
-	topEnd, topWhy string
+	top    int
+	topEnd results.SearchEnd
+	topWhy string
 
 	tl      *results.Timeline
 	started time.Time
@@ -116,12 +117,13 @@ func (m *measurement) recordEvent(e results.Event) {
 
 // stopCause is why the step loop ended.
 type stopCause struct {
-	stop   string // results.Stop*
+	stop   results.Stop
 	detail string
 	err    error // a failure of the run itself, not a finding about the model
 	// search and searchDetail: how the capacity search ended
 	// (results.Search*), when it ran.
-	search, searchDetail string
+	search       results.SearchEnd
+	searchDetail string
 }
 
 // run measures the model and always returns a summary of what it saw,
@@ -135,7 +137,7 @@ func (m *measurement) run(ctx context.Context) (*results.Summary, error) {
 
 	cause := m.measure(ctx)
 	m.teardown()
-	e := results.Event{Time: time.Now(), Kind: results.EventEnded, Msg: "measurement ended: " + cause.stop,
+	e := results.Event{Time: time.Now(), Kind: results.EventEnded, Msg: "measurement ended: " + string(cause.stop),
 		Stop: cause.stop, Detail: cause.detail, Search: cause.search, SearchDetail: cause.searchDetail}
 	m.record(results.Record{Type: results.TypeEvent, Event: &e})
 	m.tl.Sync()
@@ -519,7 +521,7 @@ func (m *measurement) search(ctx context.Context) stopCause {
 		// A step that failed, the model's doing or the swarm's, is a side
 		// of the bracket; anything else ends the model's run.
 		if cause != nil && (cause.err != nil || st == nil || cause.stop != results.StopNotSustained && cause.stop != results.StopSwarm) {
-			cause.search, cause.searchDetail = results.SearchEnded, cause.stop
+			cause.search, cause.searchDetail = results.SearchEnded, string(cause.stop)
 			if cause.detail != "" {
 				cause.searchDetail += ": " + cause.detail
 			}
@@ -531,7 +533,7 @@ func (m *measurement) search(ctx context.Context) stopCause {
 // searchEnd is the model's end once its search stopped: the stop of its
 // smallest failure above the capacity (not sustained, or the swarm's),
 // else the target reached, with how the search ended.
-func (m *measurement) searchEnd(steps []results.Step, end, why string) stopCause {
+func (m *measurement) searchEnd(steps []results.Step, end results.SearchEnd, why string) stopCause {
 	c := stopCause{stop: results.StopTarget, search: end, searchDetail: why}
 	b := analysis.BracketOf(steps, results.StopNotSustained)
 	for _, st := range steps {

@@ -292,7 +292,7 @@ func (o *Options) searching() bool { return o.Search && len(o.Hostile) == 0 }
 // twice the last step), lowered to what the machine allows by the
 // arithmetic of fits, in which case end and why name the machine's limit
 // with its figures.
-func (o *Options) searchTop(m Machine) (top int, end, why string) {
+func (o *Options) searchTop(m Machine) (top int, end results.SearchEnd, why string) {
 	last := o.Steps[len(o.Steps)-1]
 	if !o.searching() {
 		return last, results.SearchOff, ""

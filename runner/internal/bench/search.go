@@ -7,6 +7,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // The capacity search. The planned steps (--steps) are where it starts,
@@ -42,8 +43,9 @@ type searchLimits struct {
 	resolution float64
 	// top is the most connections the run offers: the model's instances
 	// and the swarm's agents are sized for it before the first step.
-	top            int
-	topEnd, topWhy string // results.SearchCeiling or SearchMachine, and its figures
+	top    int
+	topEnd results.SearchEnd // SearchCeiling or SearchMachine
+	topWhy string            // and its figures
 	// capacity is what the machine's limits (the guard's tasks, memory)
 	// allow, estimated from the steps so far; 0 when none is known.
 	capacity int
@@ -55,9 +57,9 @@ type searchLimits struct {
 
 // decision is the search's next move: an offer, or why it stops.
 type decision struct {
-	next int    // connections to offer next; 0: stop
-	end  string // results.Search*, when stopping
-	why  string // the figures behind end
+	next int               // connections to offer next; 0: stop
+	end  results.SearchEnd // when stopping
+	why  string            // the figures behind end
 }
 
 // nextOffer decides, from the judged steps so far alone, the next count
@@ -206,7 +208,7 @@ func machineCapacity(st results.Step, idle results.Proc, tasksLimit, memFree int
 	if perConn := float64(st.UserMem+st.KernelMem) / n; memFree > 0 && perConn > 0 {
 		c := st.Sustained + int(float64(memFree)/perConn)
 		consider(c, fmt.Sprintf("memory: %s a connection (user and kernel, at %d sustained) and %s available above the guard's floor allow about %d connections",
-			analysis.Bytes(perConn), st.Sustained, analysis.Bytes(float64(memFree)), c))
+			units.Bytes(perConn), st.Sustained, units.Bytes(float64(memFree)), c))
 	}
 	return best, why
 }

@@ -45,7 +45,7 @@ func TestNextOffer(t *testing.T) {
 		lim   searchLimits
 		steps []results.Step
 		next  int
-		end   string // when it stops
+		end   results.SearchEnd // when it stops
 	}{
 		{"first step", lim, nil, 1000, ""},
 		{"up the plan while it holds", lim, []results.Step{ok(1000), ok(4000)}, 16000, ""},

@@ -242,7 +242,7 @@ func (m *measurement) others(start probe.CPUByProcess, window time.Duration) []r
 	out := probe.Busiest(start, end, func(pid int) bool { return ours[pid] }, 0.05*window.Seconds(), 3)
 	for i := range out {
 		if out[i].PID == os.Getpid() {
-			out[i].Comm += " (the runner)"
+			out[i].Comm += results.RunnerMark
 		}
 	}
 	return out

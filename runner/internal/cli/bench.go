@@ -18,10 +18,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"c10klab/runner/internal/bench"
-	"c10klab/runner/internal/diagnose"
 	"c10klab/runner/internal/model"
 	"c10klab/runner/internal/results"
 	"c10klab/runner/internal/swarm"
+	"c10klab/runner/internal/units"
 )
 
 const benchUsage = `usage: c10klab bench [flags]
@@ -69,7 +69,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	fs.String("profile", prof.Name, "named settings the other flags then override: default (make bench), scale (make bench-scale: to 2,000,000 connections at a message a minute)")
 	modelsFlag := fs.String("models", strings.Join(prof.Models, ","), "comma-separated models to run, in order, each optionally with a preset (forked:seed); default: all under models/")
-	stepsFlag := fs.String("steps", diagnose.FormatInts(opt.Steps), "offered connections per step, ascending")
+	stepsFlag := fs.String("steps", units.Ints(opt.Steps), "offered connections per step, ascending")
 	work := fs.String("work", "", "the work each message costs the model before its echo (C10K_WORK): cpu=D (CPU time on the handling thread), wait=D (a non-blocking wait in the model's idiom), block=D (a blocking sleep in the handler), combined with commas (cpu=100us,wait=20ms); several settings separated by ';' measure every model under each, 'none' for the plain echo (make bench-work: none;cpu=200us;wait=50ms;block=5ms)")
 	hostile := fs.String("hostile", "", "after the last step, one step per hostile kind: its connections plus --hostile-share as many misbehaving ones ("+strings.Join(swarm.HostileKinds, ", ")+", or all)")
 	fs.Float64Var(&opt.HostileShare, "hostile-share", 0.25, "hostile connections per well-behaved one in a --hostile step")
@@ -280,7 +280,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	fmt.Fprintf(stdout, "c10klab bench: %d model(s), steps %s, %d conn/s, hold %v, %v interval\n",
-		len(opt.Specs), diagnose.FormatInts(opt.Steps), opt.Rate, opt.Hold, opt.Interval)
+		len(opt.Specs), units.Ints(opt.Steps), opt.Rate, opt.Hold, opt.Interval)
 	dir, runErr := bench.Run(ctx, opt)
 	prog.done()
 	var reportErr error

@@ -8,9 +8,9 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/bench"
-	"c10klab/runner/internal/diagnose"
 	"c10klab/runner/internal/live"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // progress prints the record stream of a run as it happens: a line per
@@ -91,13 +91,13 @@ func (p *progress) print(label string, r results.Record) {
 		line("[%s] step %d: offered %6d  open %6d  sustained %6d  failures %-5d p99 %s  %s",
 			label, st.Index, st.Offered, st.Open, st.Sustained, analysis.Total(st.Failures)+analysis.Total(st.ClientFailures), stepP99(st.Latency), verdict)
 		if len(st.Failures) > 0 {
-			line("[%s]         failures: %s", label, diagnose.FormatCounts(st.Failures))
+			line("[%s]         failures: %s", label, units.Tally(st.Failures))
 		}
 		if len(st.ServerReports) > 0 {
-			line("[%s]         server reports: %s", label, diagnose.FormatCounts(st.ServerReports))
+			line("[%s]         server reports: %s", label, units.Tally(st.ServerReports))
 		}
 		if len(st.ClientFailures) > 0 {
-			line("[%s]         client-side: %s", label, diagnose.FormatCounts(st.ClientFailures))
+			line("[%s]         client-side: %s", label, units.Tally(st.ClientFailures))
 		}
 	case r.Event != nil && !p.quiet:
 		line("[%s] %s: %s", label, r.Event.Kind, r.Event.Msg)

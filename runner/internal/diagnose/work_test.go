@@ -28,7 +28,7 @@ func TestDiagnoseWork(t *testing.T) {
 	for _, c := range []struct {
 		name, work string
 		step       results.Step
-		mech       string
+		mech       results.Mechanism
 		want       []string
 	}{
 		{"blocking handler, CPU idle", "block=5ms", slow(1000, 800, 0.2), results.MechBlockingWork,

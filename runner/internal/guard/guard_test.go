@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"c10klab/runner/internal/probe"
+	"c10klab/runner/internal/procfs"
 )
 
 // The test binary doubles as the cgexec subcommand and as the models run
@@ -295,7 +296,7 @@ func TestStaleGroupsRemoved(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	m, err := probe.ReadMeminfo()
+	m, err := procfs.ReadMeminfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestWatchdog(t *testing.T) {
-	m, err := probe.ReadMeminfo()
+	m, err := procfs.ReadMeminfo()
 	if err != nil {
 		t.Fatal(err)
 	}

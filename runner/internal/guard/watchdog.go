@@ -3,7 +3,7 @@ package guard
 import (
 	"fmt"
 
-	"c10klab/runner/internal/probe"
+	"c10klab/runner/internal/procfs"
 )
 
 // Watchdog guards the machine where cgroups cannot (not root, no cgroup
@@ -18,7 +18,7 @@ type Watchdog struct {
 // NewWatchdog returns a Watchdog with floor bytes; 0 means the default,
 // 10% of MemTotal and at least 1 GiB.
 func NewWatchdog(floor int64) (*Watchdog, error) {
-	m, err := probe.ReadMeminfo()
+	m, err := procfs.ReadMeminfo()
 	if err != nil {
 		return nil, fmt.Errorf("guard: %w", err)
 	}
@@ -51,7 +51,7 @@ func (s MemStatus) String() string {
 
 // Check reads MemAvailable.
 func (w *Watchdog) Check() (MemStatus, error) {
-	m, err := probe.ReadMeminfo()
+	m, err := procfs.ReadMeminfo()
 	if err != nil {
 		return MemStatus{}, fmt.Errorf("guard: %w", err)
 	}

@@ -1,12 +1,11 @@
 package launch
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+
+	"c10klab/runner/internal/procfs"
 )
 
 // Proc is one process as /proc/<pid>/stat describes it.
@@ -21,49 +20,26 @@ func (p Proc) String() string { return fmt.Sprintf("pid %d (%s, state %c)", p.PI
 
 // ReadProc reads /proc/<pid>/stat.
 func ReadProc(pid int) (Proc, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := os.ReadFile(procfs.StatPath(pid))
 	if err != nil {
 		return Proc{}, err
 	}
-	// comm may hold spaces and parentheses: it ends at the last ')'.
-	s := string(b)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return Proc{}, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, s)
+	s, err := procfs.ParseStat(b)
+	if err != nil {
+		return Proc{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	f := strings.Fields(s[end+1:])
-	// state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-	// cmajflt utime stime cutime cstime priority nice num_threads
-	// itrealvalue starttime
-	if len(f) < 20 {
-		return Proc{}, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	p := Proc{PID: pid, State: f[0][0], Comm: s[open+1 : end]}
-	if p.PPID, err = strconv.Atoi(f[1]); err != nil {
-		return Proc{}, err
-	}
-	if p.PGrp, err = strconv.Atoi(f[2]); err != nil {
-		return Proc{}, err
-	}
-	if p.Start, err = strconv.ParseUint(f[19], 10, 64); err != nil {
-		return Proc{}, err
-	}
-	return p, nil
+	return Proc{PID: pid, PPID: s.PPID, PGrp: s.PGrp, State: s.State, Start: s.StartTime, Comm: s.Comm}, nil
 }
 
 // allProcs lists every process; those that vanish while it reads are left
 // out.
 func allProcs() ([]Proc, error) {
-	ents, err := os.ReadDir("/proc")
+	pids, err := procfs.ListPIDs()
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
 	var out []Proc
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range pids {
 		if p, err := ReadProc(pid); err == nil {
 			out = append(out, p)
 		}
@@ -129,8 +105,8 @@ func SocketInodes(procs []Proc) map[string]int {
 		}
 		for _, e := range ents {
 			link, err := os.Readlink(filepath.Join(dir, e.Name()))
-			if err == nil && strings.HasPrefix(link, "socket:[") {
-				out[link[len("socket:["):len(link)-1]] = p.PID
+			if inode, ok := procfs.SocketInode(link); err == nil && ok {
+				out[inode] = p.PID
 			}
 		}
 	}
@@ -139,62 +115,21 @@ func SocketInodes(procs []Proc) map[string]int {
 
 // TCP states in /proc/net/tcp.
 const (
-	TCPEstablished = 0x01
-	TCPListen      = 0x0A
+	TCPEstablished = procfs.TCPEstablished
+	TCPListen      = procfs.TCPListen
 )
 
 // TCPSocket is one line of /proc/net/tcp{,6}: enough to tell which socket
 // serves which client.
-type TCPSocket struct {
-	LocalPort, RemotePort uint16
-	State                 int
-	Inode                 string
-}
+type TCPSocket = procfs.TCPSocket
 
 // TCPSockets reads the kernel's TCP socket tables, IPv4 and IPv6.
 func TCPSockets() ([]TCPSocket, error) {
 	var out []TCPSocket
-	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(path)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read socket table: %w", err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Scan() // header
-		for sc.Scan() {
-			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-			fs := strings.Fields(sc.Text())
-			if len(fs) < 10 {
-				continue
-			}
-			lp, err1 := hexPort(fs[1])
-			rp, err2 := hexPort(fs[2])
-			st, err3 := strconv.ParseInt(fs[3], 16, 32)
-			if err1 != nil || err2 != nil || err3 != nil {
-				continue
-			}
-			out = append(out, TCPSocket{LocalPort: lp, RemotePort: rp, State: int(st), Inode: fs[9]})
-		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
+	if err := procfs.ReadTCPTables("/proc/net", func(s TCPSocket) { out = append(out, s) }); err != nil {
+		return nil, err
 	}
 	return out, nil
-}
-
-// hexPort takes the port of an "ADDR:PORT" field of /proc/net/tcp.
-func hexPort(field string) (uint16, error) {
-	_, port, ok := strings.Cut(field, ":")
-	if !ok {
-		return 0, fmt.Errorf("no port in %q", field)
-	}
-	n, err := strconv.ParseUint(port, 16, 16)
-	return uint16(n), err
 }
 
 // Listens reports whether a process of leader's family holds a listening

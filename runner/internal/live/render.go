@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"c10klab/runner/internal/analysis"
+	"c10klab/runner/internal/units"
 )
 
 // Phases a status line can show. The first three are the step's parts as
@@ -93,20 +93,20 @@ func renderAt(s State, level int) string {
 	out := []string{head}
 	if measuring(s.Phase) {
 		if level < short {
-			out = append(out, "offered "+count(s.Offered), "open "+count(s.Open))
+			out = append(out, "offered "+units.Count(float64(s.Offered)), "open "+units.Count(float64(s.Open)))
 		} else {
-			out = append(out, "open "+count(s.Open)+"/"+count(s.Offered))
+			out = append(out, "open "+units.Count(float64(s.Open))+"/"+units.Count(float64(s.Offered)))
 		}
-		out = append(out, "sustained "+count(s.Sustained))
+		out = append(out, "sustained "+units.Count(float64(s.Sustained)))
 		if s.HasRate && level < dropRate {
 			sign := ""
 			if s.Rate > 0 {
 				sign = "+"
 			}
-			out = append(out, sign+analysis.Count(s.Rate)+" conn/s")
+			out = append(out, sign+units.Count(s.Rate)+" conn/s")
 		}
 		if level < dropLag {
-			out = append(out, "lag "+analysis.Millis(s.LagMs))
+			out = append(out, "lag "+units.Millis(s.LagMs))
 		}
 		if level < dropP99 {
 			out = append(out, "p99 "+P99(s.Echoes, s.P99Ms))
@@ -188,15 +188,13 @@ func P99(echoes int64, ms float64) string {
 	if echoes == 0 {
 		return "—"
 	}
-	return analysis.Millis(ms)
+	return units.Millis(ms)
 }
 
 func failures(server, client int64) string {
-	s := "failures " + analysis.Count(float64(server+client))
+	s := "failures " + units.Count(float64(server+client))
 	if client > 0 {
-		s += " (" + analysis.Count(float64(client)) + " client-side)"
+		s += " (" + units.Count(float64(client)) + " client-side)"
 	}
 	return s
 }
-
-func count(v int) string { return analysis.Count(float64(v)) }

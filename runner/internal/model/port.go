@@ -1,7 +1,6 @@
 package model
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/procfs"
 )
 
 // CheckPortFree fails when something already listens on addr, naming the
@@ -50,58 +51,35 @@ func CheckPortFree(addr netip.AddrPort) error {
 // port, from /proc/net/tcp{,6} and the processes' descriptor tables.
 func ListeningPIDs(port uint16) (map[int]bool, error) {
 	inodes := map[string]bool{}
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		if err := listenInodes(f, port, inodes); err != nil {
-			return nil, err
+	err := procfs.ReadTCPTables("/proc/net", func(s procfs.TCPSocket) {
+		if s.State == procfs.TCPListen && s.LocalPort == port {
+			inodes[s.Inode] = true
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	pids := map[int]bool{}
 	if len(inodes) == 0 {
 		return pids, nil
 	}
-	procs, err := os.ReadDir("/proc")
+	procs, err := procfs.ListPIDs()
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
-		fds, err := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+	for _, pid := range procs {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+		fds, err := os.ReadDir(dir)
 		if err != nil {
 			continue // gone, or not ours to read
 		}
 		for _, fd := range fds {
-			link, err := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name()))
-			if err == nil && strings.HasPrefix(link, "socket:[") && inodes[link[8:len(link)-1]] {
+			link, err := os.Readlink(filepath.Join(dir, fd.Name()))
+			if inode, ok := procfs.SocketInode(link); err == nil && ok && inodes[inode] {
 				pids[pid] = true
 				break
 			}
 		}
 	}
 	return pids, nil
-}
-
-func listenInodes(path string, port uint16, into map[string]bool) error {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	want := fmt.Sprintf(":%04X", port)
-	for sc.Scan() {
-		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-		fs := strings.Fields(sc.Text())
-		if len(fs) < 10 || fs[3] != "0A" || !strings.HasSuffix(fs[1], want) {
-			continue
-		}
-		into[fs[9]] = true
-	}
-	return sc.Err()
 }

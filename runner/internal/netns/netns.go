@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/procfs"
 )
 
 // Prefix starts the name of every namespace this package creates.
@@ -439,18 +441,14 @@ func nsPIDs(name string) ([]int, error) {
 		}
 		return nil, fmt.Errorf("netns %s: %w", name, err)
 	}
-	procs, err := os.ReadDir("/proc")
+	procs, err := procfs.ListPIDs()
 	if err != nil {
 		return nil, err
 	}
 	var pids []int
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range procs {
 		var st unix.Stat_t
-		if unix.Stat(filepath.Join("/proc", p.Name(), "ns", "net"), &st) != nil {
+		if unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &st) != nil {
 			continue // exited meanwhile, or a kernel thread
 		}
 		if st.Dev == want.Dev && st.Ino == want.Ino {

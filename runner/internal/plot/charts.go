@@ -15,6 +15,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 const (
@@ -161,7 +162,7 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 			name += " (no steps)"
 		}
 		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph, hv, func(i int) string {
-			t := fmt.Sprintf("%s: %s offered, %s sustained", m, analysis.Count(float64(steps[i].Offered)), analysis.Count(float64(steps[i].Sustained)))
+			t := fmt.Sprintf("%s: %s offered, %s sustained", m, units.Count(float64(steps[i].Offered)), units.Count(float64(steps[i].Sustained)))
 			if steps[i].Untrusted != "" {
 				t += " (untrusted: the swarm was the limit)"
 			}
@@ -181,7 +182,7 @@ func sustainedFigure(l *results.Loaded, models []string, styles map[string]model
 			last := lastRun
 			text := endLabel(e.Kind)
 			if off := offeredAt(l, m, e); off > 0 {
-				text += " at " + analysis.Count(float64(off)) + " offered"
+				text += " at " + units.Count(float64(off)) + " offered"
 			}
 			lab, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{last}, Labels: []string{text}})
 			if err == nil {
@@ -227,7 +228,7 @@ func failureBars(l *results.Loaded, model string) []failureBar {
 	steps := l.Steps(model)
 	var bars []failureBar
 	for _, s := range steps {
-		bars = append(bars, failureBar{label: analysis.Count(float64(s.Offered)), fails: s.Failures, clients: s.ClientFailures})
+		bars = append(bars, failureBar{label: units.Count(float64(s.Offered)), fails: s.Failures, clients: s.ClientFailures})
 	}
 	samples := l.Samples(model)
 	if len(samples) == 0 {
@@ -245,7 +246,7 @@ func failureBars(l *results.Loaded, model string) []failureBar {
 		}
 	}
 	bars = append(bars, failureBar{
-		label:   analysis.Count(float64(last.Offered)) + " (unfinished)",
+		label:   units.Count(float64(last.Offered)) + " (unfinished)",
 		fails:   sub(last.Swarm.Failures, base.Swarm.Failures),
 		clients: sub(last.Swarm.ClientFailures, base.Swarm.ClientFailures),
 	})
@@ -359,10 +360,10 @@ func failuresFigure(l *results.Loaded, model string) *figure {
 func failureTitle(b failureBar) string {
 	t := b.label + " offered:"
 	for _, k := range analysis.Keys(b.fails) {
-		t += fmt.Sprintf(" %s %s;", k, analysis.Count(float64(b.fails[k])))
+		t += fmt.Sprintf(" %s %s;", k, units.Count(float64(b.fails[k])))
 	}
 	for _, k := range analysis.Keys(b.clients) {
-		t += fmt.Sprintf(" client-side %s %s;", k, analysis.Count(float64(b.clients[k])))
+		t += fmt.Sprintf(" client-side %s %s;", k, units.Count(float64(b.clients[k])))
 	}
 	return strings.TrimSuffix(t, ";")
 }
@@ -384,7 +385,7 @@ func perStep(p *gplot.Plot, leg *gplot.Legend, l *results.Loaded, models []strin
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 		line, pts := addSeries(p, xys, styles[m].color, nil, styles[m].glyph, hv, func(i int) string {
-			return fmt.Sprintf("%s at %s offered: %s", m, analysis.Count(xys[i].X), say(xys[i].Y))
+			return fmt.Sprintf("%s at %s offered: %s", m, units.Count(xys[i].X), say(xys[i].Y))
 		})
 		if leg == nil {
 			continue
@@ -453,7 +454,7 @@ func latencyFigure(l *results.Loaded, models []string, styles map[string]modelSt
 		}
 		a, b := perStep(p, lg, l, models, styles, func(m string, s results.Step) (float64, bool) {
 			return q.f(s.Latency), s.Latency.Count > 0
-		}, true, hv, func(v float64) string { return q.name + " " + analysis.Millis(v) })
+		}, true, hv, func(v float64) string { return q.name + " " + units.Millis(v) })
 		lo, hi = math.Min(lo, a), math.Max(hi, b)
 		row = append(row, p)
 	}
@@ -479,7 +480,7 @@ func memoryFigure(l *results.Loaded, models []string, styles map[string]modelSty
 	leg := newLegend()
 	hv := &hovers{}
 	perConn := func(side string) func(float64) string {
-		return func(v float64) string { return analysis.Bytes(v*kib) + " " + side + " memory per connection" }
+		return func(v float64) string { return units.Bytes(v*kib) + " " + side + " memory per connection" }
 	}
 	// Log scale: a process per connection costs hundreds of KiB, an event
 	// loop a few hundred bytes; on a linear axis the small ones were a flat
@@ -516,7 +517,7 @@ func cpuFigure(l *results.Loaded, models []string, styles map[string]modelStyle)
 	_, hi := perStep(p, leg, l, models, styles, func(m string, s results.Step) (float64, bool) {
 		v, ok := analysis.CPUPer1kEchoes(s)
 		return v * 1000, ok
-	}, false, hv, func(v float64) string { return analysis.Millis(v) + " CPU per 1,000 echoes" })
+	}, false, hv, func(v float64) string { return units.Millis(v) + " CPU per 1,000 echoes" })
 	if math.IsInf(hi, 0) {
 		p.Add(note("no echoes recorded"))
 		hi = 1

@@ -11,6 +11,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // costFigure shows how each model's cost grows with the connections it
@@ -46,17 +47,17 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 	// CPUs per connection as % of one CPU per 1,000 connections.
 	const heldUnit = 100 * 1000
 	panels := []*panel{
-		{p: kernel, say: func(v float64) string { return analysis.Bytes(v*kib) + " kernel memory per connection" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Kernel / kib, c.HasKernel },
+		{p: kernel, say: func(v float64) string { return units.Bytes(v*kib) + " kernel memory per connection" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Kernel / kib, c.HasKernel },
 			step: func(m string, steps []results.Step, i int) (float64, bool) {
 				v, ok := analysis.KernelMemPerConn(steps[i], l.Samples(m))
 				return v / kib, ok
 			}},
-		{p: user, say: func(v float64) string { return analysis.Bytes(v*kib) + " user memory per connection" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.User / kib, c.HasUser },
+		{p: user, say: func(v float64) string { return units.Bytes(v*kib) + " user memory per connection" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.User / kib, c.HasUser },
 			step: func(_ string, steps []results.Step, i int) (float64, bool) {
 				v, ok := analysis.UserMemPerConn(steps[i])
 				return v / kib, ok
 			}},
-		{p: cpu, say: func(v float64) string { return analysis.Millis(v) + " CPU per 1,000 echoes" }, step: func(_ string, steps []results.Step, i int) (float64, bool) {
+		{p: cpu, say: func(v float64) string { return units.Millis(v) + " CPU per 1,000 echoes" }, step: func(_ string, steps []results.Step, i int) (float64, bool) {
 			v, ok := analysis.CPUPer1kEchoes(steps[i])
 			return v * 1000, ok
 		}, swarmStep: func(steps []results.Step, i int) (float64, bool) {
@@ -74,7 +75,7 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 				_, v, ok := analysis.CPUPerConnHeld(steps[i])
 				return v * heldUnit, ok
 			}},
-		{p: rate, say: func(v float64) string { return analysis.Count(v) + " connections opened per second" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Rate, true },
+		{p: rate, say: func(v float64) string { return units.Count(v) + " connections opened per second" }, ramp: func(c analysis.CostPoint) (float64, bool) { return c.Rate, true },
 			step: func(_ string, steps []results.Step, i int) (float64, bool) {
 				// A step's ramp rate: what it added over how long its ramp took.
 				prev := 0
@@ -112,7 +113,7 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 				line.LineStyle = lineStyle(st.color, 1, false)
 				line.Dashes = dashes
 				pn.p.Add(line, hv.points(xys, func(i int) string {
-					return fmt.Sprintf("%s ramping, %s connections: %s", who, analysis.Count(xys[i].X), pn.say(xys[i].Y))
+					return fmt.Sprintf("%s ramping, %s connections: %s", who, units.Count(xys[i].X), pn.say(xys[i].Y))
 				}))
 				for _, xy := range xys {
 					xlo, xhi = math.Min(xlo, xy.X), math.Max(xhi, xy.X)
@@ -149,7 +150,7 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 			}
 			xys := stepPoints(func(i int) (float64, bool) { return pn.step(m, steps, i) })
 			line, pts := addSeries(pn.p, xys, st.color, nil, st.glyph, hv, func(i int) string {
-				return fmt.Sprintf("%s at %s sustained: %s", m, analysis.Count(xys[i].X), pn.say(xys[i].Y))
+				return fmt.Sprintf("%s at %s sustained: %s", m, units.Count(xys[i].X), pn.say(xys[i].Y))
 			})
 			if line != nil && !named {
 				leg.Add(m, line, pts)
@@ -162,7 +163,7 @@ func costFigure(l *results.Loaded, models []string, styles map[string]modelStyle
 			if pn.swarmStep != nil {
 				sxys := stepPoints(func(i int) (float64, bool) { return pn.swarmStep(steps, i) })
 				addSeries(pn.p, sxys, st.color, swarmDashes, st.glyph, hv, func(i int) string {
-					return fmt.Sprintf("%s at %s sustained: %s", swarm, analysis.Count(sxys[i].X), pn.say(sxys[i].Y))
+					return fmt.Sprintf("%s at %s sustained: %s", swarm, units.Count(sxys[i].X), pn.say(sxys[i].Y))
 				})
 				swarmCharted = swarmCharted || len(sxys) > 0
 			}

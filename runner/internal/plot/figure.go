@@ -18,8 +18,8 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // figure is one chart file: a title, a grid of panels and, for each row of
@@ -172,7 +172,7 @@ func (humanTicks) Ticks(min, max float64) []gplot.Tick {
 
 func tickLabel(v float64) string {
 	if v >= 1000 || v <= -1000 {
-		return analysis.Count(v)
+		return units.Count(v)
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // runSmall is the shared fixture: three models, threaded crashed mid-run.
@@ -144,7 +144,7 @@ func TestHoverTitles(t *testing.T) {
 	}
 	gs := l.Steps("goroutine")
 	last := gs[len(gs)-1]
-	lastTitle := fmt.Sprintf("goroutine: %s offered, %s sustained", analysis.Count(float64(last.Offered)), analysis.Count(float64(last.Sustained)))
+	lastTitle := fmt.Sprintf("goroutine: %s offered, %s sustained", units.Count(float64(last.Offered)), units.Count(float64(last.Sustained)))
 	for _, tc := range []struct {
 		file    string
 		titles  int // 0: at least one

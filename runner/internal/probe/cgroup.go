@@ -1,9 +1,9 @@
 package probe
 
 import (
-	"bytes"
 	"fmt"
-	"strconv"
+
+	"c10klab/runner/internal/procfs"
 )
 
 // The model's cgroup v1 files that a per-second sample reads instead of
@@ -35,27 +35,13 @@ const (
 // Pss_File for that Python process, 0 in total_mapped_file): a constant
 // per process, that leaves the rise per connection alike.
 func cgroupMem(b []byte) (int64, error) {
-	var rss, mapped int64
-	var haveRSS, haveMapped bool
-	for line := range bytes.Lines(b) {
-		k, v, ok := bytes.Cut(bytes.TrimSpace(line), []byte(" "))
-		if !ok {
-			continue
-		}
-		var dst *int64
-		switch string(k) {
-		case "total_rss":
-			dst, haveRSS = &rss, true
-		case "total_mapped_file":
-			dst, haveMapped = &mapped, true
-		default:
-			continue
-		}
-		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", k, err)
-		}
-		*dst = n
+	rss, haveRSS, err := procfs.KeyedValue(b, "total_rss")
+	if err != nil {
+		return 0, err
+	}
+	mapped, haveMapped, err := procfs.KeyedValue(b, "total_mapped_file")
+	if err != nil {
+		return 0, err
 	}
 	if !haveRSS || !haveMapped {
 		return 0, fmt.Errorf("no total_rss or total_mapped_file (a cgroup v1 memory.stat has both)")
@@ -63,21 +49,15 @@ func cgroupMem(b []byte) (int64, error) {
 	return rss + mapped, nil
 }
 
-// cgroupInt parses a cgroup file holding one integer (pids.current,
-// cpuacct.usage).
-func cgroupInt(b []byte) (int64, error) {
-	return strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
-}
-
 // readCgroupInt reads one integer file of a cgroup directory.
 func (t *Tree) readCgroupInt(dir, name string) (int64, error) {
 	path := dir + "/" + name
-	b, err := readFile(path, t.buf)
+	b, err := procfs.ReadFile(path, t.buf)
 	t.buf = b[:cap(b)]
 	if err != nil {
 		return 0, fmt.Errorf("probe: read %s: %w", path, err)
 	}
-	v, err := cgroupInt(b)
+	v, err := procfs.ParseInt(b)
 	if err != nil {
 		return 0, fmt.Errorf("probe: parse %s: %w", path, err)
 	}

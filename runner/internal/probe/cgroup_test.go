@@ -78,19 +78,6 @@ func TestCgroupMemParse(t *testing.T) {
 	}
 }
 
-func TestCgroupInt(t *testing.T) {
-	ints := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{{"4\n", 4, true}, {"113255501\n", 113255501, true}, {"max\n", 0, false}, {"", 0, false}}
-	for _, tc := range ints {
-		if got, err := cgroupInt([]byte(tc.in)); (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("cgroupInt(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestSplitCPU(t *testing.T) {
 	tests := []struct {
 		total, user, sys float64

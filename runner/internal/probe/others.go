@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strconv"
 
+	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/results"
 )
 
@@ -28,9 +28,9 @@ type procTime struct {
 // 20,000 processes are the model's, and reading their stat files at each
 // window's ends cost the runner ~0.3 s of CPU each time.
 func SnapshotCPU(skip func(pid int) bool) (CPUByProcess, error) {
-	pids, err := listPIDs()
+	pids, err := procfs.ListPIDs()
 	if err != nil {
-		return CPUByProcess{}, err
+		return CPUByProcess{}, fmt.Errorf("probe: %w", err)
 	}
 	c := CPUByProcess{hz: clockTicks(), procs: make(map[int]procTime, len(pids))}
 	buf := make([]byte, 1024)
@@ -38,16 +38,16 @@ func SnapshotCPU(skip func(pid int) bool) (CPUByProcess, error) {
 		if skip != nil && skip(pid) {
 			continue
 		}
-		b, err := readFile("/proc/"+strconv.Itoa(pid)+"/stat", buf)
+		b, err := procfs.ReadFile(procfs.StatPath(pid), buf)
 		buf = b[:cap(b)]
 		if err != nil {
 			continue // gone, or not ours to read
 		}
-		s, err := parseStat(b)
+		s, err := procfs.ParseStat(b)
 		if err != nil {
 			return CPUByProcess{}, fmt.Errorf("probe: %w", err)
 		}
-		c.procs[pid] = procTime{comm: s.comm, ticks: s.utime + s.stime}
+		c.procs[pid] = procTime{comm: s.Comm, ticks: s.UTime + s.STime}
 	}
 	return c, nil
 }

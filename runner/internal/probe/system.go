@@ -1,14 +1,10 @@
 package probe
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
-	"strings"
 
+	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/results"
 )
 
@@ -40,9 +36,9 @@ func IsGauge(key string) bool { return gauges[key] }
 // process's network namespace).
 func ReadSystem() (results.System, error) {
 	var s results.System
-	mem, err := ReadMeminfo()
+	mem, err := procfs.ReadMeminfo()
 	if err != nil {
-		return s, err
+		return s, fmt.Errorf("probe: %w", err)
 	}
 	s.MemAvailable, s.Slab, s.SUnreclaim = mem["MemAvailable"], mem["Slab"], mem["SUnreclaim"]
 
@@ -92,45 +88,20 @@ func readCPU(path string) (busy float64, per []results.CPUTime, err error) {
 	if err != nil {
 		return 0, nil, fmt.Errorf("probe: %w", err)
 	}
+	cpus, err := procfs.ParseCPUStat(b)
+	if err != nil {
+		return 0, nil, fmt.Errorf("probe: %s: %w", path, err)
+	}
 	hz := clockTicks()
-	seen := false
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) == 0 || !strings.HasPrefix(f[0], "cpu") {
+	for _, c := range cpus {
+		if c.CPU < 0 {
+			busy = float64(c.Busy) / hz
 			continue
 		}
-		if len(f) < 8 {
-			return 0, nil, fmt.Errorf("probe: %s: short %s line", path, f[0])
-		}
-		// user nice system idle iowait irq softirq steal [guest guest_nice]
-		var sum, softirq int64
-		for i, v := range f[1:min(len(f), 9)] {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return 0, nil, fmt.Errorf("probe: %s: %s field %d: %w", path, f[0], i+1, err)
-			}
-			if i != 3 && i != 4 { // idle, iowait
-				sum += n
-			}
-			if i == 6 {
-				softirq = n
-			}
-		}
-		if f[0] == "cpu" {
-			busy, seen = float64(sum)/hz, true
-			continue
-		}
-		n, err := strconv.Atoi(f[0][3:])
-		if err != nil || n < 0 || n > 1<<16 {
-			return 0, nil, fmt.Errorf("probe: %s: bad line %q", path, f[0])
-		}
-		for len(per) <= n {
+		for len(per) <= c.CPU {
 			per = append(per, results.CPUTime{})
 		}
-		per[n] = results.CPUTime{Busy: float64(sum) / hz, Softirq: float64(softirq) / hz}
-	}
-	if !seen {
-		return 0, nil, fmt.Errorf("probe: %s: no cpu line", path)
+		per[c.CPU] = results.CPUTime{Busy: float64(c.Busy) / hz, Softirq: float64(c.Softirq) / hz}
 	}
 	return busy, per, nil
 }
@@ -142,22 +113,11 @@ func readPressureSome(path string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for line := range strings.Lines(string(b)) {
-		rest, ok := strings.CutPrefix(line, "some ")
-		if !ok {
-			continue
-		}
-		for _, kv := range strings.Fields(rest) {
-			if v, ok := strings.CutPrefix(kv, "total="); ok {
-				us, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					return 0, fmt.Errorf("probe: %s: %w", path, err)
-				}
-				return float64(us) / 1e6, nil
-			}
-		}
+	us, err := procfs.ParsePressureSome(b)
+	if err != nil {
+		return 0, fmt.Errorf("probe: %s: %w", path, err)
 	}
-	return 0, fmt.Errorf("probe: %s: no some total", path)
+	return float64(us) / 1e6, nil
 }
 
 // OOMKillCounter is the key of /proc/vmstat's oom_kill in System.Counters.
@@ -168,47 +128,14 @@ func readVmstat(path, key string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok && k == key {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		}
+	v, ok, err := procfs.KeyedValue(b, key)
+	if err == nil && !ok {
+		err = fmt.Errorf("no %s", key)
 	}
-	return 0, fmt.Errorf("%s: no %s", path, key)
-}
-
-// ReadMeminfo returns /proc/meminfo in bytes ("kB" values scaled; the few
-// unitless lines, such as HugePages_Total, as they are).
-func ReadMeminfo() (map[string]int64, error) {
-	const path = "/proc/meminfo"
-	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("probe: %w", err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	m := make(map[string]int64, 64)
-	for line := range bytes.Lines(b) {
-		name, val, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(val)
-		if len(f) == 0 {
-			continue
-		}
-		v, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("probe: %s: %s: %w", path, name, err)
-		}
-		if len(f) > 1 && string(f[1]) == "kB" {
-			v *= 1024
-		}
-		m[string(name)] = v
-	}
-	for _, k := range []string{"MemTotal", "MemAvailable"} {
-		if _, ok := m[k]; !ok {
-			return nil, fmt.Errorf("probe: %s: no %s line", path, k)
-		}
-	}
-	return m, nil
+	return v, nil
 }
 
 // readSockstat returns the TCP line of sockstat:
@@ -218,68 +145,23 @@ func readSockstat(path string) (map[string]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
-	for line := range strings.Lines(string(b)) {
-		rest, ok := strings.CutPrefix(line, "TCP:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		m := make(map[string]int64, len(f)/2)
-		for i := 0; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseInt(f[i+1], 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("probe: %s: TCP %s: %w", path, f[i], err)
-			}
-			m[f[i]] = v
-		}
-		return m, nil
+	m, err := procfs.ParseSockstatTCP(b)
+	if err != nil {
+		return nil, fmt.Errorf("probe: %s: %w", path, err)
 	}
-	return nil, fmt.Errorf("probe: %s: no TCP line", path)
+	return m, nil
 }
 
-// readPairs parses the header/value line pairs of /proc/net/netstat and
-// /proc/net/snmp ("TcpExt: A B" then "TcpExt: 1 2") into "TcpExt.A" → 1.
+// readPairs reads /proc/net/netstat or /proc/net/snmp into "TcpExt.A" → 1.
 func readPairs(path string) (map[string]int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
 	defer f.Close()
-	return parsePairs(path, f)
-}
-
-func parsePairs(path string, r io.Reader) (map[string]int64, error) {
-	m := make(map[string]int64, 256)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 16<<10), 1<<20)
-	var header []string
-	var section string
-	for sc.Scan() {
-		sec, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if header == nil || sec != section {
-			section, header = sec, fields
-			continue
-		}
-		if len(fields) != len(header) {
-			return nil, fmt.Errorf("probe: %s: %s has %d names but %d values", path, sec, len(header), len(fields))
-		}
-		for i, name := range header {
-			v, err := strconv.ParseInt(fields[i], 10, 64)
-			if err != nil {
-				// Unsigned counters past 2^63 do not happen in practice;
-				// say which one if it does.
-				return nil, fmt.Errorf("probe: %s: %s.%s: %w", path, sec, name, err)
-			}
-			m[sec+"."+name] = v
-		}
-		header = nil
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("probe: read %s: %w", path, err)
+	m, err := procfs.ParseNetstat(f)
+	if err != nil {
+		return nil, fmt.Errorf("probe: %s: %w", path, err)
 	}
 	return m, nil
 }

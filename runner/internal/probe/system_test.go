@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -103,33 +102,6 @@ func measureConns(n int) (before, after results.System, err error) {
 type System = struct {
 	MemAvailable, Slab, SUnreclaim, TCPInUse, TCPOrphan, TCPTimeWait, TCPMem int64
 	Counters                                                                 map[string]int64
-}
-
-func TestParsePairs(t *testing.T) {
-	tests := []struct {
-		name, in string
-		want     map[string]int64
-		err      string
-	}{
-		{"two sections", "Tcp: RtoMin MaxConn CurrEstab\nTcp: 200 -1 7\nUdp: InDatagrams\nUdp: 5\n",
-			map[string]int64{"Tcp.RtoMin": 200, "Tcp.MaxConn": -1, "Tcp.CurrEstab": 7, "Udp.InDatagrams": 5}, ""},
-		{"short value line", "TcpExt: A B\nTcpExt: 1\n", nil, "2 names but 1 values"},
-		{"not a number", "TcpExt: A\nTcpExt: x\n", nil, "TcpExt.A"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parsePairs("test", strings.NewReader(tc.in))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil || !maps.Equal(got, tc.want) {
-				t.Errorf("got %v, %v; want %v", got, err, tc.want)
-			}
-		})
-	}
 }
 
 func TestCounterDeltas(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/results"
 )
 
@@ -191,7 +191,7 @@ func (t *Tree) PIDs() ([]int, error) {
 	}
 	pids := make([]int, len(members))
 	for i, m := range members {
-		pids[i] = m.pid
+		pids[i] = m.PID
 	}
 	return pids, nil
 }
@@ -229,9 +229,9 @@ func (t *Tree) Detail() (results.Proc, error) {
 	if err != nil || p.Procs == 0 {
 		return p, err
 	}
-	procs := make([]procStat, len(pids))
+	procs := make([]procfs.Stat, len(pids))
 	for i, pid := range pids {
-		procs[i] = procStat{pid: pid, rssPages: -1}
+		procs[i] = procfs.Stat{PID: pid, RSSPages: -1}
 	}
 	// Every smaps_rollup the time budget allows: this is where PSS comes
 	// from under the cgroups.
@@ -259,7 +259,7 @@ func (t *Tree) fromCgroups() (results.Proc, []int, error) {
 		return results.Proc{}, nil, nil
 	}
 	path := t.cfg.Memory + "/" + memoryStatFile
-	b, err := readFile(path, t.buf)
+	b, err := procfs.ReadFile(path, t.buf)
 	t.buf = b[:cap(b)]
 	if err != nil {
 		return p, nil, fmt.Errorf("probe: read %s: %w", path, err)
@@ -283,10 +283,10 @@ func (t *Tree) walk() (results.Proc, error) {
 	}
 	for _, m := range members {
 		p.Procs++
-		p.Threads += m.threads
-		p.RSS += m.rssPages * t.page
-		p.CPUUser += float64(m.utime+m.cutime) / t.hz
-		p.CPUSys += float64(m.stime+m.cstime) / t.hz
+		p.Threads += m.Threads
+		p.RSS += m.RSSPages * t.page
+		p.CPUUser += float64(m.UTime+m.CUTime) / t.hz
+		p.CPUSys += float64(m.STime+m.CSTime) / t.hz
 	}
 	f, err := t.perProcess(members, t.cfg.PSSBudget)
 	if err != nil {
@@ -305,7 +305,7 @@ func (t *Tree) walk() (results.Proc, error) {
 }
 
 // members lists the tree's processes with their stat lines, sorted by PID.
-func (t *Tree) members() ([]procStat, error) {
+func (t *Tree) members() ([]procfs.Stat, error) {
 	if t.cfg.CgroupProcs != "" {
 		pids, buf, err := readPIDList(t.cfg.CgroupProcs, t.buf)
 		t.buf = buf
@@ -322,9 +322,9 @@ func (t *Tree) members() ([]procStat, error) {
 	// it exists it is per thread, so a 10,000-thread model would need
 	// 10,000 reads; the scan reads each process once, and for the tree's
 	// own processes those are the stat lines we need anyway.
-	all, err := listPIDs()
+	all, err := procfs.ListPIDs()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("probe: %w", err)
 	}
 	stats, err := t.stats(all)
 	if err != nil {
@@ -333,15 +333,15 @@ func (t *Tree) members() ([]procStat, error) {
 	kids := make(map[int][]int, len(stats))
 	byPID := make(map[int]int, len(stats))
 	for i, s := range stats {
-		kids[s.ppid] = append(kids[s.ppid], s.pid)
-		byPID[s.pid] = i
+		kids[s.PPID] = append(kids[s.PPID], s.PID)
+		byPID[s.PID] = i
 	}
 	in := make(map[int]bool)
 	queue := make([]int, 0, len(t.cfg.Roots))
 	for _, s := range stats {
-		if t.roots[s.pid] || t.roots[s.pgrp] {
-			in[s.pid] = true
-			queue = append(queue, s.pid)
+		if t.roots[s.PID] || t.roots[s.PGrp] {
+			in[s.PID] = true
+			queue = append(queue, s.PID)
 		}
 	}
 	for len(queue) > 0 {
@@ -354,35 +354,35 @@ func (t *Tree) members() ([]procStat, error) {
 			}
 		}
 	}
-	out := make([]procStat, 0, len(in))
+	out := make([]procfs.Stat, 0, len(in))
 	for pid := range in {
 		out = append(out, stats[byPID[pid]])
 	}
-	slices.SortFunc(out, func(a, b procStat) int { return a.pid - b.pid })
+	slices.SortFunc(out, func(a, b procfs.Stat) int { return a.PID - b.PID })
 	return out, nil
 }
 
 // stats reads /proc/PID/stat of each pid, skipping those that are gone.
-func (t *Tree) stats(pids []int) ([]procStat, error) {
-	out := make([]procStat, 0, len(pids))
+func (t *Tree) stats(pids []int) ([]procfs.Stat, error) {
+	out := make([]procfs.Stat, 0, len(pids))
 	for _, pid := range pids {
-		path := "/proc/" + strconv.Itoa(pid) + "/stat"
+		path := procfs.StatPath(pid)
 		t.procReads++
-		b, err := readFile(path, t.buf)
+		b, err := procfs.ReadFile(path, t.buf)
 		t.buf = b[:cap(b)]
 		if err != nil {
-			if gone(err) {
+			if procfs.Gone(err) {
 				continue
 			}
 			return nil, fmt.Errorf("probe: read %s: %w", path, err)
 		}
-		s, err := parseStat(b)
+		s, err := procfs.ParseStat(b)
 		if err != nil {
 			return nil, fmt.Errorf("probe: %s: %w", path, err)
 		}
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b procStat) int { return a.pid - b.pid })
+	slices.SortFunc(out, func(a, b procfs.Stat) int { return a.PID - b.PID })
 	return out, nil
 }
 
@@ -418,11 +418,11 @@ func (t *Tree) stopper() func(root bool, read int) bool {
 // order puts the roots first, then the others from the rotating cursor,
 // which it advances by n (the others a pass read), so that successive
 // passes cut short by their budget read different processes.
-func (t *Tree) order(procs []procStat) (ordered []procStat, advance func(n int)) {
-	ordered = make([]procStat, 0, len(procs))
-	var others []procStat
+func (t *Tree) order(procs []procfs.Stat) (ordered []procfs.Stat, advance func(n int)) {
+	ordered = make([]procfs.Stat, 0, len(procs))
+	var others []procfs.Stat
 	for _, p := range procs {
-		if t.roots[p.pid] {
+		if t.roots[p.PID] {
 			ordered = append(ordered, p)
 		} else {
 			others = append(others, p)
@@ -445,7 +445,7 @@ func (t *Tree) order(procs []procStat) (ordered []procStat, advance func(n int))
 // times the PSS/RSS ratio of the others read, or at their mean PSS when
 // its stat was not read (rssPages < 0, the cgroup's Detail, which then
 // returns RSS too).
-func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
+func (t *Tree) perProcess(procs []procfs.Stat, pssBudget int) (figures, error) {
 	var f figures
 	switch {
 	case pssBudget == 0:
@@ -459,14 +459,14 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 		smapsRSS, pss  int64 // over the processes whose smaps_rollup was read
 	}
 	var kinds [2]tally
-	var estimateRSS, estimatePSS []procStat // read, but not their smaps_rollup
-	unread := map[int]int{}                 // kind → processes unread
+	var estimateRSS, estimatePSS []procfs.Stat // read, but not their smaps_rollup
+	unread := map[int]int{}                    // kind → processes unread
 	ordered, advance := t.order(procs)
 	stop := t.stopper()
 	readOthers := 0
 	for _, p := range ordered {
 		kind := 1
-		if t.roots[p.pid] {
+		if t.roots[p.PID] {
 			kind = 0
 		}
 		if stop(kind == 0, kinds[kind].n) {
@@ -474,13 +474,13 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 			continue
 		}
 		t.procReads++
-		fds, err := t.fds.count(p.pid)
+		fds, err := t.fds.count(p.PID)
 		if err != nil {
-			if gone(err) {
+			if procfs.Gone(err) {
 				f.gone++
 				continue
 			}
-			return f, fmt.Errorf("probe: fds of pid %d: %w", p.pid, err)
+			return f, fmt.Errorf("probe: fds of pid %d: %w", p.PID, err)
 		}
 		if kind == 1 {
 			readOthers++
@@ -490,7 +490,7 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 		k.fds += fds
 		f.fds += fds
 		if k.nSmaps+kinds[1-kind].nSmaps >= pssBudget {
-			if p.rssPages >= 0 {
+			if p.RSSPages >= 0 {
 				estimatePSS = append(estimatePSS, p)
 			} else {
 				estimateRSS = append(estimateRSS, p)
@@ -498,10 +498,10 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 			continue
 		}
 		t.procReads++
-		rss, pss, buf, err := smapsRollup(p.pid, t.buf[:cap(t.buf)])
+		rss, pss, buf, err := smapsRollup(p.PID, t.buf[:cap(t.buf)])
 		t.buf = buf[:cap(buf)]
 		if err != nil {
-			if gone(err) {
+			if procfs.Gone(err) {
 				continue // exited between its two reads: its descriptors are counted, its memory is freed
 			}
 			return f, fmt.Errorf("probe: %w", err)
@@ -510,7 +510,7 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 		k.smapsRSS += rss
 		k.pss += pss
 		f.pss += pss
-		if p.rssPages < 0 {
+		if p.RSSPages < 0 {
 			f.rss += rss
 		}
 	}
@@ -530,7 +530,7 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 		}
 		if k = pick(kind, func(k tally) bool { return k.nSmaps > 0 }); k.nSmaps > 0 {
 			f.pss += int64(n) * k.pss / int64(k.nSmaps)
-			if procs[0].rssPages < 0 {
+			if procs[0].RSSPages < 0 {
 				f.rss += int64(n) * k.smapsRSS / int64(k.nSmaps)
 			}
 		}
@@ -543,7 +543,7 @@ func (t *Tree) perProcess(procs []procStat, pssBudget int) (figures, error) {
 		ratio = float64(o.pss) / float64(o.smapsRSS)
 	}
 	for _, p := range estimatePSS {
-		f.pss += int64(float64(p.rssPages*t.page) * ratio)
+		f.pss += int64(float64(p.RSSPages*t.page) * ratio)
 	}
 	if o.nSmaps > 0 {
 		f.pss += int64(len(estimateRSS)) * o.pss / int64(o.nSmaps)
@@ -571,16 +571,16 @@ func (t *Tree) MarkDelay() (DelayMark, error) {
 	if err != nil {
 		return DelayMark{}, err
 	}
-	procs := make([]procStat, len(pids))
+	procs := make([]procfs.Stat, len(pids))
 	for i, pid := range pids {
-		procs[i] = procStat{pid: pid}
+		procs[i] = procfs.Stat{PID: pid}
 	}
 	ordered, advance := t.order(procs)
 	m := DelayMark{ns: make(map[int]int64, len(pids))}
 	stop := t.stopper()
 	others, roots := 0, 0
 	for _, p := range ordered {
-		root, read := t.roots[p.pid], others
+		root, read := t.roots[p.PID], others
 		if root {
 			read = roots
 		}
@@ -588,12 +588,12 @@ func (t *Tree) MarkDelay() (DelayMark, error) {
 			m.unread++
 			continue
 		}
-		ns, ok, err := t.runDelay(p.pid)
+		ns, ok, err := t.runDelay(p.PID)
 		if err != nil {
 			return DelayMark{}, err
 		}
 		if ok {
-			m.ns[p.pid] = ns
+			m.ns[p.PID] = ns
 			if root {
 				roots++
 			} else {
@@ -661,20 +661,16 @@ func (t *Tree) runDelay(pid int) (ns int64, ok bool, err error) {
 	t.procReads++
 	for _, tid := range tids {
 		t.procReads++
-		b, err := readFile(dir+tid+"/schedstat", t.buf)
+		b, err := procfs.ReadFile(dir+tid+"/schedstat", t.buf)
 		t.buf = b[:cap(b)]
 		if err != nil {
 			continue // the thread ended
 		}
-		f := strings.Fields(string(b))
-		if len(f) < 2 {
-			return 0, false, fmt.Errorf("probe: %s%s/schedstat: %q", dir, tid, b)
-		}
-		v, err := strconv.ParseInt(f[1], 10, 64)
+		s, err := procfs.ParseSchedstat(b)
 		if err != nil {
 			return 0, false, fmt.Errorf("probe: %s%s/schedstat: %w", dir, tid, err)
 		}
-		ns += v
+		ns += s.DelayNs
 	}
 	return ns, true, nil
 }

@@ -3,9 +3,7 @@ package probe
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -119,43 +117,6 @@ func TestTreeGoneIsEmpty(t *testing.T) {
 	p := sample(t, NewTree(TreeConfig{Roots: []int{c.Process.Pid}}))
 	if p != (results.Proc{}) {
 		t.Errorf("exited root: got %+v, want zero", p)
-	}
-}
-
-// TestParseStatOddName runs a process whose name holds spaces and
-// parentheses, which a naive split of /proc/PID/stat gets wrong.
-func TestParseStatOddName(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "a) b (c")
-	data, err := os.ReadFile("/bin/sleep")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c := exec.Command(bin, "30")
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
-	// Right after fork the child may still be exec'ing, with no RSS yet.
-	var b []byte
-	var s procStat
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && s.rssPages == 0; {
-		time.Sleep(10 * time.Millisecond)
-		if b, err = os.ReadFile("/proc/" + strconv.Itoa(c.Process.Pid) + "/stat"); err != nil {
-			t.Fatal(err)
-		}
-		if s, err = parseStat(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := procStat{pid: c.Process.Pid, ppid: os.Getpid(), pgrp: c.Process.Pid, comm: "a) b (c", threads: 1}
-	got := s
-	got.utime, got.stime, got.cutime, got.cstime, got.rssPages = 0, 0, 0, 0, 0
-	if got != want || s.rssPages <= 0 {
-		t.Errorf("parseStat(%q) = %+v, want %+v with rss > 0", b, s, want)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/results"
 )
 
 // Why a server's replay ended.
@@ -85,11 +87,11 @@ type Peaks struct {
 // exception type and errno, and which side of the experiment it belongs
 // to.
 type FailureClass struct {
-	Op    string `json:"op"`
-	Type  string `json:"type"`
-	Errno *int   `json:"errno"`
-	Name  string `json:"name"` // EMFILE, ETIMEDOUT, EAI_NODATA...
-	Side  string `json:"side"` // SideClient, SideServer or SideUnknown
+	Op    string       `json:"op"`
+	Type  string       `json:"type"`
+	Errno *int         `json:"errno"`
+	Name  string       `json:"name"` // EMFILE, ETIMEDOUT, EAI_NODATA...
+	Side  results.Side `json:"side"` // SideClients, results.SideServer or results.SideUnknown
 	// Cause names the mechanism the errno and statement point to.
 	Cause      string  `json:"cause"`
 	Count      int     `json:"count"`
@@ -100,14 +102,6 @@ type FailureClass struct {
 	// the first of these.
 	FDsAtFirst int `json:"fds_at_first"`
 }
-
-// Sides.
-const (
-	SideClient  = "client"
-	SideServer  = "server"
-	SideBoth    = "both" // in a Verdict only: each side failed a good share
-	SideUnknown = "unknown"
-)
 
 // Causes a failure class can have.
 const (
@@ -123,13 +117,13 @@ const (
 
 // classify names a failure's side and cause from its statement and errno
 // alone: no message text is read.
-func classify(op, typ string, errno *int) (side, cause, name string) {
+func classify(op, typ string, errno *int) (side results.Side, cause, name string) {
 	if errno == nil {
-		return SideUnknown, CauseOther, typ
+		return results.SideUnknown, CauseOther, typ
 	}
 	n := *errno
 	if n < 0 { // gaierror: an EAI_* code
-		return SideClient, CauseResolverEAI, eaiName(n)
+		return results.SideClients, CauseResolverEAI, eaiName(n)
 	}
 	e := syscall.Errno(n)
 	name = unix.ErrnoName(e)
@@ -140,19 +134,19 @@ func classify(op, typ string, errno *int) (side, cause, name string) {
 	case (e == unix.EMFILE || e == unix.ENFILE) && op == "connect":
 		// connect(2) allocates no descriptor; connect(("localhost", port))
 		// first resolves the name, and the resolver opens /etc/hosts.
-		return SideClient, CauseResolver, name
+		return results.SideClients, CauseResolver, name
 	case e == unix.EMFILE || e == unix.ENFILE:
-		return SideClient, CauseClientFDs, name
+		return results.SideClients, CauseClientFDs, name
 	case e == unix.EAGAIN && op == "":
-		return SideClient, CauseThreads, name
+		return results.SideClients, CauseThreads, name
 	case e == unix.ETIMEDOUT:
-		return SideServer, CauseHandshake, name
+		return results.SideServer, CauseHandshake, name
 	case e == unix.ECONNRESET || e == unix.EPIPE:
-		return SideServer, CauseReset, name
+		return results.SideServer, CauseReset, name
 	case e == unix.ECONNREFUSED:
-		return SideServer, CauseRefused, name
+		return results.SideServer, CauseRefused, name
 	}
-	return SideUnknown, CauseOther, name
+	return results.SideUnknown, CauseOther, name
 }
 
 // eaiName names glibc's getaddrinfo codes (netdb.h).

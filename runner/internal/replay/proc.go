@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"c10klab/contract"
 	"c10klab/runner/internal/launch"
+	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/procutil"
 )
 
@@ -145,25 +144,12 @@ func (c *capped) Write(p []byte) (int, error) {
 	return len(p), err
 }
 
-// softnetDrops sums the second column of /proc/net/softnet_stat: packets
-// dropped because a CPU's input queue (net.core.netdev_max_backlog) was
-// full. Loopback traffic passes through that queue too.
+// softnetDrops is the packets dropped because a CPU's input queue was
+// full, summed over the CPUs (procfs.ParseSoftnetDrops).
 func softnetDrops() (int64, error) {
 	b, err := os.ReadFile("/proc/net/softnet_stat")
 	if err != nil {
 		return 0, err
 	}
-	var total int64
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, err := strconv.ParseInt(f[1], 16, 64)
-		if err != nil {
-			return 0, fmt.Errorf("softnet_stat: %w", err)
-		}
-		total += v
-	}
-	return total, nil
+	return procfs.ParseSoftnetDrops(b)
 }

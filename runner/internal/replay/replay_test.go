@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"c10klab/runner/internal/netns"
+	"c10klab/runner/internal/results"
 )
 
 // TestReplaySmall runs the original programs at small scale (a client
@@ -58,8 +59,8 @@ func TestReplaySmall(t *testing.T) {
 	fv, tv := forked.Verdict, threaded.Verdict
 
 	// Forked: the server's side, by the cap on children and the backlog.
-	if fv.Side != SideServer {
-		t.Errorf("forked: side %q, want %q: %s", fv.Side, SideServer, fv.Headline)
+	if fv.Side != results.SideServer {
+		t.Errorf("forked: side %q, want %q: %s", fv.Side, results.SideServer, fv.Headline)
 	}
 	if want := rep.Probe.MaxChildren + 1; forked.Peak.ServerProcs != want {
 		t.Errorf("forked: %d server processes at the peak, want %d (parent + max_children)", forked.Peak.ServerProcs, want)
@@ -83,8 +84,8 @@ func TestReplaySmall(t *testing.T) {
 	}
 
 	// Threaded: the client's side, at its open-files limit.
-	if tv.Side != SideClient {
-		t.Errorf("threaded: side %q, want %q: %s", tv.Side, SideClient, tv.Headline)
+	if tv.Side != results.SideClients {
+		t.Errorf("threaded: side %q, want %q: %s", tv.Side, results.SideClients, tv.Headline)
 	}
 	if !tv.Has(KeyClientFDs) {
 		t.Errorf("threaded: want %q; mechanisms: %+v", KeyClientFDs, tv.Mechanisms)
@@ -100,10 +101,10 @@ func TestReplaySmall(t *testing.T) {
 	}
 	seen := false
 	for _, f := range threaded.Failures {
-		if f.Side == SideClient && (f.Name == "EMFILE" || f.Errno != nil && *f.Errno < 0) {
+		if f.Side == results.SideClients && (f.Name == "EMFILE" || f.Errno != nil && *f.Errno < 0) {
 			seen = true
 		}
-		if f.Side == SideServer {
+		if f.Side == results.SideServer {
 			t.Errorf("threaded: a failure on the server's account: %+v", f)
 		}
 	}

@@ -10,9 +10,9 @@ import (
 	"sort"
 	"strings"
 
-	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/plot"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Load reads a server's records back from the run folder.
@@ -120,19 +120,19 @@ func summary(rep *Replay, md bool) string {
 		v := oc.Verdict
 		side := v.Side
 		if side == "" {
-			side = "none"
+			side = results.SideNone
 		}
 		srv := max(v.ServerFailures, v.KernelFailed)
 		what := map[string]int{}
 		for _, f := range oc.Failures {
-			if f.Side == SideServer {
+			if f.Side == results.SideServer {
 				what[f.Name] += f.Count
 			}
 		}
-		rows = append(rows, []string{oc.Server, side,
-			fmt.Sprintf("%s (limit %s)", n(v.ClientFailures), n(oc.ClientNoFile)),
-			n(v.Reached),
-			n(oc.End.ServerEstab), strings.TrimSpace(n(srv) + " " + names(what)), n(v.NotAccepted)})
+		rows = append(rows, []string{oc.Server, string(side),
+			fmt.Sprintf("%s (limit %s)", units.Grouped(v.ClientFailures), units.Grouped(oc.ClientNoFile)),
+			units.Grouped(v.Reached),
+			units.Grouped(oc.End.ServerEstab), strings.TrimSpace(units.Grouped(srv) + " " + names(what)), units.Grouped(v.NotAccepted)})
 	}
 	var b strings.Builder
 	if md {
@@ -191,7 +191,7 @@ func Markdown(rep *Replay, charts []string) string {
 	c := rep.Config
 	fmt.Fprintf(&b, "# Replay of the original experiment (%s)\n\n", rep.ID)
 	fmt.Fprintf(&b, "The question's own programs (replay/original/, ported to Python 3 where the language demands it; see its README), run on %s with %s, %s: the client's %s threads connect to %s:%s by name, under an open-files limit of %s, each sending \"test message\" every second and never reading.",
-		rep.Env.Kernel, "Python "+rep.Probe.Python, rep.Probe.Libc, n(c.Threads), c.Host, portOf(c.Addr), n(c.ClientNoFile))
+		rep.Env.Kernel, "Python "+rep.Probe.Python, rep.Probe.Libc, units.Grouped(c.Threads), c.Host, portOf(c.Addr), units.Grouped(c.ClientNoFile))
 	if c.Netns {
 		b.WriteString(" Each server and its client ran in a network namespace of their own, so the kernel counters below are theirs alone.")
 	}
@@ -205,12 +205,12 @@ func Markdown(rep *Replay, charts []string) string {
 		fmt.Fprintf(&b, "| figure | value |\n|---|--:|\n")
 		rows := [][2]string{
 			{"replay length (s), and why it ended", fmt.Sprintf("%.0f, %s", oc.RunSeconds, oc.Stop)},
-			{"server processes / threads, peak", fmt.Sprintf("%s / %s", n(oc.Peak.ServerProcs), n(oc.Peak.ServerThreads))},
-			{"client threads / open files, peak (limit)", fmt.Sprintf("%s / %s (%s)", n(oc.Peak.ClientThreads), n(oc.Peak.ClientFDs), n(oc.ClientNoFile))},
+			{"server processes / threads, peak", fmt.Sprintf("%s / %s", units.Grouped(oc.Peak.ServerProcs), units.Grouped(oc.Peak.ServerThreads))},
+			{"client threads / open files, peak (limit)", fmt.Sprintf("%s / %s (%s)", units.Grouped(oc.Peak.ClientThreads), units.Grouped(oc.Peak.ClientFDs), units.Grouped(oc.ClientNoFile))},
 			{"listen backlog (ss Send-Q) / accept queue, peak", fmt.Sprintf("%d / %d", oc.Backlog, oc.Peak.AcceptQueue)},
-			{"client sockets established / in connect() (SYN-SENT), peak", fmt.Sprintf("%s / %s", n(oc.Peak.ClientEstab), n(oc.Peak.SynSent))},
-			{"at the end, client side: established / SYN-SENT / unacknowledged data", fmt.Sprintf("%s / %s / %s", n(oc.End.ClientEstab), n(oc.End.SynSent), n(oc.End.Unacked))},
-			{"at the end, server side: established (accepted or queued)", n(oc.End.ServerEstab)},
+			{"client sockets established / in connect() (SYN-SENT), peak", fmt.Sprintf("%s / %s", units.Grouped(oc.Peak.ClientEstab), units.Grouped(oc.Peak.SynSent))},
+			{"at the end, client side: established / SYN-SENT / unacknowledged data", fmt.Sprintf("%s / %s / %s", units.Grouped(oc.End.ClientEstab), units.Grouped(oc.End.SynSent), units.Grouped(oc.End.Unacked))},
+			{"at the end, server side: established (accepted or queued)", units.Grouped(oc.End.ServerEstab)},
 			{"server CPU (cores): client alive / client gone", fmt.Sprintf("%.2f / %.2f", oc.CPURun, oc.CPUAfter)},
 		}
 		for _, r := range rows {
@@ -224,7 +224,7 @@ func Markdown(rep *Replay, charts []string) string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "| %s (Δ over the run) | %s |\n", k, analysis.Grouped(oc.Counters[k]))
+			fmt.Fprintf(&b, "| %s (Δ over the run) | %s |\n", k, units.Grouped(oc.Counters[k]))
 		}
 		b.WriteString("\nClient exceptions, by statement, type and errno (from the thread wrapper's JSON lines):\n\n")
 		b.WriteString("| side | cause | statement | exception | count | first (s) | first connection # | client fds then |\n|---|---|---|---|--:|--:|--:|--:|\n")
@@ -233,7 +233,7 @@ func Markdown(rep *Replay, charts []string) string {
 			if f.Errno != nil {
 				en = fmt.Sprintf("%s (%d)", f.Name, *f.Errno)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s %s | %s | %.1f | %s | %s |\n", f.Side, f.Cause, f.Op, f.Type, en, n(f.Count), f.First, n(f.FirstIndex), n(f.FDsAtFirst))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s %s | %s | %.1f | %s | %s |\n", f.Side, f.Cause, f.Op, f.Type, en, units.Grouped(f.Count), f.First, units.Grouped(f.FirstIndex), units.Grouped(f.FDsAtFirst))
 		}
 		if len(oc.Failures) == 0 {
 			b.WriteString("| — | none | | | 0 | | | |\n")
@@ -329,7 +329,7 @@ func exceptionsBySide(ss []Sample, es []Exception) (client, server []float64) {
 	for i, s := range ss {
 		for k < len(es) && es[k].Elapsed <= s.Elapsed {
 			side, _, _ := classify(es[k].Op, es[k].Type, es[k].Errno)
-			if side == SideServer {
+			if side == results.SideServer {
 				ns++
 			} else {
 				nc++

@@ -67,7 +67,7 @@ func TestReportFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{oc.Verdict.Headline, "| client | client out of descriptors | socket | OSError EMFILE (24) | 1 |", ChartName + ".png"} {
+	for _, want := range []string{oc.Verdict.Headline, "| clients | client out of descriptors | socket | OSError EMFILE (24) | 1 |", ChartName + ".png"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("REPLAY.md lacks %q", want)
 		}

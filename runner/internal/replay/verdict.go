@@ -7,15 +7,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"c10klab/runner/internal/analysis"
+	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Verdict is one server's explanation, made only of what was measured.
 type Verdict struct {
 	// Side is the side whose limit held the experiment back: SideServer,
-	// SideClient, SideBoth, or "" when nothing failed.
-	Side     string `json:"side"`
-	Headline string `json:"headline"`
+	// SideClients, SideBoth, or "" when nothing failed.
+	Side     results.Side `json:"side"`
+	Headline string       `json:"headline"`
 	// ClientFailures and ServerFailures count the client's exceptions by
 	// side; Waiting are connect()s the server's kernel left unanswered (or
 	// data unacknowledged) when the replay ended: failures not yet raised.
@@ -115,9 +116,9 @@ func newJudgement(oc *Outcome, pr Probe) *judgement {
 	j := &judgement{oc: oc, pr: pr, cnt: map[string]int{}, names: map[string]map[string]int{}}
 	for _, f := range oc.Failures {
 		switch f.Side {
-		case SideClient:
+		case results.SideClients:
 			j.v.ClientFailures += f.Count
-		case SideServer:
+		case results.SideServer:
 			j.v.ServerFailures += f.Count
 		}
 		j.cnt[f.Cause] += f.Count
@@ -160,13 +161,13 @@ func (j *judgement) weigh() {
 	// still get in, and are reported on their own.
 	switch {
 	case serverShort > 0 && serverShort*2 >= j.held:
-		v.Side = SideServer
+		v.Side = results.SideServer
 	case serverShort > 0 && serverShort*5 >= j.held && v.ClientFailures > 0:
-		v.Side = SideBoth
+		v.Side = results.SideBoth
 	case serverShort > 0 && serverShort*5 >= j.held:
-		v.Side = SideServer
+		v.Side = results.SideServer
 	case v.ClientFailures > 0:
-		v.Side = SideClient
+		v.Side = results.SideClients
 	}
 	// Established on the client's side but with no socket on the server's:
 	// half-connections the client cannot tell from real ones, since it
@@ -185,31 +186,31 @@ func (j *judgement) headline() {
 	clientPart := ""
 	if v.ClientFailures > 0 {
 		clientPart = fmt.Sprintf(" The client's own limit (%s descriptors) failed %s threads before they reached the network.",
-			n(oc.ClientNoFile), n(v.ClientFailures))
+			units.Grouped(oc.ClientNoFile), units.Grouped(v.ClientFailures))
 	}
 	raised := join(j.names[CauseHandshake], j.names[CauseReset], j.names[CauseRefused])
 	clientRaised := join(j.names[CauseClientFDs], j.names[CauseResolver], j.names[CauseResolverEAI], j.names[CauseThreads])
 	switch v.Side {
-	case SideServer:
+	case results.SideServer:
 		half := ""
 		if v.NotAccepted > 0 {
-			half = fmt.Sprintf(", %s half-open", n(v.NotAccepted))
+			half = fmt.Sprintf(", %s half-open", units.Grouped(v.NotAccepted))
 		}
 		v.Headline = fmt.Sprintf("Server's side: it took %s of the %s connections that reached it; %s failed there (%s raised by the end)%s.%s",
-			n(oc.End.ServerEstab), n(j.held), n(max(v.ServerFailures, v.KernelFailed)), raised, half, clientPart)
-	case SideBoth:
+			units.Grouped(oc.End.ServerEstab), units.Grouped(j.held), units.Grouped(max(v.ServerFailures, v.KernelFailed)), raised, half, clientPart)
+	case results.SideBoth:
 		v.Headline = fmt.Sprintf("Both sides: the client's open-files limit of %s failed %s of %s threads (%s); of the %s connections that got through, the server took %s and %s failed on its side (%s raised by the end).",
-			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads), clientRaised,
-			n(j.held), n(oc.End.ServerEstab), n(max(v.ServerFailures, v.KernelFailed)), raised)
-	case SideClient:
-		took := fmt.Sprintf("the server held all %s connections that got through", n(oc.End.ClientEstab))
+			units.Grouped(oc.ClientNoFile), units.Grouped(v.ClientFailures), units.Grouped(oc.Threads), clientRaised,
+			units.Grouped(j.held), units.Grouped(oc.End.ServerEstab), units.Grouped(max(v.ServerFailures, v.KernelFailed)), raised)
+	case results.SideClients:
+		took := fmt.Sprintf("the server held all %s connections that got through", units.Grouped(oc.End.ClientEstab))
 		if !j.served {
-			took = fmt.Sprintf("the server raised nothing but held only %s of the %s connections the client believed open", n(oc.End.ServerEstab), n(oc.End.ClientEstab))
+			took = fmt.Sprintf("the server raised nothing but held only %s of the %s connections the client believed open", units.Grouped(oc.End.ServerEstab), units.Grouped(oc.End.ClientEstab))
 		}
 		v.Headline = fmt.Sprintf("Client's side: its open-files limit of %s failed %s of %s threads (%s); %s.",
-			n(oc.ClientNoFile), n(v.ClientFailures), n(oc.Threads), clientRaised, took)
+			units.Grouped(oc.ClientNoFile), units.Grouped(v.ClientFailures), units.Grouped(oc.Threads), clientRaised, took)
 	default:
-		v.Headline = fmt.Sprintf("Nothing failed: %s connections held, %s handlers.", n(oc.End.ClientEstab), n(j.handlers))
+		v.Headline = fmt.Sprintf("Nothing failed: %s connections held, %s handlers.", units.Grouped(oc.End.ClientEstab), units.Grouped(j.handlers))
 	}
 }
 
@@ -234,18 +235,18 @@ func (j *judgement) serverMechanisms() {
 		r := oc.Sysctls["net.ipv4.tcp_syn_retries"]
 		f := first(oc.Failures, CauseHandshake)
 		j.add(&v.Mechanisms, KeyTimeouts, "Timeouts: the kernel gave up %s handshakes (Tcp.AttemptFails) after tcp_syn_retries = %d (%d s); the client raised %s ETIMEDOUT (errno %d) by the end, from %.0f s.",
-			analysis.Grouped(j.ctr("Tcp.AttemptFails")), r, (1<<(r+1))-1, n(c), int(unix.ETIMEDOUT), f.First)
+			units.Grouped(j.ctr("Tcp.AttemptFails")), r, (1<<(r+1))-1, units.Grouped(c), int(unix.ETIMEDOUT), f.First)
 	}
 	if c := j.cnt[CauseReset]; c > 0 || j.ctr("Tcp.EstabResets") > 0 {
 		how := ""
 		if f := j.ctr("TcpExt.SyncookiesFailed"); f > 0 {
-			how = fmt.Sprintf("; SyncookiesFailed +%s: the cookie their retransmitted data carried had expired, and the listener answered with a reset", analysis.Grouped(f))
+			how = fmt.Sprintf("; SyncookiesFailed +%s: the cookie their retransmitted data carried had expired, and the listener answered with a reset", units.Grouped(f))
 		}
 		j.add(&v.Mechanisms, KeyResets, "Resets, the original's Errno 104: the server's kernel reset %s established connections (Tcp.EstabResets)%s. Raised by the end: %s.",
-			analysis.Grouped(j.ctr("Tcp.EstabResets")), how, join(j.names[CauseReset]))
-	} else if v.Side == SideServer {
+			units.Grouped(j.ctr("Tcp.EstabResets")), how, join(j.names[CauseReset]))
+	} else if v.Side == results.SideServer {
 		j.add(&v.Mechanisms, KeyNoResets, "No resets (Tcp.OutRsts +%s): this kernel drops the SYN, so clients time out. The original's 3.13 kernel answered it, dropped the final ACK at the full queue and reset the data later: its Errno 104.",
-			analysis.Grouped(j.ctr("Tcp.OutRsts")))
+			units.Grouped(j.ctr("Tcp.OutRsts")))
 	}
 }
 
@@ -263,14 +264,14 @@ func (j *judgement) synDropped() {
 	}
 	if c := j.ctr("TcpExt.TCPReqQFullDoCookies"); c > 0 {
 		what += fmt.Sprintf(" With the handshake queue full too it sent %s syncookies: those clients think they are connected, but their ACK is dropped at the full accept queue until a retransmission finds room (SyncookiesRecv +%s; up to %s half-open).",
-			analysis.Grouped(c), analysis.Grouped(j.ctr("TcpExt.SyncookiesRecv")), n(oc.Peak.Unacked))
+			units.Grouped(c), units.Grouped(j.ctr("TcpExt.SyncookiesRecv")), units.Grouped(oc.Peak.Unacked))
 	}
-	fate := fmt.Sprintf(" Clients retransmitted SYNs (TCPSynRetrans +%s), up to %s waiting in connect().", analysis.Grouped(j.ctr("TcpExt.TCPSynRetrans")), n(oc.Peak.SynSent))
-	if v.Side == SideClient && oc.Peak.SynSent > 0 && j.cnt[CauseHandshake] == 0 {
-		fate = fmt.Sprintf(" Clients retransmitted (TCPSynRetrans +%s) and got in later.", analysis.Grouped(j.ctr("TcpExt.TCPSynRetrans")))
+	fate := fmt.Sprintf(" Clients retransmitted SYNs (TCPSynRetrans +%s), up to %s waiting in connect().", units.Grouped(j.ctr("TcpExt.TCPSynRetrans")), units.Grouped(oc.Peak.SynSent))
+	if v.Side == results.SideClients && oc.Peak.SynSent > 0 && j.cnt[CauseHandshake] == 0 {
+		fate = fmt.Sprintf(" Clients retransmitted (TCPSynRetrans +%s) and got in later.", units.Grouped(j.ctr("TcpExt.TCPSynRetrans")))
 	}
 	j.add(&v.Mechanisms, KeySynDropped, "Backlog overflow: ListenOverflows +%s, dropped not reset (tcp_abort_on_overflow = %d).%s%s",
-		analysis.Grouped(ov), oc.Sysctls["net.ipv4.tcp_abort_on_overflow"], what, fate)
+		units.Grouped(ov), oc.Sysctls["net.ipv4.tcp_abort_on_overflow"], what, fate)
 }
 
 // clientMechanisms explains the client's own failures: its open-files
@@ -281,7 +282,7 @@ func (j *judgement) clientMechanisms() {
 	if c := j.cnt[CauseClientFDs]; c > 0 {
 		f := first(oc.Failures, CauseClientFDs)
 		j.add(&v.Mechanisms, KeyClientFDs, "Client open-files limit %s (read from the running client): descriptors peaked at %s; %s threads failed (%s) from connection #%s, %.1f s in.",
-			n(oc.ClientNoFile), n(oc.Peak.ClientFDs), n(c), join(j.names[CauseClientFDs]), n(f.FirstIndex), f.First)
+			units.Grouped(oc.ClientNoFile), units.Grouped(oc.Peak.ClientFDs), units.Grouped(c), join(j.names[CauseClientFDs]), units.Grouped(f.FirstIndex), f.First)
 	}
 	if c := j.cnt[CauseResolver] + j.cnt[CauseResolverEAI]; c > 0 {
 		g := pr.GetAddrInfo
@@ -297,7 +298,7 @@ func (j *judgement) clientMechanisms() {
 			rel = "as the original's: its \"gaierror: [Errno -5]\" was this, on the client"
 		}
 		j.add(&v.Mechanisms, KeyResolver, "Resolver without a descriptor: %s threads had a socket but failed in connect((\"localhost\", port)) (%s), since reading /etc/hosts takes a descriptor. This %s returns %s (%d), errno %s (replay/probe.py), raised by Python as %s; %s.",
-			n(c), join(j.names[CauseResolver], j.names[CauseResolverEAI]), pr.Libc, g.Name, g.RC, unix.ErrnoName(syscallErrno(g.Errno)), py, rel)
+			units.Grouped(c), join(j.names[CauseResolver], j.names[CauseResolverEAI]), pr.Libc, g.Name, g.RC, unix.ErrnoName(syscallErrno(g.Errno)), py, rel)
 	}
 	if v.NotAccepted > 0 && !j.served {
 		how := ""
@@ -305,10 +306,10 @@ func (j *judgement) clientMechanisms() {
 			how = " (syncookies)"
 		}
 		j.add(&v.Mechanisms, KeyNotAccepted, "Not in fact served: the client held %s established connections, the server's kernel %s: %s are half-open%s, their final ACK dropped at the full accept queue (backlog %d); each waits for a retransmission to find room, and if its syncookie expires first the listener answers with a reset. Silent: the client never reads.",
-			n(oc.End.ClientEstab), n(oc.End.ServerEstab), n(v.NotAccepted), how, oc.Backlog)
-	} else if v.Side == SideClient {
+			units.Grouped(oc.End.ClientEstab), units.Grouped(oc.End.ServerEstab), units.Grouped(v.NotAccepted), how, oc.Backlog)
+	} else if v.Side == results.SideClients {
 		j.add(&v.Mechanisms, KeyServing, "The server kept serving: %s handlers (%d %s) for %s established connections; nothing failed on its side.",
-			n(j.handlers), pick(oc.Server == "threaded", oc.EndServerThreads, oc.EndServerProcs), pickS(oc.Server == "threaded", "threads", "processes"), n(oc.End.ClientEstab))
+			units.Grouped(j.handlers), pick(oc.Server == "threaded", oc.EndServerThreads, oc.EndServerProcs), pickS(oc.Server == "threaded", "threads", "processes"), units.Grouped(oc.End.ClientEstab))
 	}
 }
 
@@ -317,19 +318,19 @@ func (j *judgement) clientMechanisms() {
 func (j *judgement) settings() {
 	oc, pr, v := j.oc, j.pr, &j.v
 	j.add(&v.Settings, KeyFileMax, "fs.file-max = %s: system-wide, %s in use at the end; not hit. The client hit its RLIMIT_NOFILE (%s), which it does not raise.",
-		analysis.Grouped(oc.Sysctls["fs.file-max"]), analysis.Grouped(oc.FileNr), n(oc.ClientNoFile))
+		units.Grouped(oc.Sysctls["fs.file-max"]), units.Grouped(oc.FileNr), units.Grouped(oc.ClientNoFile))
 	drops := "no drops there: not hit"
 	if oc.SoftnetDrops > 0 {
-		drops = fmt.Sprintf("%s packets dropped there (machine-wide), which TCP retransmits", analysis.Grouped(oc.SoftnetDrops))
+		drops = fmt.Sprintf("%s packets dropped there (machine-wide), which TCP retransmits", units.Grouped(oc.SoftnetDrops))
 	}
 	j.add(&v.Settings, KeyNetdevBacklog, "net.core.netdev_max_backlog = %s: a CPU's queue of incoming packets, not a listen queue; %s.",
-		analysis.Grouped(oc.Sysctls["net.core.netdev_max_backlog"]), drops)
+		units.Grouped(oc.Sysctls["net.core.netdev_max_backlog"]), drops)
 	j.add(&v.Settings, KeySomaxconn, "net.core.somaxconn = %s: caps what listen() asks for; Python asks for request_queue_size = %d and the listener has %d: no effect.",
-		analysis.Grouped(oc.Sysctls["net.core.somaxconn"]), pr.RequestQueueSize, oc.Backlog)
+		units.Grouped(oc.Sysctls["net.core.somaxconn"]), pr.RequestQueueSize, oc.Backlog)
 	if oc.Server == "forked" {
 		j.add(&v.Settings, KeyWouldHave, "would have mattered: max_children (%d) and handlers that end; a larger request_queue_size only lengthens a queue nobody accepts from.", pr.MaxChildren)
 	} else {
-		j.add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (%s here), and a larger request_queue_size (%d; somaxconn caps it) to queue the connect burst instead of syncookies.", n(oc.ClientNoFile), pr.RequestQueueSize)
+		j.add(&v.Settings, KeyWouldHave, "would have mattered: the client's RLIMIT_NOFILE (%s here), and a larger request_queue_size (%d; somaxconn caps it) to queue the connect burst instead of syncookies.", units.Grouped(oc.ClientNoFile), pr.RequestQueueSize)
 	}
 }
 
@@ -357,7 +358,7 @@ func join(ms ...map[string]int) string {
 	}
 	keys := byCount(all)
 	for i, k := range keys {
-		keys[i] = fmt.Sprintf("%s ×%s", k, n(all[k]))
+		keys[i] = fmt.Sprintf("%s ×%s", k, units.Grouped(all[k]))
 	}
 	return strings.Join(keys, ", ")
 }
@@ -387,6 +388,3 @@ func pickS(c bool, a, b string) string {
 	}
 	return b
 }
-
-// n writes a count with thousands separators.
-func n(v int) string { return analysis.Grouped(int64(v)) }

@@ -5,25 +5,28 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/results"
 )
 
 func ip(v int) *int { return &v }
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
-		op, typ     string
-		errno       *int
-		side, cause string
-		name        string
+		op, typ string
+		errno   *int
+		side    results.Side
+		cause   string
+		name    string
 	}{
-		{"socket", "OSError", ip(int(unix.EMFILE)), SideClient, CauseClientFDs, "EMFILE"},
-		{"connect", "OSError", ip(int(unix.EMFILE)), SideClient, CauseResolver, "EMFILE"},
-		{"connect", "gaierror", ip(-5), SideClient, CauseResolverEAI, "EAI_NODATA"},
-		{"connect", "TimeoutError", ip(int(unix.ETIMEDOUT)), SideServer, CauseHandshake, "ETIMEDOUT"},
-		{"sendall", "ConnectionResetError", ip(int(unix.ECONNRESET)), SideServer, CauseReset, "ECONNRESET"},
-		{"sendall", "BrokenPipeError", ip(int(unix.EPIPE)), SideServer, CauseReset, "EPIPE"},
-		{"connect", "ConnectionRefusedError", ip(int(unix.ECONNREFUSED)), SideServer, CauseRefused, "ECONNREFUSED"},
-		{"sendall", "MemoryError", nil, SideUnknown, CauseOther, "MemoryError"},
+		{"socket", "OSError", ip(int(unix.EMFILE)), results.SideClients, CauseClientFDs, "EMFILE"},
+		{"connect", "OSError", ip(int(unix.EMFILE)), results.SideClients, CauseResolver, "EMFILE"},
+		{"connect", "gaierror", ip(-5), results.SideClients, CauseResolverEAI, "EAI_NODATA"},
+		{"connect", "TimeoutError", ip(int(unix.ETIMEDOUT)), results.SideServer, CauseHandshake, "ETIMEDOUT"},
+		{"sendall", "ConnectionResetError", ip(int(unix.ECONNRESET)), results.SideServer, CauseReset, "ECONNRESET"},
+		{"sendall", "BrokenPipeError", ip(int(unix.EPIPE)), results.SideServer, CauseReset, "EPIPE"},
+		{"connect", "ConnectionRefusedError", ip(int(unix.ECONNREFUSED)), results.SideServer, CauseRefused, "ECONNREFUSED"},
+		{"sendall", "MemoryError", nil, results.SideUnknown, CauseOther, "MemoryError"},
 	}
 	for _, tt := range tests {
 		side, cause, name := classify(tt.op, tt.typ, tt.errno)
@@ -80,7 +83,7 @@ func TestJudge(t *testing.T) {
 	tests := []struct {
 		name    string
 		oc      Outcome
-		side    string
+		side    results.Side
 		want    []string
 		notWant []string
 	}{{
@@ -94,7 +97,7 @@ func TestJudge(t *testing.T) {
 			Failures:     []FailureClass{fc("socket", "OSError", int(unix.EMFILE), 5900), fc("connect", "TimeoutError", int(unix.ETIMEDOUT), 4044)},
 			AfterSeconds: 5, CPURun: 0.01, CPUAfter: 1.9, AfterProcs: 41,
 		},
-		side:    SideServer,
+		side:    results.SideServer,
 		want:    []string{KeyChildrenCap, KeyListenBacklog, KeySynDropped, KeyTimeouts, KeyNoResets, KeyClientFDs, KeyBusyLoop},
 		notWant: []string{KeyServing, KeyResets},
 	}, {
@@ -107,7 +110,7 @@ func TestJudge(t *testing.T) {
 			Counters: map[string]int64{"TcpExt.ListenOverflows": 700},
 			Failures: []FailureClass{fc("socket", "OSError", int(unix.EMFILE), 5880), fc("connect", "OSError", int(unix.EMFILE), 30)},
 		},
-		side:    SideClient,
+		side:    results.SideClients,
 		want:    []string{KeyClientFDs, KeyResolver, KeyServing, KeySynDropped},
 		notWant: []string{KeyChildrenCap, KeyTimeouts, KeyNoResets, KeyBusyLoop},
 	}, {
@@ -119,7 +122,7 @@ func TestJudge(t *testing.T) {
 			EndServerThreads: 4001,
 			Failures:         []FailureClass{fc("socket", "OSError", int(unix.EMFILE), 5000), fc("connect", "TimeoutError", int(unix.ETIMEDOUT), 20)},
 		},
-		side: SideClient,
+		side: results.SideClients,
 		want: []string{KeyClientFDs, KeyServing, KeyTimeouts},
 	}, {
 		// Half the connections the client counts established never
@@ -133,7 +136,7 @@ func TestJudge(t *testing.T) {
 			Counters:         map[string]int64{"TcpExt.ListenOverflows": 30000, "TcpExt.TCPReqQFullDoCookies": 4059, "TcpExt.SyncookiesRecv": 26000},
 			Failures:         []FailureClass{fc("socket", "OSError", int(unix.EMFILE), 5880), fc("connect", "OSError", int(unix.EMFILE), 30)},
 		},
-		side:    SideClient,
+		side:    results.SideClients,
 		want:    []string{KeyClientFDs, KeyResolver, KeyNotAccepted, KeySynDropped},
 		notWant: []string{KeyServing},
 	}, {
@@ -148,7 +151,7 @@ func TestJudge(t *testing.T) {
 			Counters:         map[string]int64{"TcpExt.ListenOverflows": 27044, "TcpExt.TCPReqQFullDoCookies": 3375, "Tcp.EstabResets": 1432, "TcpExt.SyncookiesFailed": 1432},
 			Failures:         []FailureClass{fc("socket", "OSError", int(unix.EMFILE), 5698), fc("sendall", "ConnectionResetError", int(unix.ECONNRESET), 1432)},
 		},
-		side:    SideBoth,
+		side:    results.SideBoth,
 		want:    []string{KeyClientFDs, KeyResets, KeySynDropped},
 		notWant: []string{KeyNoResets, KeyServing},
 	}, {

@@ -8,6 +8,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // The report's tables, as cells: REPORT.md and REPORT.html print these
@@ -34,7 +35,7 @@ func text(s string) Cell { return Cell{Text: s} }
 func num(s string, v float64) Cell { return Cell{Text: s, Num: v, HasNum: true} }
 
 // count is a count's cell, formatted as people read counts.
-func count(v int64) Cell { return num(analysis.Count(float64(v)), float64(v)) }
+func count(v int64) Cell { return num(units.Count(float64(v)), float64(v)) }
 
 // table is a report table: a header, which columns hold figures (right
 // aligned), and rows of cells.
@@ -83,7 +84,7 @@ func summaryTable(rs []row) (t table, order []row) {
 			failed = count(int64(r.FailedOffered))
 		}
 		t.rows = append(t.rows, []Cell{
-			{Text: r.Model, Marked: r.derived}, text(r.family), capacity, offered, settle, failed, text(r.Stop),
+			{Text: r.Model, Marked: r.derived}, text(r.family), capacity, offered, settle, failed, text(string(r.Stop)),
 			metricCell(metrics[1], r.Summary), metricCell(metrics[2], r.Summary), metricCell(metrics[3], r.Summary), metricCell(metrics[4], r.Summary),
 			num(fmt.Sprintf("%d / %d", r.PeakProcs, r.PeakThreads), float64(r.PeakThreads)),
 		})
@@ -106,7 +107,7 @@ func floorCell(m metric, s, floor results.Summary) Cell {
 	if !ok1 || !ok2 || !ok {
 		return text("—")
 	}
-	return num(analysis.Factor(r), r)
+	return num(units.Factor(r), r)
 }
 
 // metricCell is a compared metric's cell: "—" below its resolution.
@@ -226,13 +227,13 @@ func hostileTable(rs []row) table {
 			}
 			baseP99, growth := "—", "none"
 			if e.Baseline > 0 {
-				baseP99 = analysis.Millis(e.BaselineP99)
+				baseP99 = units.Millis(e.BaselineP99)
 			}
 			if e.MemGrowth > 0 {
-				growth = analysis.Bytes(e.MemGrowth) + "/s"
+				growth = units.Bytes(e.MemGrowth) + "/s"
 			}
 			t.rows = append(t.rows, []Cell{text(r.Model), text(e.Kind), count(int64(e.Hostile)),
-				text(fmt.Sprintf("%s (%.0f%%)", analysis.Count(float64(e.Sustained)), 100*float64(e.Sustained)/float64(max(e.Offered, 1)))),
+				text(fmt.Sprintf("%s (%.0f%%)", units.Count(float64(e.Sustained)), 100*float64(e.Sustained)/float64(max(e.Offered, 1)))),
 				count(int64(e.Baseline)), text(p99Cell(e.Latency)), text(baseP99), text(growth), verdict})
 		}
 	}
@@ -244,8 +245,8 @@ func machineFacts(env results.Environment) [][2]string {
 	return [][2]string{
 		{"kernel", env.Kernel},
 		{"CPUs", fmt.Sprint(env.CPUs)},
-		{"memory", fmt.Sprintf("%s total, %s available at start", analysis.Bytes(float64(env.MemTotal)), analysis.Bytes(float64(env.MemAvailable)))},
-		{"page size", analysis.Bytes(float64(env.PageSize))},
+		{"memory", fmt.Sprintf("%s total, %s available at start", units.Bytes(float64(env.MemTotal)), units.Bytes(float64(env.MemAvailable)))},
+		{"page size", units.Bytes(float64(env.PageSize))},
 		{"running as root", fmt.Sprint(env.Root)},
 	}
 }
@@ -271,7 +272,7 @@ func settingsTable(c results.Config) table {
 	}
 	steps := make([]string, len(c.Steps))
 	for i, s := range c.Steps {
-		steps[i] = analysis.Count(float64(s))
+		steps[i] = units.Count(float64(s))
 	}
 	t := table{head: []string{"setting", "value"}, right: []bool{false, false}}
 	for _, kv := range [][2]string{

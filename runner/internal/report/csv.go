@@ -60,7 +60,7 @@ func summaryRows(l *results.Loaded) [][]string {
 	for _, r := range rows(l) {
 		s := r.Summary
 		out = append(out, []string{s.Model, strconv.FormatBool(!r.derived), itoa(s.Instances), itoa(s.Capacity),
-			itoa(s.CapacityOffered), itoa(s.FailedOffered), s.Stop,
+			itoa(s.CapacityOffered), itoa(s.FailedOffered), string(s.Stop),
 			ftoa(s.Latency.P50), ftoa(s.Latency.P90), ftoa(s.Latency.P99), ftoa(s.Latency.P999), ftoa(s.Latency.Max),
 			ftoa(s.UserMemPerConn), ftoa(s.KernelMemPerConn), ftoa(s.CPUPer1kEchoes), itoa(s.PeakProcs), itoa(s.PeakThreads),
 			s.Diagnosis, strings.Join(s.Untrusted, "; "), strings.Join(s.Warnings, "; ")})

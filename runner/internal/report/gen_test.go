@@ -114,7 +114,7 @@ func writeRunSmall(dir string) error {
 	return results.WriteRun(dir, run)
 }
 
-func summaryOf(model string, steps []results.Step, stop, diag string, warnings []string) *results.Summary {
+func summaryOf(model string, steps []results.Step, stop results.Stop, diag string, warnings []string) *results.Summary {
 	s := &results.Summary{Model: model, Instances: 1, Stop: stop, Diagnosis: diag, Warnings: warnings}
 	for _, st := range steps {
 		if st.Sustained > s.Capacity {

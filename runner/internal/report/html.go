@@ -102,7 +102,7 @@ func HTML(l *results.Loaded, charts []string) ([]byte, error) {
 		}
 	}
 	for _, r := range rs {
-		m := htmlModel{Name: r.Model, ID: modelID(r.Model), Family: r.family, Capacity: capacities[r.Model], Stop: r.Stop,
+		m := htmlModel{Name: r.Model, ID: modelID(r.Model), Family: r.family, Capacity: capacities[r.Model], Stop: string(r.Stop),
 			Diagnosis: diagnosisOf(r), Derived: r.derived, Steps: htmlTableOf(stepsTable(l.Steps(r.Model)), false)}
 		if t := reportsTable(l, r.Model); len(t.rows) > 0 {
 			h := htmlTableOf(t, false)

@@ -10,6 +10,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // ReportFile is the Markdown report's name in a run folder.
@@ -202,13 +203,13 @@ func collectWarnings(l *results.Loaded, rs []row) []string {
 	for _, m := range l.Models() {
 		for _, s := range l.Steps(m) {
 			if s.Untrusted != "" {
-				out = append(out, fmt.Sprintf("%s: step %d (%s offered) is untrusted, the swarm was the limit: %s", m, s.Index, analysis.Count(float64(s.Offered)), s.Untrusted))
+				out = append(out, fmt.Sprintf("%s: step %d (%s offered) is untrusted, the swarm was the limit: %s", m, s.Index, units.Count(float64(s.Offered)), s.Untrusted))
 			}
 			// A few unstamped echoes happen while the kernel switches
 			// timestamping on; more mean the latency is partly the swarm's.
 			if s.Echoes > 0 && s.Unstamped*100 > s.Echoes {
 				out = append(out, fmt.Sprintf("%s: step %d (%s offered): %s of %s echoes were timed when read, not on arrival (no kernel receive stamp), so their latency includes the swarm's own delay",
-					m, s.Index, analysis.Count(float64(s.Offered)), analysis.Count(float64(s.Unstamped)), analysis.Count(float64(s.Echoes))))
+					m, s.Index, units.Count(float64(s.Offered)), units.Count(float64(s.Unstamped)), units.Count(float64(s.Echoes))))
 			}
 		}
 	}
@@ -259,7 +260,7 @@ func p99Cell(p results.Percentiles) string {
 	if p.Count == 0 {
 		return "no echo"
 	}
-	return analysis.Millis(p.P99)
+	return units.Millis(p.P99)
 }
 
 func failureCell(m map[string]int64) string {
@@ -268,7 +269,7 @@ func failureCell(m map[string]int64) string {
 	}
 	var parts []string
 	for _, k := range analysis.Keys(m) {
-		parts = append(parts, fmt.Sprintf("%s %s", k, analysis.Count(float64(m[k]))))
+		parts = append(parts, fmt.Sprintf("%s %s", k, units.Count(float64(m[k]))))
 	}
 	return strings.Join(parts, ", ")
 }

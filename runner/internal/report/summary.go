@@ -7,6 +7,7 @@ import (
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // row is one model's line in every summary, as the analysis computes it
@@ -52,7 +53,7 @@ func CapacityCell(s results.Summary) string {
 	switch s.Search {
 	case results.SearchSwarm, results.SearchMachine, results.SearchCeiling, results.SearchBudget:
 		if cell != "—" {
-			cell += " (" + s.Search + ")"
+			cell += " (" + string(s.Search) + ")"
 		}
 	}
 	return cell
@@ -60,15 +61,15 @@ func CapacityCell(s results.Summary) string {
 
 // capacityFigure is CapacityCell without what stopped the search.
 func capacityFigure(s results.Summary) string {
-	c := analysis.Count(float64(s.Capacity))
+	c := units.Count(float64(s.Capacity))
 	switch {
 	case s.Stop == results.StopRefused:
 		return "—" // never measured
 	case s.BracketFailed > 0 && s.Capacity > 0:
-		return c + " sustained, " + analysis.Count(float64(s.BracketFailed)) + " failed"
+		return c + " sustained, " + units.Count(float64(s.BracketFailed)) + " failed"
 	case s.BracketFailed > 0:
 		// Nothing was sustained, down to the smallest offer tried.
-		return "< " + analysis.Count(float64(s.BracketFailed))
+		return "< " + units.Count(float64(s.BracketFailed))
 	case s.Search != "" && s.Search != results.SearchOff && s.Search != results.SearchBracketed && s.Capacity > 0:
 		return "≥ " + c // the search stopped before anything above failed the model
 	case s.AtLeast && s.Capacity == 0:
@@ -80,7 +81,7 @@ func capacityFigure(s results.Summary) string {
 	case s.Capacity == 0 && s.FailedOffered > 0:
 		// Its first step failed: it holds fewer than that, how many fewer
 		// this run did not measure.
-		return "< " + analysis.Count(float64(s.FailedOffered))
+		return "< " + units.Count(float64(s.FailedOffered))
 	case s.Capacity == 0:
 		return "—" // stopped before a step measured anything: never measured
 	}
@@ -92,7 +93,7 @@ func offeredCell(s results.Summary) string {
 	if s.CapacityOffered == 0 {
 		return "—"
 	}
-	return analysis.Count(float64(s.CapacityOffered))
+	return units.Count(float64(s.CapacityOffered))
 }
 
 // settleCell is how long the capacity step took to serve every new
@@ -113,17 +114,17 @@ type metric struct {
 }
 
 var metrics = []metric{
-	{"capacity (connections)", func(s results.Summary) (float64, bool) { return float64(s.Capacity), true }, analysis.Count},
+	{"capacity (connections)", func(s results.Summary) (float64, bool) { return float64(s.Capacity), true }, units.Count},
 	// A figure below its resolution is no figure: no p99 without an echo,
 	// no memory that did not rise measurably above idle.
-	{"p99 at capacity", func(s results.Summary) (float64, bool) { return s.Latency.P99, s.Latency.Count > 0 }, analysis.Millis},
+	{"p99 at capacity", func(s results.Summary) (float64, bool) { return s.Latency.P99, s.Latency.Count > 0 }, units.Millis},
 	{"user memory per connection", func(s results.Summary) (float64, bool) {
 		return s.UserMemPerConn, s.Capacity > 0 && s.UserMemPerConn > 0
-	}, analysis.Bytes},
+	}, units.Bytes},
 	{"kernel memory per connection", func(s results.Summary) (float64, bool) {
 		return s.KernelMemPerConn, s.Capacity > 0 && s.KernelMemPerConn > 0 && (s.KernelMemResolved || s.Cause == nil)
-	}, analysis.Bytes},
-	{"CPU per 1,000 echoes", func(s results.Summary) (float64, bool) { return s.CPUPer1kEchoes, s.CPUPer1kEchoes > 0 }, analysis.Seconds},
+	}, units.Bytes},
+	{"CPU per 1,000 echoes", func(s results.Summary) (float64, bool) { return s.CPUPer1kEchoes, s.CPUPer1kEchoes > 0 }, units.Seconds},
 }
 
 func cell(m metric, s results.Summary) string {

@@ -23,7 +23,7 @@ func Table(w io.Writer, l *results.Loaded) error {
 			name += " *"
 			anyDerived = true
 		}
-		t.add(name, r.family, CapacityCell(r.Summary), offeredCell(r.Summary), settleCell(r), r.Stop,
+		t.add(name, r.family, CapacityCell(r.Summary), offeredCell(r.Summary), settleCell(r), string(r.Stop),
 			cell(metrics[1], r.Summary), cell(metrics[2], r.Summary), cell(metrics[3], r.Summary), cell(metrics[4], r.Summary))
 	}
 	if _, err := fmt.Fprintf(w, "run %s\n\n", l.Run.ID); err != nil {

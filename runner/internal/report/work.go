@@ -3,6 +3,7 @@ package report
 import (
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // workExplained says what the model × work matrix holds.
@@ -14,7 +15,7 @@ const workExplained = "Each model measured with the work each message costs it b
 // message is one request, so this is what a request cost, work included.
 var cpuPerRequest = metric{"CPU per request", func(s results.Summary) (float64, bool) {
 	return s.CPUPer1kEchoes / 1e3, s.CPUPer1kEchoes > 0
-}, analysis.Seconds}
+}, units.Seconds}
 
 // workTable is the model × work matrix of a run measured with --work:
 // each model's capacity, p99 and CPU per request under each setting; ok

@@ -150,8 +150,8 @@ type Swarm struct {
 	// Unstamped counts echoes timed when an agent read them, not when
 	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
 	Unstamped int64 `json:"unstamped,omitempty"`
-	// Failures by class "phase:ERRNO" (phase: connect, write, read,
-	// deadline, mismatch, closed), cumulative, blamed on the server side.
+	// Failures by class (FailKey: "phase:ERRNO", phase one of Phase*),
+	// cumulative, blamed on the server side.
 	Failures map[string]int64 `json:"failures,omitempty"`
 	// ClientFailures are the agents' own resource failures (EMFILE,
 	// EADDRNOTAVAIL, ENOBUFS...), cumulative: the swarm, not the model.
@@ -349,8 +349,8 @@ type Step struct {
 	Unattempted int `json:"unattempted,omitempty"`
 	// Untrusted, when set, says why this step measured the swarm rather
 	// than the model; UntrustedBy is that cause's mechanism (Mech*).
-	Untrusted   string `json:"untrusted,omitempty"`
-	UntrustedBy string `json:"untrusted_by,omitempty"`
+	Untrusted   string    `json:"untrusted,omitempty"`
+	UntrustedBy Mechanism `json:"untrusted_by,omitempty"`
 	// Search marks a step the capacity search added between or beyond the
 	// planned steps (--steps): a bisection probe or a raise.
 	Search bool `json:"search,omitempty"`
@@ -381,16 +381,16 @@ type Event struct {
 	// Instances, on EventStarted: how many instances of the model started.
 	Instances int `json:"instances,omitempty"`
 	// Mechanism, on EventGuard and EventEnded: the cause as one of Mech*.
-	Mechanism string `json:"mechanism,omitempty"`
+	Mechanism Mechanism `json:"mechanism,omitempty"`
 	// Stop and Detail, on EventEnded: why measuring the model ended
 	// (results.Stop*) and what said so.
-	Stop   string `json:"stop,omitempty"`
+	Stop   Stop   `json:"stop,omitempty"`
 	Detail string `json:"detail,omitempty"`
 	// Search and SearchDetail, on EventEnded: how the capacity search
 	// ended (results.Search*) and its figures, when the runner, not the
 	// steps, decided it (the budget, the machine's limits).
-	Search       string `json:"search,omitempty"`
-	SearchDetail string `json:"search_detail,omitempty"`
+	Search       SearchEnd `json:"search,omitempty"`
+	SearchDetail string    `json:"search_detail,omitempty"`
 	// Exit, on EventExited: how the model's process ended, with the
 	// evidence that tells a crash from a kill by the guard or the kernel.
 	Exit *Exit `json:"exit,omitempty"`
@@ -491,9 +491,9 @@ type Summary struct {
 	// Search is how the capacity search ended (Search*) and SearchDetail
 	// names the limit with its figures; both "" for a folder from before
 	// the search or a model never measured.
-	Search       string `json:"search,omitempty"`
-	SearchDetail string `json:"search_detail,omitempty"`
-	Stop         string `json:"stop"` // why measuring this model ended, see Stop*
+	Search       SearchEnd `json:"search,omitempty"`
+	SearchDetail string    `json:"search_detail,omitempty"`
+	Stop         Stop      `json:"stop"` // why measuring this model ended, see Stop*
 	// Diagnosis is the first failure in one sentence: which side, which
 	// errno or counter, at how many connections, and why.
 	Diagnosis        string      `json:"diagnosis"`
@@ -535,82 +535,12 @@ type HostileEffect struct {
 
 // Cause is what stopped a model, as evidence rather than prose.
 type Cause struct {
-	Side      string `json:"side"`      // see Side*
-	Mechanism string `json:"mechanism"` // see Mech*
-	At        int    `json:"at"`        // connections when it began
+	Side      Side      `json:"side"`
+	Mechanism Mechanism `json:"mechanism"`
+	At        int       `json:"at"` // connections when it began
 	// Limit is the figure of the limit named (a cap of live connections,
 	// an open-files limit, a thread limit), 0 when none.
 	Limit int64 `json:"limit,omitempty"`
 	// Evidence lists the measured facts behind it, each one short.
 	Evidence []string `json:"evidence,omitempty"`
 }
-
-// Sides.
-const (
-	SideServer  = "server"
-	SideClients = "clients"
-	SideSwarm   = "swarm"
-	SideMachine = "machine limit"
-	SideRunner  = "runner"
-	SideNone    = "none"
-)
-
-// Mechanisms.
-const (
-	MechNone          = "none"
-	MechOpenFiles     = "open-files limit"
-	MechForkCap       = "cap on children"
-	MechProcCreate    = "process creation failed"
-	MechThreadCreate  = "thread creation failed"
-	MechConnCap       = "cap on live connections"
-	MechClosesAll     = "closes connections" // closes every connection it accepts
-	MechSilent        = "stopped echoing"
-	MechListenQueue   = "listen queue overflow"
-	MechNotAccepting  = "stopped accepting"
-	MechCPU           = "CPU saturation"
-	MechMachineCPU    = "machine CPU"
-	MechGuardMemory   = "memory guard"
-	MechGuardPids     = "pids guard"
-	MechOOM           = "OOM killer"
-	MechKilled        = "killed by a signal"
-	MechCrash         = "crashed"
-	MechResets        = "resets"
-	MechCorrupt       = "wrong bytes echoed"
-	MechSlow          = "latency past the deadline"
-	MechBlockingWork  = "blocking work per message"
-	MechLate          = "late echoes"
-	MechPool          = "serves a fixed number at once"
-	MechSwarm         = "swarm resources"
-	MechSwarmLag      = "swarm behind schedule"
-	MechSwarmCPU      = "swarm CPU"
-	MechInterrupted   = "interrupted"
-	MechNotMeasurable = "could not be measured"
-	MechAgentDied     = "agent died"
-	MechDiskFull      = "results not writable"
-	MechRefused       = "breaks the model contract"
-)
-
-// How a model's capacity search ended: the bracket closed to its
-// resolution, or what stopped it being closed.
-const (
-	SearchBracketed = "bracketed"         // sustained and failed counts within the resolution
-	SearchSwarm     = "the swarm's limit" // the swarm could not be trusted above the sustained count
-	SearchMachine   = "the machine's limit"
-	SearchCeiling   = "the run's ceiling" // --max-offered: what the instances and agents were sized for
-	SearchBudget    = "budget spent"
-	SearchEnded     = "the model's run ended" // the model exited, the guard stopped it, or the run was interrupted
-	SearchOff       = "no search"             // --search=false: the planned steps only
-)
-
-// Why measuring a model ended.
-const (
-	StopTarget       = "target reached"
-	StopNotSustained = "not sustained"
-	StopExited       = "model exited"
-	StopGuard        = "resource guard"
-	StopInterrupted  = "interrupted"
-	StopSwarm        = "swarm limit"
-	StopError        = "error"
-	StopResults      = "results not writable"
-	StopRefused      = "refused by conformance"
-)

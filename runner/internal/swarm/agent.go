@@ -15,6 +15,8 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/results"
 )
 
 // AgentConfig is what one agent process needs.
@@ -539,7 +541,7 @@ func (a *agent) srcAddr(slot int32) ([4]byte, bool) {
 func (a *agent) connect(slot int32, now int64) bool {
 	fd, err := rawSocket()
 	if err != nil {
-		a.clientFail(slot, "socket", err, now)
+		a.clientFail(slot, results.PhaseSocket, err, now)
 		return false
 	}
 	fail := func(phase string, err error) bool {
@@ -554,22 +556,22 @@ func (a *agent) connect(slot int32, now int64) bool {
 	// Let connect() pick the port, so ports are unique per 4-tuple rather
 	// than per source address.
 	if err := rawSetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
-		return fail("socket", err)
+		return fail(results.PhaseSocket, err)
 	}
 	// The kernel stamps each echo with its arrival time; see agent.
 	if err := rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
-		return fail("socket", err)
+		return fail(results.PhaseSocket, err)
 	}
 	if src, ok := a.srcAddr(slot); ok {
 		if err := rawSockaddr(unix.SYS_BIND, fd, src, 0); err != nil {
-			return fail("bind", err)
+			return fail(results.PhaseBind, err)
 		}
 	}
 	if err := rawSockaddr(unix.SYS_CONNECT, fd, a.cfg.Addr.Addr().As4(), a.cfg.Addr.Port()); err != nil && err != unix.EINPROGRESS {
-		return fail("connect", err)
+		return fail(results.PhaseConnect, err)
 	}
 	if err := rawEpollCtl(a.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)}); err != nil {
-		return fail("socket", err)
+		return fail(results.PhaseSocket, err)
 	}
 	c := &a.conns[slot]
 	c.fd = int32(fd)
@@ -611,15 +613,15 @@ func errnoName(err error) string {
 // well-behaved connection, apart for a hostile one, whose misbehaviour
 // provokes it.
 func (a *agent) fail(slot int32, phase string, err error) {
-	key := phase
+	key := results.FailKey{Phase: phase}
 	if err != nil {
-		key += ":" + errnoName(err)
+		key.Errno = errnoName(err)
 	}
 	if a.conns[slot].hostile {
-		a.hostile.failures[key]++
+		a.hostile.failures[key.String()]++
 		return
 	}
-	a.failures[key]++
+	a.failures[key.String()]++
 }
 
 // clientFail counts the agent's own resource failure and pauses opening
@@ -628,10 +630,10 @@ func (a *agent) clientFail(slot int32, phase string, err error, now int64) {
 	if a.conns[slot].hostile {
 		// A hostile slot's own shortage (churn can exhaust ports) is its
 		// kind's doing: counted with its failures, the swarm not blocked.
-		a.hostile.failures["client:"+phase+":"+errnoName(err)]++
+		a.hostile.failures[results.FailKey{Phase: phase, Errno: errnoName(err)}.Client()]++
 		return
 	}
-	a.clientFailures[phase+":"+errnoName(err)]++
+	a.clientFailures[results.FailKey{Phase: phase, Errno: errnoName(err)}.String()]++
 	a.clientBlocked = now + int64(100*time.Millisecond)
 }
 
@@ -671,15 +673,15 @@ func (a *agent) connected(slot int32, c *conn) {
 	a.connecting--
 	if err != nil {
 		if isClientErrno(err) {
-			a.clientFail(slot, "connect", err, a.now())
+			a.clientFail(slot, results.PhaseConnect, err, a.now())
 		} else {
-			a.fail(slot, "connect", err)
+			a.fail(slot, results.PhaseConnect, err)
 		}
 		a.drop(slot, c)
 		return
 	}
 	if err := rawEpollCtl(a.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.fd}); err != nil {
-		a.clientFail(slot, "socket", err, a.now())
+		a.clientFail(slot, results.PhaseSocket, err, a.now())
 		a.drop(slot, c)
 		return
 	}
@@ -742,7 +744,7 @@ func (a *agent) runTimers(now int64) {
 				a.connecting--
 				// No SYN-ACK in time: the server's listen queue is full or
 				// it is gone.
-				a.fail(t.slot, "connect", unix.ETIMEDOUT)
+				a.fail(t.slot, results.PhaseConnect, unix.ETIMEDOUT)
 				a.drop(t.slot, c)
 			}
 		case timerSend:
@@ -779,7 +781,7 @@ func (a *agent) send(slot int32, c *conn, sched, now int64) {
 	}
 	// The previous message should be back by now.
 	if c.seq > 0 && c.rseq < c.seq && c.missed < c.seq {
-		a.fail(slot, "deadline", nil)
+		a.fail(slot, results.PhaseDeadline, nil)
 		c.missed = c.seq
 		c.clean = now
 		a.setOK(c, false)
@@ -791,11 +793,11 @@ func (a *agent) send(slot int32, c *conn, sched, now int64) {
 	switch {
 	case err == unix.EAGAIN || (err == nil && n < len(a.wbuf)):
 		// The send buffer is full: the server stopped reading long ago.
-		a.fail(slot, "write", unix.EAGAIN)
+		a.fail(slot, results.PhaseWrite, unix.EAGAIN)
 		a.closeConn(slot)
 		return
 	case err != nil:
-		a.fail(slot, "write", err)
+		a.fail(slot, results.PhaseWrite, err)
 		a.closeConn(slot)
 		return
 	}
@@ -814,11 +816,11 @@ func (a *agent) read(slot int32, c *conn) {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
 	case err != nil:
-		a.fail(slot, "read", err)
+		a.fail(slot, results.PhaseRead, err)
 		a.closeConn(slot)
 		return
 	case n == 0:
-		a.fail(slot, "read", io.EOF) // the server closed the connection
+		a.fail(slot, results.PhaseRead, io.EOF) // the server closed the connection
 		a.closeConn(slot)
 		return
 	}
@@ -837,7 +839,7 @@ func (a *agent) read(slot int32, c *conn) {
 	size := int32(a.cfg.MsgSize)
 	for _, b := range a.rbuf[:n] {
 		if c.rseq >= c.seq || b != msgByte(uint32(slot), c.rseq, int(c.roff)) {
-			a.fail(slot, "mismatch", nil)
+			a.fail(slot, results.PhaseMismatch, nil)
 			a.closeConn(slot)
 			return
 		}
@@ -855,7 +857,7 @@ func (a *agent) read(slot int32, c *conn) {
 			c.lastOK = arrived
 			a.setOK(c, true)
 		} else if c.missed <= c.rseq {
-			a.fail(slot, "deadline", nil)
+			a.fail(slot, results.PhaseDeadline, nil)
 			c.missed = c.rseq + 1
 			c.clean = arrived
 			a.setOK(c, false)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"c10klab/runner/internal/results"
 )
 
 // Hostile kinds: how a share of the swarm's connections misbehaves while
@@ -121,7 +123,7 @@ func (a *agent) hostileConnected(slot int32, c *conn) {
 			a.wbuf[i] = msgByte(uint32(slot), 0, i)
 		}
 		if n, err := unix.Write(int(c.fd), a.wbuf); err != nil || n < len(a.wbuf) {
-			a.fail(slot, "write", err)
+			a.fail(slot, results.PhaseWrite, err)
 			a.closeConn(slot)
 			return
 		}
@@ -141,7 +143,7 @@ func (a *agent) hostileAct(slot int32, c *conn, now int64) {
 	switch a.hostile.kind {
 	case HostileSlow:
 		if _, err := unix.Write(int(c.fd), []byte{'x'}); err != nil && err != unix.EAGAIN {
-			a.fail(slot, "write", err)
+			a.fail(slot, results.PhaseWrite, err)
 			a.closeConn(slot)
 			return
 		}
@@ -150,7 +152,7 @@ func (a *agent) hostileAct(slot int32, c *conn, now int64) {
 		for range burstWrite {
 			if _, err := unix.Write(int(c.fd), a.hostile.burst); err != nil {
 				if err != unix.EAGAIN {
-					a.fail(slot, "write", err)
+					a.fail(slot, results.PhaseWrite, err)
 					a.closeConn(slot)
 					return
 				}
@@ -172,13 +174,13 @@ func (a *agent) hostileRead(slot int32, c *conn) {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
 	case err != nil:
-		a.fail(slot, "read", err)
+		a.fail(slot, results.PhaseRead, err)
 		a.closeConn(slot)
 	case n == 0:
 		if a.hostile.kind == HostileHalfClose {
 			a.hostile.cycles++ // the server echoed and closed, as it should
 		} else {
-			a.fail(slot, "read", io.EOF)
+			a.fail(slot, results.PhaseRead, io.EOF)
 		}
 		a.closeConn(slot)
 	case a.hostile.kind == HostileChurn:

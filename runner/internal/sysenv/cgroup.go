@@ -6,6 +6,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"c10klab/runner/internal/procfs"
 )
 
 // cgroupLimit is the tightest limit on this process's cgroup for one
@@ -35,26 +37,26 @@ func limitFiles(controller string) (v1, v2 string) {
 // the v2 hierarchy is mounted too, without the controller.
 // found is false when the controller is not mounted.
 func readCgroupLimit(fsys fs.FS, procCgroup, mountinfo, controller string) (cl cgroupLimit, found bool, err error) {
-	lines, err := parseProcCgroup(procCgroup)
+	lines, err := procfs.ParseCgroup([]byte(procCgroup))
 	if err != nil {
 		return cl, false, err
 	}
-	mounts := parseMountinfoCgroups(mountinfo)
+	mounts := procfs.ParseMountinfo([]byte(mountinfo))
 	v1file, v2file := limitFiles(controller)
 	type candidate struct{ dir, top, file string }
 	var v1, v2 []candidate
 	for _, l := range lines {
 		for _, m := range mounts {
-			rel, ok := strings.CutPrefix(l.path, m.root)
+			rel, ok := strings.CutPrefix(l.Path, m.Root)
 			if !ok {
 				continue // the process's cgroup is outside what is mounted here
 			}
-			c := candidate{dir: path.Join(m.mountPoint, rel), top: m.mountPoint}
+			c := candidate{dir: path.Join(m.MountPoint, rel), top: m.MountPoint}
 			switch {
-			case !m.v2 && slices.Contains(l.controllers, controller) && slices.Contains(m.options, controller):
+			case m.FSType == "cgroup" && slices.Contains(l.Controllers, controller) && slices.Contains(m.SuperOptions, controller):
 				c.file = v1file
 				v1 = append(v1, c)
-			case m.v2 && len(l.controllers) == 0:
+			case m.FSType == "cgroup2" && len(l.Controllers) == 0:
 				c.file = v2file
 				v2 = append(v2, c)
 			}

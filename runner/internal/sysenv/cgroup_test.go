@@ -120,6 +120,19 @@ func TestReadCgroupLimit(t *testing.T) {
 			wantFound: false,
 		},
 		{
+			// mountinfo writes a space as \040; read as it stands, the limit
+			// file was looked for under a directory that does not exist.
+			name: "a mount point with a space",
+			fsys: fstest.MapFS{
+				"srv/cg mem/jobs/a/memory.limit_in_bytes": file("268435456\n"),
+			},
+			procCgroup: hybridCgroup,
+			mountinfo:  "35 31 0:32 / /srv/cg\\040mem rw,relatime - cgroup none rw,memory\n",
+			controller: "memory",
+			wantFound:  true, wantLimited: true, wantLimit: 256 << 20,
+			wantFile: "/srv/cg mem/jobs/a/memory.limit_in_bytes",
+		},
+		{
 			name: "container: the mount's root is the process's cgroup",
 			fsys: fstest.MapFS{
 				"sys/fs/cgroup/memory/memory.limit_in_bytes": file("536870912\n"),

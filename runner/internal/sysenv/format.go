@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Format prints env as a table (limit, value, scope, connections it
@@ -18,7 +19,7 @@ func Format(w io.Writer, env results.Environment, warnings []string) error {
 		root = "yes"
 	}
 	if _, err := fmt.Fprintf(w, "kernel %s · %d CPUs · memory %s available of %s · page %d B · root: %s\n\n",
-		env.Kernel, env.CPUs, bytesIEC(env.MemAvailable), bytesIEC(env.MemTotal), env.PageSize, root); err != nil {
+		env.Kernel, env.CPUs, units.BytesTenths(env.MemAvailable), units.BytesTenths(env.MemTotal), env.PageSize, root); err != nil {
 		return fmt.Errorf("format environment: %w", err)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -26,7 +27,7 @@ func Format(w io.Writer, env results.Environment, warnings []string) error {
 	for _, l := range env.Limits {
 		conns := "-"
 		if l.Conns > 0 {
-			conns = group(int64(l.Conns))
+			conns = units.Grouped(l.Conns)
 		}
 		raise := l.Raise
 		if raise == "" {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"c10klab/runner/internal/units"
 )
 
 func TestFormat(t *testing.T) {
@@ -42,7 +44,7 @@ func TestFormat(t *testing.T) {
 				}
 				conns := "-"
 				if l.Conns > 0 {
-					conns = group(int64(l.Conns))
+					conns = units.Grouped(l.Conns)
 				}
 				if !inOrder(row, l.Value, l.Scope, conns) {
 					t.Errorf("row %q lacks value %q, scope %q, conns %q in order", row, l.Value, l.Scope, conns)

@@ -3,8 +3,8 @@ package sysenv
 import (
 	"fmt"
 
-	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Plan is what a run will ask of the machine for one model.
@@ -118,12 +118,12 @@ func (c *checker) openFiles() {
 	if nr, ok := c.int(NameNrOpen); ok && !p.ProcsPerConn && perInstance+FDReserve > nr {
 		c.warn(NameNrOpen, (nr-FDReserve)*int64(p.Instances),
 			"fs.nr_open %s caps every process's open-files limit, so one instance holds at most ~%s connections and %d instances ~%s, below the target %s (raise: sysctl -w fs.nr_open=N, then the hard limit; or more instances)",
-			group(nr), group(nr-FDReserve), p.Instances, group((nr-FDReserve)*int64(p.Instances)), group(target))
+			units.Grouped(nr), units.Grouped(nr-FDReserve), p.Instances, units.Grouped((nr-FDReserve)*int64(p.Instances)), units.Grouped(target))
 	}
 	// Root (CAP_SYS_ADMIN) may open files beyond fs.file-max.
 	if fm, ok := c.int(NameFileMax); ok && !c.env.Root && 2*target > fm {
 		c.warn(NameFileMax, fm/2, "fs.file-max %s caps open files machine-wide; both ends of a loopback connection count, so about %s connections, below the target %s (raise: sysctl -w fs.file-max=N)",
-			group(fm), group(fm/2), group(target))
+			units.Grouped(fm), units.Grouped(fm/2), units.Grouped(target))
 	}
 	if p.ProcsPerConn {
 		return // each child holds its own connection; the parent holds the listener
@@ -145,10 +145,10 @@ func (c *checker) openFiles() {
 	switch {
 	case total < target:
 		c.warn(name, total, "open files: %s limit %s per process caps one model instance at ~%s connections; %d instance(s) with SO_REUSEPORT hold ~%s, below the target %s (%s; or more instances)",
-			which, group(n), group(per), p.Instances, group(total), group(target), raise)
+			which, units.Grouped(n), units.Grouped(per), p.Instances, units.Grouped(total), units.Grouped(target), raise)
 	case p.Instances > 1 && target*10 > total*9:
 		c.warn(name, total, "open files: %d instances hold at most ~%s connections (%s limit %s each) and the target %s leaves under 10%% spare; SO_REUSEPORT spreads connections by hash, not evenly, so one instance may reach its limit first (raise: one more instance)",
-			p.Instances, group(total), which, group(n), group(target))
+			p.Instances, units.Grouped(total), which, units.Grouped(n), units.Grouped(target))
 	}
 }
 
@@ -161,11 +161,11 @@ func (c *checker) swarm() {
 	if hard, ok := c.int(NameNoFileHard); ok && int64(p.ConnsPerAgent) > hard-FDReserve {
 		c.warn(NameNoFileHard, (hard-FDReserve)*int64(p.Agents),
 			"open files: the hard limit %s lets one swarm agent hold ~%s connections, not the %s asked: the swarm, not the model, would fail with EMFILE (raise: more agents with fewer connections each, or %s)",
-			group(hard), group(hard-FDReserve), group(int64(p.ConnsPerAgent)), hardRaise)
+			units.Grouped(hard), units.Grouped(hard-FDReserve), units.Grouped(p.ConnsPerAgent), hardRaise)
 	}
 	if total := int64(p.Agents) * int64(p.ConnsPerAgent); total < int64(p.Target) {
 		c.warn("swarm", total, "swarm: %d agents × %s connections offer at most %s, below the target %s (raise: more agents)",
-			p.Agents, group(int64(p.ConnsPerAgent)), group(total), group(int64(p.Target)))
+			p.Agents, units.Grouped(p.ConnsPerAgent), units.Grouped(total), units.Grouped(p.Target))
 	}
 }
 
@@ -190,15 +190,15 @@ func (c *checker) tasks() {
 			what = "the kernel's cap on tasks (threads and processes)"
 		}
 		c.warn(name, n-running, "%s %s caps thread-per-connection and process-per-connection models at about %s connections minus the %s tasks running (~%s), below the target %s: %s (raise: %s)",
-			name, group(n), group(n), group(running), group(n-running), group(target), what, c.lim[name].Raise)
+			name, units.Grouped(n), units.Grouped(n), units.Grouped(running), units.Grouped(n-running), units.Grouped(target), what, c.lim[name].Raise)
 	}
 	if n, ok := c.int(NameNProc); ok && !c.env.Root && target > n {
 		c.warn(NameNProc, n, "RLIMIT_NPROC %s caps this user's threads and processes, so it caps a %s model below %s connections, short of the target %s (raise: %s)",
-			group(n), kind, group(n), group(target), c.lim[NameNProc].Raise)
+			units.Grouped(n), kind, units.Grouped(n), units.Grouped(target), c.lim[NameNProc].Raise)
 	}
 	if n, ok := c.int(NamePidsCgroup); ok && target > n {
 		c.warn(NamePidsCgroup, n, "pids cgroup limit %s caps the threads and processes of this cgroup (models and agents inherit it), so it caps a %s model below %s connections, short of the target %s (raise: %s)",
-			group(n), kind, group(n), group(target), c.lim[NamePidsCgroup].Raise)
+			units.Grouped(n), kind, units.Grouped(n), units.Grouped(target), c.lim[NamePidsCgroup].Raise)
 	}
 	if !p.ThreadsPerConn {
 		return
@@ -206,7 +206,7 @@ func (c *checker) tasks() {
 	perInstance := ceilDiv(target, int64(p.Instances))
 	if n, ok := c.int(NameMaxMapCount); ok && 2*perInstance > n {
 		c.warn(NameMaxMapCount, n/2*int64(p.Instances), "vm.max_map_count %s caps one process at about %s threads whose stacks are mmap'd with a guard page (C, Python, pthreads; Go's own threads use heap stacks and are not capped), below the %s per instance (raise: sysctl -w vm.max_map_count=N)",
-			group(n), group(n/2), group(perInstance))
+			units.Grouped(n), units.Grouped(n/2), units.Grouped(perInstance))
 	}
 	if n, ok := c.int(NameOvercommit); ok && n == 2 {
 		c.warn(NameOvercommit, 0, "vm.overcommit_memory 2 (strict) charges each thread's whole stack reservation (8 MiB by default for pthreads), so thread creation fails long before memory runs out (raise: sysctl -w vm.overcommit_memory=0)")
@@ -221,14 +221,14 @@ func (c *checker) backlog() {
 	eff := int64(p.Backlog)
 	if n, ok := c.int(NameSomaxconn); ok && eff > n {
 		c.warn(NameSomaxconn, 0, "net.core.somaxconn %s caps the listen backlog asked for (%s): a connect burst the model does not accept fast enough overflows the accept queue sooner (raise: sysctl -w net.core.somaxconn=%d)",
-			group(n), group(eff), p.Backlog)
+			units.Grouped(n), units.Grouped(eff), p.Backlog)
 		eff = n
 	}
 	cookies, okC := c.int(NameSyncookies)
 	syn, okS := c.int(NameSynBacklog)
 	if okC && okS && cookies == 0 && eff > syn*3/4 {
 		c.warn(NameSynBacklog, 0, "net.ipv4.tcp_syncookies is 0 and tcp_max_syn_backlog %s: with more than ~%s handshakes pending the kernel drops SYNs from new peers and clients retry after 1 s, 3 s... (raise: sysctl -w net.ipv4.tcp_syncookies=1, or net.ipv4.tcp_max_syn_backlog=N)",
-			group(syn), group(syn*3/4))
+			units.Grouped(syn), units.Grouped(syn*3/4))
 	}
 }
 
@@ -242,7 +242,7 @@ func (c *checker) ports() {
 	total := ports * int64(p.SourceAddrs) * int64(p.Destinations)
 	if total < int64(p.Target) {
 		c.warn(NamePortRange, total, "net.ipv4.ip_local_port_range %d-%d gives %s ports per source address per destination; %d source address(es) × %d destination(s) cap the swarm at %s connections, below the target %s (raise: more 127.x source addresses, or sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\")",
-			v[0], v[1], group(ports), p.SourceAddrs, p.Destinations, group(total), group(int64(p.Target)))
+			v[0], v[1], units.Grouped(ports), p.SourceAddrs, p.Destinations, units.Grouped(total), units.Grouped(p.Target))
 	}
 }
 
@@ -259,17 +259,17 @@ func (c *checker) memory() {
 		}
 	}
 	perConn := 2*int64(KernelBytesPerSocket) + user
-	est := fmt.Sprintf("ESTIMATE: %s of kernel memory per socket, both ends on this machine", bytesIEC(KernelBytesPerSocket))
+	est := fmt.Sprintf("ESTIMATE: %s of kernel memory per socket, both ends on this machine", units.BytesTenths(KernelBytesPerSocket))
 	if user > 0 {
-		est += fmt.Sprintf(", plus %s of model memory (%s)", bytesIEC(user), how)
+		est += fmt.Sprintf(", plus %s of model memory (%s)", units.BytesTenths(user), how)
 	}
 	if avail := c.env.MemAvailable; avail > 0 && target*perConn > avail {
 		c.warn(NameMemAvailable, avail/perConn, "memory: MemAvailable %s holds about %s connections at ~%s each, below the target %s (%s; steps measure the real cost) (raise: free memory or add RAM)",
-			bytesIEC(avail), group(avail/perConn), bytesIEC(perConn), group(target), est)
+			units.BytesTenths(avail), units.Grouped(avail/perConn), units.BytesTenths(perConn), units.Grouped(target), est)
 	}
 	if n, ok := c.int(NameMemCgroup); ok && target*perConn > n {
 		c.warn(NameMemCgroup, n/perConn, "memory cgroup limit %s holds about %s connections at ~%s each, below the target %s; models and agents inherit the cgroup (%s) (raise: %s)",
-			bytesIEC(n), group(n/perConn), bytesIEC(perConn), group(target), est, c.lim[NameMemCgroup].Raise)
+			units.BytesTenths(n), units.Grouped(n/perConn), units.BytesTenths(perConn), units.Grouped(target), est, c.lim[NameMemCgroup].Raise)
 	}
 	if v, ok := c.ints(NameTCPMem); ok && len(v) == 3 && c.env.PageSize > 0 {
 		page := int64(c.env.PageSize)
@@ -277,16 +277,12 @@ func (c *checker) memory() {
 		switch {
 		case pages > v[2]:
 			c.warn(NameTCPMem, v[2]/2, "net.ipv4.tcp_mem max %s pages (%s) caps TCP buffer memory machine-wide: at an estimated page per socket, both ends here, about %s connections, below the target %s; beyond it the kernel refuses buffer memory (\"TCP: out of memory\") and drops data (raise: sysctl -w net.ipv4.tcp_mem=\"MIN PRESSURE MAX\" in pages)",
-				group(v[2]), bytesIEC(v[2]*page), group(v[2]/2), group(target))
+				units.Grouped(v[2]), units.BytesTenths(v[2]*page), units.Grouped(v[2]/2), units.Grouped(target))
 		case pages > v[1]:
 			c.warn(NameTCPMem, v[2]/2, "net.ipv4.tcp_mem pressure %s pages (%s): at an estimated page per socket, both ends here, TCP enters memory pressure above ~%s connections and trims socket buffers, which slows echoes (not a hard cap) (raise: sysctl -w net.ipv4.tcp_mem=\"MIN PRESSURE MAX\" in pages)",
-				group(v[1]), bytesIEC(v[1]*page), group(v[1]/2))
+				units.Grouped(v[1]), units.BytesTenths(v[1]*page), units.Grouped(v[1]/2))
 		}
 	}
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
-
-// group writes n with thousands separators (19990 → "19,990"), as every
-// report does.
-func group(n int64) string { return analysis.Grouped(n) }

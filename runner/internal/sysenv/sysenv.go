@@ -22,22 +22,24 @@ import (
 
 	"c10klab/runner/internal/netns"
 	"c10klab/runner/internal/pin"
+	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/results"
+	"c10klab/runner/internal/units"
 )
 
 // Limit names, as they appear in results.Limit.Name. Preflight finds limits
 // by these names, so a saved environment can be checked again.
 const (
 	NameCPUs         = "CPUs (affinity mask)"
-	NameNoFileSoft   = "open files (soft)"
+	NameNoFileSoft   = results.LimitNoFileSoft
 	NameNoFileHard   = "open files (hard)"
 	NameFileMax      = "fs.file-max"
 	NameNrOpen       = "fs.nr_open"
-	NameNProc        = "processes+threads per user (RLIMIT_NPROC)"
-	NameThreadsMax   = "kernel.threads-max"
-	NamePidMax       = "kernel.pid_max"
+	NameNProc        = results.LimitNProc
+	NameThreadsMax   = results.LimitThreadsMax
+	NamePidMax       = results.LimitPidMax
 	NameTasks        = "tasks running (threads of all processes)"
-	NamePidsCgroup   = "pids cgroup limit"
+	NamePidsCgroup   = results.LimitPidsCgroup
 	NameMaxMapCount  = "vm.max_map_count"
 	NameOvercommit   = "vm.overcommit_memory"
 	NameSomaxconn    = "net.core.somaxconn"
@@ -161,9 +163,10 @@ func build(fsys fs.FS, h host) (results.Environment, error) {
 	b.env = results.Environment{Kernel: h.kernel, CPUs: h.numCPU, PageSize: h.pageSize, Root: h.root}
 	page := int64(h.pageSize)
 	if mi, ok := b.file("proc/meminfo"); ok {
-		var err error
-		if b.env.MemTotal, b.env.MemAvailable, err = parseMeminfo(mi); err != nil {
+		if m, err := procfs.ParseMeminfo([]byte(mi)); err != nil {
 			b.errs = append(b.errs, err)
+		} else {
+			b.env.MemTotal, b.env.MemAvailable = m["MemTotal"], m["MemAvailable"]
 		}
 	}
 
@@ -219,10 +222,10 @@ func (b *builder) addTasks(h host) {
 		b.add(results.Limit{Name: NamePidMax, Value: s, Scope: ScopeSystem, Raise: "sysctl -w kernel.pid_max=4194304"})
 	}
 	if la, ok := b.file("proc/loadavg"); ok {
-		if n, err := parseLoadavgTasks(la); err != nil {
+		if l, err := procfs.ParseLoadavg([]byte(la)); err != nil {
 			b.errs = append(b.errs, err)
 		} else {
-			b.add(results.Limit{Name: NameTasks, Value: strconv.FormatInt(n, 10), Scope: ScopeSystem})
+			b.add(results.Limit{Name: NameTasks, Value: strconv.FormatInt(l.Tasks, 10), Scope: ScopeSystem})
 		}
 	}
 	if cl, ok := b.cgroup("pids"); ok {
@@ -254,7 +257,7 @@ func (b *builder) addNet(page int64) {
 	if v, s, ok := b.sysctl(NamePortRange); ok && len(v) == 2 {
 		// Conns counts per source address and destination: the swarm
 		// multiplies it by binding many 127.x addresses.
-		b.add(results.Limit{Name: NamePortRange, Value: fmt.Sprintf("%s (%s ports per source address per destination)", s, group(v[1]-v[0]+1)),
+		b.add(results.Limit{Name: NamePortRange, Value: fmt.Sprintf("%s (%s ports per source address per destination)", s, units.Grouped(v[1]-v[0]+1)),
 			Conns: clampInt(v[1] - v[0] + 1), Scope: ScopeSystem,
 			Raise: `bind to more 127.x source addresses (the swarm does), or sysctl -w net.ipv4.ip_local_port_range="1024 65535"`})
 	}
@@ -262,7 +265,7 @@ func (b *builder) addNet(page int64) {
 		// One page per socket while data is in flight, both ends here:
 		// an estimate, see KernelBytesPerSocket.
 		b.add(results.Limit{Name: NameTCPMem, Value: fmt.Sprintf("%s pages = %s %s %s (min pressure max)", s,
-			bytesIEC(v[0]*page), bytesIEC(v[1]*page), bytesIEC(v[2]*page)),
+			units.BytesTenths(v[0]*page), units.BytesTenths(v[1]*page), units.BytesTenths(v[2]*page)),
 			Conns: clampInt(v[2] / 2), Scope: ScopeSystem, Raise: `sysctl -w net.ipv4.tcp_mem="MIN PRESSURE MAX" (pages)`})
 	}
 	for _, name := range []string{NameTCPRmem, NameTCPWmem} {
@@ -283,7 +286,7 @@ func (b *builder) addMemory(h host, page int64) {
 	if cl, ok := b.cgroup("memory"); ok {
 		l := results.Limit{Name: NameMemCgroup, Value: "max (none)", Scope: ScopeCgroup}
 		if cl.limited {
-			l.Value = fmt.Sprintf("%d (%s)", cl.limit, bytesIEC(cl.limit))
+			l.Value = fmt.Sprintf("%d (%s)", cl.limit, units.BytesTenths(cl.limit))
 			l.Conns = clampInt(cl.limit / perConn)
 			l.Raise = "echo BYTES > " + cl.file
 		}
@@ -291,7 +294,7 @@ func (b *builder) addMemory(h host, page int64) {
 	}
 	if b.env.MemTotal > 0 {
 		b.add(results.Limit{Name: NameMemAvailable, Value: fmt.Sprintf("%d (%s of %s)", b.env.MemAvailable,
-			bytesIEC(b.env.MemAvailable), bytesIEC(b.env.MemTotal)),
+			units.BytesTenths(b.env.MemAvailable), units.BytesTenths(b.env.MemTotal)),
 			Conns: clampInt(b.env.MemAvailable / perConn), Scope: ScopeSystem,
 			Raise: "free memory (stop other work) or add RAM"})
 	}
@@ -352,18 +355,4 @@ func cpuRanges(cpus []int) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ",")
-}
-
-// bytesIEC formats a byte count for people ("1.5 GiB").
-func bytesIEC(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

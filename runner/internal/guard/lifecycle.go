@@ -7,7 +7,6 @@
 package guard
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -20,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"c10klab/runner/internal/probe"
+	"c10klab/runner/internal/procfs"
 )
 
 // Controllers are the cgroup v1 hierarchies a Group makes a cgroup in.
@@ -44,24 +43,6 @@ const (
 	// only for moments (before its model starts, after it stops).
 	staleAfter = time.Hour
 )
-
-const gib = 1 << 30
-
-// Limits configures a Group. Zero values take the defaults.
-type Limits struct {
-	// Memory is the memory limit in bytes (no swap on top); 0 means
-	// DefaultMemory.
-	Memory int64
-	// Pids caps tasks in the group (threads count, as in the kernel);
-	// 0 means DefaultPids.
-	Pids int64
-	// Parent is the folder holding the group, as a path from each
-	// hierarchy's root, e.g. "/c10klab". "" means DefaultParent under the
-	// cgroup the caller is in: the model then stays inside whatever
-	// confines the runner (a systemd slice, a container), rather than
-	// escaping to the root of the hierarchy.
-	Parent string
-}
 
 // Group is one model's set of cgroups. Its methods may be called from
 // several goroutines.
@@ -199,112 +180,6 @@ func (g *Group) Paths() []string {
 	return p
 }
 
-// Usage is the group's resource use and failure counters, read together.
-type Usage struct {
-	Memory        int64   // bytes charged now (memory.usage_in_bytes)
-	MemoryMax     int64   // peak bytes charged
-	MemoryLimit   int64   // bytes
-	MemoryFailcnt int64   // times the limit was hit (reclaim, not only OOM)
-	OOMKills      int64   // processes the OOM killer killed in the group
-	UnderOOM      bool    // the group is out of memory right now
-	Pids          int64   // tasks now (threads; zombies not yet reaped count)
-	PidsLimit     int64   // pids.max
-	ForksRefused  int64   // fork/clone calls refused by pids.max ("max" in pids.events)
-	CPUUser       float64 // seconds, including processes that exited
-	CPUSys        float64 // seconds
-}
-
-// Usage reads the group's counters.
-func (g *Group) Usage() (Usage, error) {
-	var u Usage
-	mem, pids, cpu := g.dirs["memory"], g.dirs["pids"], g.dirs["cpuacct"]
-	ints := []struct {
-		path string
-		dst  *int64
-	}{
-		{filepath.Join(mem, "memory.usage_in_bytes"), &u.Memory},
-		{filepath.Join(mem, "memory.max_usage_in_bytes"), &u.MemoryMax},
-		{filepath.Join(mem, "memory.limit_in_bytes"), &u.MemoryLimit},
-		{filepath.Join(mem, "memory.failcnt"), &u.MemoryFailcnt},
-		{filepath.Join(pids, "pids.current"), &u.Pids},
-	}
-	for _, f := range ints {
-		var err error
-		if *f.dst, err = readInt(f.path); err != nil {
-			return u, err
-		}
-	}
-	oom, err := readKeyed(filepath.Join(mem, "memory.oom_control"))
-	if err != nil {
-		return u, err
-	}
-	u.OOMKills, u.UnderOOM = oom["oom_kill"], oom["under_oom"] != 0
-	ev, err := readKeyed(filepath.Join(pids, "pids.events"))
-	if err != nil {
-		return u, err
-	}
-	u.ForksRefused = ev["max"]
-	if u.PidsLimit, err = readLimit(filepath.Join(pids, "pids.max")); err != nil {
-		return u, err
-	}
-	for _, f := range []struct {
-		name string
-		dst  *float64
-	}{{"cpuacct.usage_user", &u.CPUUser}, {"cpuacct.usage_sys", &u.CPUSys}} {
-		ns, err := readInt(filepath.Join(cpu, f.name))
-		if err != nil {
-			return u, err
-		}
-		*f.dst = float64(ns) / 1e9
-	}
-	return u, nil
-}
-
-// Events are the failures the limits caused since the previous Check.
-type Events struct {
-	OOMKills     int64 // processes killed for memory
-	ForksRefused int64 // forks (or thread creations) refused
-	MemoryLimit  int64 // the limits, for the message
-	PidsLimit    int64
-}
-
-// Tripped reports whether a limit bit the model.
-func (e Events) Tripped() bool { return e.OOMKills > 0 || e.ForksRefused > 0 }
-
-// String says what happened, e.g. "memory limit 64 MiB: 1 process OOM-killed".
-func (e Events) String() string {
-	var parts []string
-	if e.OOMKills > 0 {
-		parts = append(parts, fmt.Sprintf("memory limit %d MiB: %d process(es) OOM-killed", e.MemoryLimit>>20, e.OOMKills))
-	}
-	if e.ForksRefused > 0 {
-		parts = append(parts, fmt.Sprintf("pids limit %d: %d fork(s)/thread creation(s) refused (EAGAIN)", e.PidsLimit, e.ForksRefused))
-	}
-	if len(parts) == 0 {
-		return "no limit reached"
-	}
-	return strings.Join(parts, "; ")
-}
-
-// Check reports the OOM kills and refused forks since the previous Check
-// (or since New), with the usage read for it.
-func (g *Group) Check() (Events, Usage, error) {
-	u, err := g.Usage()
-	if err != nil {
-		return Events{}, u, err
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	e := Events{
-		OOMKills:     u.OOMKills - g.seen.OOMKills,
-		ForksRefused: u.ForksRefused - g.seen.ForksRefused,
-		MemoryLimit:  u.MemoryLimit,
-		PidsLimit:    u.PidsLimit,
-	}
-	g.seen = u
-	return e, u, nil
-}
-
 // PIDs returns every process in the group (in any of its controllers, so a
 // process that entered only some of them is not missed), sorted.
 func (g *Group) PIDs() ([]int, error) {
@@ -315,13 +190,11 @@ func (g *Group) PIDs() ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
 		}
-		for _, f := range strings.Fields(string(b)) {
-			pid, err := strconv.Atoi(f)
-			if err != nil {
-				return nil, fmt.Errorf("guard: %s: bad pid %q", path, f)
-			}
-			all = append(all, pid)
+		pids, err := procfs.ParsePIDList(b)
+		if err != nil {
+			return nil, fmt.Errorf("guard: %s: %w", path, err)
 		}
+		all = append(all, pids...)
 	}
 	slices.Sort(all)
 	return slices.Compact(all), nil
@@ -445,155 +318,6 @@ func removeStale(parent string, cutoff time.Time) {
 	}
 }
 
-// DefaultMemory is the memory limit that leaves the machine safe:
-// MemTotal minus max(4 GiB, 20%), and never more than MemAvailable minus
-// 2 GiB (other work on the machine is using memory too).
-func DefaultMemory() (int64, error) {
-	m, err := probe.ReadMeminfo()
-	if err != nil {
-		return 0, fmt.Errorf("guard: %w", err)
-	}
-	total, avail := m["MemTotal"], m["MemAvailable"]
-	lim := min(total-max(4*gib, total/5), avail-2*gib)
-	if lim < 256<<20 {
-		return 0, fmt.Errorf("guard: too little memory for a safe default limit (MemTotal %d MiB, MemAvailable %d MiB); set Limits.Memory", total>>20, avail>>20)
-	}
-	return lim, nil
-}
-
-// DefaultPids caps the group's tasks so the rest of the machine can still
-// fork: the lower of kernel.pid_max and kernel.threads-max, less the tasks
-// that exist now, less a reserve of max(1024, 10%).
-func DefaultPids() (int64, error) {
-	pidMax, err := readInt("/proc/sys/kernel/pid_max")
-	if err != nil {
-		return 0, err
-	}
-	threadsMax, err := readInt("/proc/sys/kernel/threads-max")
-	if err != nil {
-		return 0, err
-	}
-	// The 4th field of loadavg, "running/total", counts every task.
-	const loadavg = "/proc/loadavg"
-	b, err := os.ReadFile(loadavg)
-	if err != nil {
-		return 0, fmt.Errorf("guard: read %s: %w", loadavg, unwrap(err))
-	}
-	f := strings.Fields(string(b))
-	var tasks int64
-	if len(f) >= 4 {
-		_, t, _ := strings.Cut(f[3], "/")
-		tasks, err = strconv.ParseInt(t, 10, 64)
-	}
-	if len(f) < 4 || err != nil {
-		return 0, fmt.Errorf("guard: %s: no task count in %q", loadavg, b)
-	}
-	ceiling := min(pidMax, threadsMax)
-	lim := ceiling - tasks - max(1024, ceiling/10)
-	if lim < 64 {
-		return 0, fmt.Errorf("guard: too few free pids for a safe default limit (pid_max %d, threads-max %d, %d tasks); set Limits.Pids", pidMax, threadsMax, tasks)
-	}
-	return lim, nil
-}
-
-// Supported says why cgroups cannot be used here, or nil if they can.
-func Supported() error {
-	if euid := os.Geteuid(); euid != 0 {
-		return fmt.Errorf("guard: cgroups need root (euid %d)", euid)
-	}
-	mounts, err := v1Mounts("/proc/self/mountinfo")
-	if err != nil {
-		return err
-	}
-	for _, c := range Controllers {
-		m, ok := mounts[c]
-		if !ok {
-			return fmt.Errorf("guard: no cgroup v1 %s hierarchy mounted", c)
-		}
-		if err := unix.Access(m.dir, unix.W_OK); err != nil {
-			return fmt.Errorf("guard: %s: %w", m.dir, err)
-		}
-	}
-	return nil
-}
-
-// mount is where a cgroup v1 hierarchy is mounted and which of its
-// cgroups the mount shows at its top.
-type mount struct{ dir, root string }
-
-// v1Mounts maps each cgroup v1 controller to its mount. Controllers may
-// share a hierarchy ("cpu,cpuacct"), so mount points are not guessed.
-func v1Mounts(path string) (map[string]mount, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("guard: %w", err)
-	}
-	defer f.Close()
-	out := make(map[string]mount)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "36 25 0:31 /root /mount/point opts shared:1 - cgroup cgroup rw,memory"
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, sf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(sf) < 3 || sf[0] != "cgroup" {
-			continue
-		}
-		for _, opt := range strings.Split(sf[2], ",") {
-			if slices.Contains(Controllers, opt) {
-				if _, dup := out[opt]; !dup {
-					out[opt] = mount{dir: unescapeMount(pf[4]), root: unescapeMount(pf[3])}
-				}
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("guard: read %s: %w", path, err)
-	}
-	return out, nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// ownCgroups maps each v1 controller to this process's cgroup path, from
-// lines like "4:memory:/some/path" or "2:cpu,cpuacct:/".
-func ownCgroups(path string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
-	}
-	out := make(map[string]string)
-	for line := range strings.Lines(string(b)) {
-		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			out[c] = parts[2]
-		}
-	}
-	return out, nil
-}
-
 // writeFile writes value to a cgroup or /proc file, naming the file and
 // the errno on failure ("guard: write …/memory.limit_in_bytes: permission
 // denied").
@@ -607,59 +331,4 @@ func writeFile(path, value string) error {
 		return fmt.Errorf("guard: write %s: %w", path, err)
 	}
 	return nil
-}
-
-func readInt(path string) (int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("guard: parse %s: %w", path, err)
-	}
-	return v, nil
-}
-
-// readLimit reads a limit file where "max" means none (-1).
-func readLimit(path string) (int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
-	}
-	if s := strings.TrimSpace(string(b)); s == "max" {
-		return -1, nil
-	}
-	return readInt(path)
-}
-
-// readKeyed parses "key value" lines (memory.oom_control, pids.events).
-func readKeyed(path string) (map[string]int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("guard: read %s: %w", path, unwrap(err))
-	}
-	m := make(map[string]int64)
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		v, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("guard: parse %s: %s: %w", path, f[0], err)
-		}
-		m[f[0]] = v
-	}
-	return m, nil
-}
-
-// unwrap drops *PathError's own "open /path:" prefix, since our messages
-// already name the file.
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
