@@ -99,8 +99,9 @@ FUZZTIME ?= 5s
 LIGHT_PKGS := c10klab/contract c10klab/models/internal/modelkit c10klab/runner \
 	c10klab/runner/internal/analysis c10klab/runner/internal/diagnose c10klab/runner/internal/imagelayout \
 	c10klab/runner/internal/launch c10klab/runner/internal/live c10klab/runner/internal/model \
-	c10klab/runner/internal/pin c10klab/runner/internal/plot c10klab/runner/internal/procutil \
-	c10klab/runner/internal/render c10klab/runner/internal/report c10klab/runner/internal/sysenv
+	c10klab/runner/internal/pin c10klab/runner/internal/plot c10klab/runner/internal/procfs \
+	c10klab/runner/internal/procutil c10klab/runner/internal/render c10klab/runner/internal/report \
+	c10klab/runner/internal/sysenv c10klab/runner/internal/units
 
 # The other packages run one at a time (-p 1): their integration tests put
 # real load on loopback, and two of them at once on 2 cores would measure
