@@ -24,7 +24,7 @@ commands:
   list      list the models found under models/
   env       print the environment record and the limits that will cap a run
   plot      draw the charts, REPORT.md and CSVs of a run folder again
-  compare   compare the summaries of two run folders side by side
+  compare   two run folders side by side, or a capacity table over N runs
   replay    run the original experiment's own programs and explain its errors
   agent     a swarm agent (started by bench, or dialling a runner with --control)
   k8s       write the Kubernetes objects of a run (c10klab k8s --help; make k8s)

@@ -115,11 +115,10 @@ func (p *progress) print(label string, r results.Record) {
 	}
 }
 
-// stepP99 writes a step's window p99 in the step line's column: "—" for a
-// window in which no echo came back, whose p99 of 0 would be no figure.
+// stepP99 writes a step's window p99 in the step line's column, as the
+// status line does: "—" for a window in which no echo came back, whose p99
+// of 0 would be no figure, and µs below a millisecond, where "%.2f ms"
+// printed a p99 under 5 µs as 0.00 ms.
 func stepP99(l results.Percentiles) string {
-	if l.Count == 0 {
-		return fmt.Sprintf("%7s   ", live.P99(0, 0))
-	}
-	return fmt.Sprintf("%7.2f ms", l.P99)
+	return fmt.Sprintf("%9s", live.P99(l.Count, l.P99))
 }

@@ -207,13 +207,13 @@ func TestProgressInALog(t *testing.T) {
 	if strings.Join(status, "|") != strings.Join(want, "|") {
 		t.Errorf("status lines %q, want %q", status, want)
 	}
-	if !strings.Contains(text, "[a] step 2: offered   7000  open   7000  sustained   7000  failures 0     p99       —     NOT SUSTAINED") {
+	if !strings.Contains(text, "[a] step 2: offered   7000  open   7000  sustained   7000  failures 0     p99         —  NOT SUSTAINED") {
 		t.Errorf("no step line with p99 — for the step without echoes:\n%s", text)
 	}
 	if strings.Contains(text, "0.00 ms") {
 		t.Errorf("a p99 of 0.00 ms printed:\n%s", text)
 	}
-	if !strings.Contains(text, "[a] step 0: offered   1000  open   1000  sustained   1000  failures 0     p99    1.50 ms  ok") {
+	if !strings.Contains(text, "[a] step 0: offered   1000  open   1000  sustained   1000  failures 0     p99    1.5 ms  ok") {
 		t.Errorf("step 0's line changed:\n%s", text)
 	}
 }
@@ -230,6 +230,29 @@ func TestProgressQuiet(t *testing.T) {
 	for _, l := range lines {
 		if !regexp.MustCompile(`^\[[ab]\] step \d: `).MatchString(l) {
 			t.Errorf("quiet printed %q", l)
+		}
+	}
+}
+
+// TestStepP99Resolution: the step line's p99 never reads 0.00 ms, for a
+// window without echoes or for one faster than two decimals of a
+// millisecond, and keeps its column.
+func TestStepP99Resolution(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    results.Percentiles
+		want string
+	}{
+		{"no echo came back", results.Percentiles{}, "        —"},
+		{"4 µs, which %.2f ms printed 0.00 ms", results.Percentiles{Count: 100, P99: 0.004}, "     4 µs"},
+		{"the histogram's floor", results.Percentiles{Count: 100, P99: 0.001}, "     1 µs"},
+		{"under the floor", results.Percentiles{Count: 100, P99: 0.0002}, "   < 1 µs"},
+		{"sub-millisecond", results.Percentiles{Count: 100, P99: 0.283}, "   283 µs"},
+		{"milliseconds", results.Percentiles{Count: 100, P99: 12.345}, "  12.3 ms"},
+		{"seconds", results.Percentiles{Count: 100, P99: 6740}, "   6.74 s"},
+	} {
+		if got := stepP99(c.p); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
 }

@@ -70,33 +70,41 @@ func runDir(arg string) (string, error) {
 func compareCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	table := fs.Bool("table", false, "print the capacity table over the runs in Markdown (the form for three or more runs) also for two")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: c10klab compare results/A results/B
+       c10klab compare [--table] results/A results/B results/C ... > table.md
 
-Prints the summaries of two runs side by side with the change per model
-(B relative to A).`)
+With two runs: prints their summaries side by side with the change per
+model (B relative to A). With three or more, or with --table: one Markdown
+table of each model's capacity bracket in each run, the median, each run's
+spread against it and a verdict (~: the brackets overlap; outside ±15%:
+which runs), and each run's duration.`)
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
+	if fs.NArg() < 2 {
 		fs.Usage()
 		return errUsage
 	}
-	a, err := results.Load(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	b, err := results.Load(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	for _, l := range []*results.Loaded{a, b} {
+	var runs []*results.Loaded
+	for _, dir := range fs.Args() {
+		l, err := results.Load(dir)
+		if err != nil {
+			return err
+		}
 		if err := l.Check(); err != nil {
 			fmt.Fprintf(stderr, "c10klab compare: warning: %v\n", err)
 		}
+		runs = append(runs, l)
 	}
-	return report.Compare(stdout, a, b)
+	if len(runs) > 2 || *table {
+		return report.CompareRuns(stdout, runs)
+	}
+	return report.Compare(stdout, runs[0], runs[1])
 }
 
 func envCmd(args []string, stdout, stderr io.Writer) error {

@@ -106,7 +106,7 @@ func renderAt(s State, level int) string {
 			out = append(out, sign+units.Count(s.Rate)+" conn/s")
 		}
 		if level < dropLag {
-			out = append(out, "lag "+units.Millis(s.LagMs))
+			out = append(out, "lag "+Lag(s.LagMs))
 		}
 		if level < dropP99 {
 			out = append(out, "p99 "+P99(s.Echoes, s.P99Ms))
@@ -183,9 +183,29 @@ func shortLeft(d time.Duration) string {
 }
 
 // P99 writes a 99th percentile, or "—" when no echo came back: a 0 there
-// would be a figure below its resolution, not a fast server.
+// would be a figure below its resolution, not a fast server. The swarm's
+// histograms start at 1 µs (an echo faster than that is recorded as 1 µs),
+// so a p99 under it with echoes is "< 1 µs", never 0.
 func P99(echoes int64, ms float64) string {
-	if echoes == 0 {
+	switch {
+	case echoes == 0:
+		return "—"
+	case ms < latencyResolutionMs:
+		return "< 1 µs"
+	}
+	return units.Millis(ms)
+}
+
+// latencyResolutionMs is the smallest latency the swarm records (its
+// histograms' lowest value, 1 µs).
+const latencyResolutionMs = 0.001
+
+// Lag writes the swarm's worst lag behind its send schedule in the last
+// second, or "—" when it is 0: the agents time each send in nanoseconds
+// and a timer never fires early, so a lag of exactly 0 means no message
+// was due that second, not a swarm without lag.
+func Lag(ms float64) string {
+	if ms <= 0 {
 		return "—"
 	}
 	return units.Millis(ms)

@@ -74,3 +74,32 @@ func TestLeft(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFigureBelowResolution: the status line's latencies never read 0
+// for something nobody measured, nor 0.00 for something too small to see.
+func TestNoFigureBelowResolution(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"no echo came back", P99(0, 0), "—"},
+		{"no echo, a stale figure", P99(0, 3.5), "—"},
+		{"an echo at the histogram's floor", P99(10, 0.001), "1 µs"},
+		{"under the histogram's floor", P99(10, 0.0004), "< 1 µs"},
+		{"a p99 of 0 with echoes", P99(10, 0), "< 1 µs"},
+		{"sub-millisecond", P99(10, 0.283), "283 µs"},
+		{"milliseconds", P99(10, 1.25), "1.25 ms"},
+		{"no message due: no lag figure", Lag(0), "—"},
+		{"a lag under a microsecond", Lag(0.0004), "0.4 µs"},
+		{"a lag", Lag(12), "12 ms"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	idle := State{Label: "epoll", Phase: PhaseRamp, Offered: 1000, Model: 1, Models: 1, Step: 1, Steps: 1, Left: -1}
+	if got, want := Render(idle, 0), "[epoll] ramp · offered 1k · open 0 · sustained 0 · lag — · p99 — · failures 0 · model 1 of 1, step 1 of 1"; got != want {
+		t.Errorf("Render before the first send =\n%q\nwant\n%q", got, want)
+	}
+}

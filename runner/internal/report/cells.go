@@ -86,7 +86,7 @@ func summaryTable(rs []row) (t table, order []row) {
 		t.rows = append(t.rows, []Cell{
 			{Text: r.Model, Marked: r.derived}, text(r.family), capacity, offered, settle, failed, text(string(r.Stop)),
 			metricCell(metrics[1], r.Summary), metricCell(metrics[2], r.Summary), metricCell(metrics[3], r.Summary), metricCell(metrics[4], r.Summary),
-			num(fmt.Sprintf("%d / %d", r.PeakProcs, r.PeakThreads), float64(r.PeakThreads)),
+			peakCell(r.Summary),
 		})
 		if floored {
 			f, _ := analysis.Floor(sums, r.Model)
@@ -96,6 +96,17 @@ func summaryTable(rs []row) (t table, order []row) {
 		}
 	}
 	return t, order
+}
+
+// peakCell is the most processes and threads the model ran at once; "—"
+// for a model never sampled (refused, or stopped before its first
+// sample): a running model has at least one thread, so "0 / 0" would be a
+// count nobody took.
+func peakCell(s results.Summary) Cell {
+	if s.PeakThreads <= 0 {
+		return text("—")
+	}
+	return num(fmt.Sprintf("%d / %d", s.PeakProcs, s.PeakThreads), float64(s.PeakThreads))
 }
 
 // floorCell is a metric as a multiple of the floor's: "2.8×"; "—" when

@@ -242,7 +242,6 @@ func modelSection(b *bytes.Buffer, l *results.Loaded, r row, links map[string]st
 	embed(b, links, results.TimelineChart(r.Model), "Timeline: "+r.Model)
 }
 
-// p99Cell is "no echo" when nothing came back: never a 0.00 ms.
 // runnerCPUCell is the runner's own CPU over the step's window, as a share
 // of one CPU (the per-process reads at the window's ends included, over
 // the window's length: if anything, high); "—" where it was not recorded.
@@ -256,6 +255,7 @@ func runnerCPUCell(s results.Step) string {
 	return "< 0.001" // not 0.000: a figure below its resolution
 }
 
+// p99Cell is "no echo" when nothing came back: never a 0.00 ms.
 func p99Cell(p results.Percentiles) string {
 	if p.Count == 0 {
 		return "no echo"

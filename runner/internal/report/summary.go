@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"c10klab/runner/internal/analysis"
 	"c10klab/runner/internal/results"
@@ -88,6 +89,11 @@ func capacityFigure(s results.Summary) string {
 	return c
 }
 
+// measured reports whether a step measured the model, so that it has a
+// capacity, if only a bound ("< 1k", "≥ 48k"); CapacityCell writes "—"
+// for one that has none.
+func measured(s results.Summary) bool { return !strings.HasPrefix(capacityFigure(s), "—") }
+
 // offeredCell is the offer of the capacity step; "—" without one.
 func offeredCell(s results.Summary) string {
 	if s.CapacityOffered == 0 {
@@ -114,7 +120,9 @@ type metric struct {
 }
 
 var metrics = []metric{
-	{"capacity (connections)", func(s results.Summary) (float64, bool) { return float64(s.Capacity), true }, units.Count},
+	// A model never measured (refused, or stopped before its first step)
+	// has no capacity, not one of 0.
+	{"capacity (connections)", func(s results.Summary) (float64, bool) { return float64(s.Capacity), measured(s) }, units.Count},
 	// A figure below its resolution is no figure: no p99 without an echo,
 	// no memory that did not rise measurably above idle.
 	{"p99 at capacity", func(s results.Summary) (float64, bool) { return s.Latency.P99, s.Latency.Count > 0 }, units.Millis},

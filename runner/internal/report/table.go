@@ -178,10 +178,12 @@ func groupCell(m metric, g group) string {
 	return fmt.Sprintf("%s [%s–%s]", m.format(s.Median), m.format(s.Min), m.format(s.Max))
 }
 
-// change is B − A in the metric's unit and as a percentage of A.
+// change is B − A in the metric's unit and as a percentage of A; "—"
+// when either run has no figure (a model never measured, a p99 without
+// echoes): there is no change to tell, not one inside the noise.
 func change(m metric, x, y float64, okA, okB bool) (abs, pct string) {
 	if !okA || !okB {
-		return "~", ""
+		return "—", ""
 	}
 	d := y - x
 	abs = m.format(math.Abs(d))
