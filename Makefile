@@ -88,10 +88,10 @@ env: build
 RACE_PKGS := c10klab/runner/conformance c10klab/runner/internal/bench c10klab/runner/internal/cli \
 	c10klab/runner/internal/guard c10klab/runner/internal/probe c10klab/runner/internal/results \
 	c10klab/runner/internal/swarm
-# Except the tests in those packages that draw a run's charts, which run
-# no goroutines (render, plot): they run plainly, -race would only make
-# their drawing slow (TestPlotMissingTimeline 13-25 s against 0.7 s, TestWorkRun
-# 20 s against 10 s), in PLAIN_IN_RACE_PKGS.
+# The tests of those packages that draw a run's charts run plainly, by
+# name: drawing runs no goroutines (render, plot), and -race only makes it
+# slow (TestPlotMissingTimeline 13-25 s against 0.7 s, TestWorkRun 20 s
+# against 11 s). PLAIN_IN_RACE_PKGS are the packages that hold them.
 PLAIN_IN_RACE := ^(TestPlotMissingTimeline|TestWorkRun)$$
 PLAIN_IN_RACE_PKGS := c10klab/runner/internal/bench c10klab/runner/internal/cli
 # Fuzz targets, package:target, each fuzzed for FUZZTIME in `make test`
