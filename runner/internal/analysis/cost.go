@@ -51,9 +51,9 @@ func RampCost(samples []results.Sample) []CostPoint {
 			continue
 		}
 		p := CostPoint{Conns: open, Rate: float64(open-prev.Swarm.Open) / dt}
-		p.ModelCPU = max(cpu(s.Model)-cpu(prev.Model), 0) / dt / float64(open)
+		p.ModelCPU = max(s.Model.CPU()-prev.Model.CPU(), 0) / dt / float64(open)
 		if s.Agents.Procs > 0 && prev.Agents.Procs > 0 {
-			p.SwarmCPU, p.HasSwarm = max(cpu(s.Agents)-cpu(prev.Agents), 0)/dt/float64(open), true
+			p.SwarmCPU, p.HasSwarm = max(s.Agents.CPU()-prev.Agents.CPU(), 0)/dt/float64(open), true
 		}
 		if rise := s.System.TCPMem + s.System.SUnreclaim - baseKernel; rise > kernelMemFloor {
 			p.Kernel, p.HasKernel = float64(rise)/float64(open), true
@@ -67,4 +67,3 @@ func RampCost(samples []results.Sample) []CostPoint {
 }
 
 // cpu is a process tree's CPU time, user and system, in seconds.
-func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }

@@ -29,7 +29,7 @@ func CPUPer1kEchoes(s results.Step) (seconds float64, ok bool) {
 	if s.Echoes <= 0 {
 		return 0, false
 	}
-	return (s.Model.CPUUser + s.Model.CPUSys) / float64(s.Echoes) * 1000, true
+	return s.Model.CPU() / float64(s.Echoes) * 1000, true
 }
 
 // SwarmCPUPer1kEchoes is the swarm agents' CPU time over a step's window
@@ -52,7 +52,7 @@ func CPUPerConnHeld(s results.Step) (model, swarm float64, ok bool) {
 		return 0, 0, false
 	}
 	per := s.HoldSeconds * float64(s.Open)
-	return (s.Model.CPUUser + s.Model.CPUSys) / per, s.AgentsCPU / per, true
+	return s.Model.CPU() / per, s.AgentsCPU / per, true
 }
 
 // Total sums a failure map.

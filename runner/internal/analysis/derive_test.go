@@ -7,7 +7,7 @@ import (
 )
 
 func TestRatiosWithoutDivisionByZero(t *testing.T) {
-	s := results.Step{UserMem: 4096, KernelMem: 4096, Model: results.Proc{CPUUser: 1}}
+	s := results.Step{StepCost: results.StepCost{UserMem: 4096, KernelMem: 4096, Model: results.ProcDelta{CPUUser: 1}}}
 	if _, ok := UserMemPerConn(s); ok {
 		t.Error("user memory per connection with nothing sustained")
 	}
@@ -34,10 +34,10 @@ func TestSwarmCost(t *testing.T) {
 		model, swarm     float64 // CPUs per connection held
 		held, hasPerEcho bool
 	}{
-		{name: "nothing held", s: results.Step{AgentsCPU: 1, HoldSeconds: 4}},
-		{name: "no window", s: results.Step{Open: 100, Echoes: 400, AgentsCPU: 1}, perEcho: 2.5, hasPerEcho: true},
-		{name: "agents elsewhere", s: results.Step{Open: 1000, Echoes: 4000, HoldSeconds: 4, Model: results.Proc{CPUSys: 2}}, model: 0.5 / 1000, held: true},
-		{name: "both", s: results.Step{Open: 2000, Echoes: 8000, HoldSeconds: 4, AgentsCPU: 0.8, Model: results.Proc{CPUUser: 0.4, CPUSys: 0.4}},
+		{name: "nothing held", s: results.Step{StepCost: results.StepCost{AgentsCPU: 1, HoldSeconds: 4}}},
+		{name: "no window", s: results.Step{StepCost: results.StepCost{Echoes: 400, AgentsCPU: 1}, Open: 100}, perEcho: 2.5, hasPerEcho: true},
+		{name: "agents elsewhere", s: results.Step{StepCost: results.StepCost{Echoes: 4000, HoldSeconds: 4, Model: results.ProcDelta{CPUSys: 2}}, Open: 1000}, model: 0.5 / 1000, held: true},
+		{name: "both", s: results.Step{StepCost: results.StepCost{Echoes: 8000, HoldSeconds: 4, AgentsCPU: 0.8, Model: results.ProcDelta{CPUUser: 0.4, CPUSys: 0.4}}, Open: 2000},
 			perEcho: 0.1, hasPerEcho: true, model: 0.1 / 1000, swarm: 0.1 / 1000, held: true},
 	} {
 		v, ok := SwarmCPUPer1kEchoes(tc.s)

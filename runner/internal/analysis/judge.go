@@ -79,7 +79,7 @@ func untrusted(st *results.Step, cfg results.Config) (mech results.Mechanism, wh
 	}
 	if st.HoldSeconds > 0 {
 		busy := st.AgentsCPU / st.HoldSeconds
-		modelBusy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds
+		modelBusy := st.Model.CPU() / st.HoldSeconds
 		if share := SwarmShare(cfg.SwarmCPUs, cfg.ModelCPUs, modelBusy); share > 0 && busy > 0.9*share {
 			return results.MechSwarmCPU, fmt.Sprintf("the swarm's CPUs were saturated (its agents used %.2f of the %.2f CPUs the model left them)", busy, share)
 		}

@@ -8,10 +8,15 @@ import (
 )
 
 func TestJudgeNeverSustainsWhatItsOwnFiguresDeny(t *testing.T) {
-	cfg := results.Config{SustainRatio: 0.95, Deadline: time.Second, Interval: time.Second}
+	cfg := results.Config{Messages: results.Messages{Deadline: time.Second, Interval: time.Second}, Judging: results.Judging{SustainRatio: 0.95}}
 	good := func() results.Step {
-		return results.Step{Offered: 1000, Open: 1000, Sustained: 1000, Window: true,
-			Latency: results.Percentiles{Count: 5000, P50: 0.4, P99: 3}}
+		return results.Step{
+			StepTiming: results.StepTiming{Latency: results.Percentiles{Count: 5000, P50: 0.4, P99: 3}},
+			Offered:    1000,
+			Open:       1000,
+			Sustained:  1000,
+			Window:     true,
+		}
 	}
 	tests := []struct {
 		name   string
@@ -46,8 +51,8 @@ func TestJudgeNeverSustainsWhatItsOwnFiguresDeny(t *testing.T) {
 }
 
 func TestJudgeTrust(t *testing.T) {
-	cfg := results.Config{SustainRatio: 0.95, Deadline: time.Second, Interval: time.Second, SwarmCPUs: []int{1}, ModelCPUs: []int{0}}
-	failed := results.Step{Offered: 1000, Sustained: 500, Window: true, Latency: results.Percentiles{Count: 10, P99: 1}}
+	cfg := results.Config{Messages: results.Messages{Deadline: time.Second, Interval: time.Second}, Instances: results.Instances{SwarmCPUs: []int{1}, ModelCPUs: []int{0}}, Judging: results.Judging{SustainRatio: 0.95}}
+	failed := results.Step{StepTiming: results.StepTiming{Latency: results.Percentiles{Count: 10, P99: 1}}, Offered: 1000, Sustained: 500, Window: true}
 	with := func(f func(*results.Step)) results.Step { s := failed; f(&s); return s }
 	tests := []struct {
 		name string
@@ -88,10 +93,17 @@ func TestJudgeTrust(t *testing.T) {
 // Capacity comes from trusted, sustained steps only; a run the swarm
 // ended says "at least".
 func TestSummarizeCapacityFromTrustedStepsOnly(t *testing.T) {
-	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{SustainRatio: 0.95, Deadline: time.Second}}
+	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{Messages: results.Messages{Deadline: time.Second}, Judging: results.Judging{SustainRatio: 0.95}}}
 	step := func(i, offered, sustained int, lag float64) results.Record {
-		return results.Record{Type: results.TypeStep, Step: &results.Step{Index: i, Offered: offered, Open: offered,
-			Sustained: sustained, Window: true, LagMaxMs: lag, Latency: results.Percentiles{Count: 10, P99: 2}}}
+		return results.Record{Type: results.TypeStep, Step: &results.Step{
+			StepTiming: results.StepTiming{Latency: results.Percentiles{Count: 10, P99: 2}},
+			StepTrust:  results.StepTrust{LagMaxMs: lag},
+			Index:      i,
+			Offered:    offered,
+			Open:       offered,
+			Sustained:  sustained,
+			Window:     true,
+		}}
 	}
 	end := func(stop results.Stop) results.Record {
 		return results.Record{Type: results.TypeEvent, Event: &results.Event{Kind: results.EventEnded, Stop: stop}}
@@ -126,7 +138,7 @@ func TestSummarizeCapacityFromTrustedStepsOnly(t *testing.T) {
 
 // A step cut short by Ctrl-C is not the model failing.
 func TestSummarizeInterruptIsNotAFailure(t *testing.T) {
-	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{SustainRatio: 0.95, Deadline: time.Second}}
+	run := &results.Run{Format: results.FormatAnalysis, Config: results.Config{Messages: results.Messages{Deadline: time.Second}, Judging: results.Judging{SustainRatio: 0.95}}}
 	recs := []results.Record{
 		{Type: results.TypeStep, Step: &results.Step{Index: 0, Offered: 500, Open: 500, Sustained: 500, Cut: true}},
 		{Type: results.TypeEvent, Event: &results.Event{Kind: results.EventEnded, Stop: results.StopInterrupted}},
@@ -154,7 +166,7 @@ func TestSplitDropsReportsAfterTeardown(t *testing.T) {
 
 func TestKernelMemoryBelowResolutionIsNoFigure(t *testing.T) {
 	w := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	st := results.Step{Index: 1, Sustained: 1000, KernelMem: 3 << 20, WindowStart: w, End: w.Add(3 * time.Second)}
+	st := results.Step{StepCost: results.StepCost{KernelMem: 3 << 20}, Index: 1, Sustained: 1000, WindowStart: w, End: w.Add(3 * time.Second)}
 	sample := func(sec int, mem int64) results.Sample {
 		return results.Sample{Step: 1, Time: w.Add(time.Duration(sec) * time.Second), System: results.System{TCPMem: mem}}
 	}

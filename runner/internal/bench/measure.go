@@ -26,15 +26,34 @@ import (
 
 // measurement is one model's part of a run: its lifecycle (start, guard,
 // swarm, teardown) here, the step controller in step.go, and the judging
-// in package analysis, which the run and `c10klab plot` share.
+// in package analysis, which the run and `c10klab plot` share. Its state is
+// grouped by concern in the embedded structs below, each changed by one
+// part of the measurement.
 type measurement struct {
-	opt        *Options
-	runRec     *results.Run      // run.json: the inputs of the analysis
-	refused    map[string]string // conformance checks the model declares it fails, and why
+	opt    *Options
+	runRec *results.Run // run.json: the inputs of the analysis
+	subject
+	sizing
+	lifecycle
+	baseline
+	reportTally
+	recorder
+	progress
+	// probeErrs are the reads that failed, each recorded once (probeerr.go).
+	probeErrs probeFailures
+}
+
+// subject is the model measured: what it is and where its files go.
+type subject struct {
 	spec       model.Spec
 	label, bin string
 	dir        string
-	env        results.Environment
+	refused    map[string]string // conformance checks the model declares it fails, and why
+}
+
+// sizing is what the run sized the model's instances and the swarm for,
+// before the first step.
+type sizing struct {
 	perProcess int
 	modelCPUs  []int
 	swarmCPUs  []int
@@ -43,8 +62,11 @@ type measurement struct {
 	top    int
 	topEnd results.SearchEnd
 	topWhy string
+}
 
-	tl      *results.Timeline
+// lifecycle is the processes the measurement started and watches: the
+// model, its swarm, their samplers, the guard.
+type lifecycle struct {
 	started time.Time
 	running *model.Running
 	sw      *swarm.Swarm
@@ -52,35 +74,49 @@ type measurement struct {
 	agents  *probe.Tree     // the swarm's processes
 	cgroup  *guard.Group    // the model's cgroups; nil without root or cgroup v1
 	watch   *guard.Watchdog // MemAvailable floor, with or without cgroups
-
 	// treeCfg and wrap say how to sample the model and how to start it
 	// inside its cgroups (setupGuard), for its first start and restarts.
 	treeCfg probe.TreeConfig
 	wrap    func([]string) []string
+}
 
-	baseSys  results.System // before the model started
-	peakOpen int            // the most connections the swarm held in this model's run
-	baseMem  int64          // the model's user memory idle, after it became ready (results.Proc.UserMemory)
-	idle     results.Proc   // the model's processes idle, after it became ready
-	mu       sync.Mutex     // reports arrive from the instances' stdout readers
+// baseline is the machine and the model before load: what the steps'
+// memory figures are counted from.
+type baseline struct {
+	baseSys results.System // before the model started
+	baseMem int64          // the model's user memory idle, after it became ready (results.Proc.UserMemory)
+	idle    results.Proc   // the model's processes idle, after it became ready
+}
+
+// reportTally counts the model's own reports, which arrive from the
+// instances' stdout readers, hence mu.
+type reportTally struct {
+	mu sync.Mutex
 	// reportCounts sums reports by "kind:ERRNO" over the whole run.
 	reportCounts       map[string]int64
 	reportsAtStepStart map[string]int64
-	// records is every record written, for the analysis at the end: the
-	// same records `c10klab plot` reads back from the timeline. Reports
-	// arrive from other goroutines, hence recMu.
+}
+
+// recorder is the model's timeline and every record written to it, for
+// the analysis at the end: the same records `c10klab plot` reads back from
+// the timeline. Reports arrive from other goroutines, hence recMu.
+type recorder struct {
+	tl          *results.Timeline
 	recMu       sync.Mutex
 	records     []results.Record
 	writeFailed bool // the timeline refused a record: said once
-	last        results.Sample
+}
+
+// progress is where the steps have got: the latest sample, the step
+// running and what it has seen so far.
+type progress struct {
+	last results.Sample
 	// stepLagMs is the swarm's worst lag behind its send schedule in any
 	// second of the current step.
 	stepLagMs float64
 	// current is the step running, whose phase labels each sample.
-	current *stepRun
-
-	// probeErrs are the reads that failed, each recorded once (probeerr.go).
-	probeErrs probeFailures
+	current  *stepRun
+	peakOpen int // the most connections the swarm held in this model's run
 }
 
 // connectTimeout is how long an agent waits for a connect to complete: past

@@ -21,80 +21,67 @@ import (
 	"c10klab/runner/internal/swarm"
 )
 
-// Options is one run's settings.
+// Options is one run's settings. The settings the run record keeps are
+// declared once, in results.Config's groups, embedded here; the rest
+// (where things are, how agents are placed, what the machine allows) are
+// the runner's own. The groups hold, by concern:
+//   - StepPlan: Steps, Rate, RampDoubling, Hold
+//   - SearchBounds: Search, MaxOffered, Budget
+//   - Messages: Interval, Deadline, MsgSize
+//   - Instances: Procs, Pin, ModelCPUs, SwarmCPUs
+//   - Judging: SustainRatio
+//   - Processes: Backlog, ModelNoFile, AgentNoFile, ModelEnv
+//   - GuardLimits: Guard, MemLimit, PidsLimit
+//   - Pacing: Repeat, SettleMax
+//   - HostileSteps: Hostile, HostileShare
+//
+// Steps are the planned steps: with Search, where the capacity search
+// starts (search.go); without, the whole run. Search is off with Hostile
+// kinds, whose steps need the last planned step as their baseline.
+// MaxOffered is the most connections the search offers, what the model's
+// instances and the swarm's agents are sized for before the first step; 0:
+// twice the last planned step. The machine's own bounds (Validate's
+// arithmetic) may lower it, which the run names. Budget bounds each
+// model's measurement from its start: no step starts that would not end
+// within it (Estimate's arithmetic), and the search stops with what it
+// found, saying so; 0: no budget. RampDoubling starts each ramp doubling
+// the connections held every this long, from 1,000, until that reaches
+// Rate (swarm.Ramp): the once-a-second samples then measure cost at evenly
+// spaced points of a log scale; 0: every ramp at Rate from the start.
+// ModelCPUs and SwarmCPUs override the split of the CPUs when pinning
+// (default: the first CPU for the model, the rest for the swarm). Backlog
+// is C10K_BACKLOG for the models (0: each model's default, 4096 or its
+// preset's). ModelNoFile and AgentNoFile, when positive, lower the
+// open-files limit of each model instance or swarm agent, to provoke those
+// limits. Hostile kinds (swarm.HostileKinds) each run as one more step
+// after the last: the last step's connections, well-behaved, plus a share
+// HostileShare of as many misbehaving ones of that kind.
 type Options struct {
-	ModuleRoot string // where go.mod is; models are built from here
-	ModelsDir  string
-	BinDir     string
-	ResultsDir string
-	Exe        string // the c10klab binary (agents run as `Exe agent`)
-	Command    []string
+	Files
+	results.StepPlan
+	results.SearchBounds
+	results.Messages
+	results.Instances
+	results.Judging
+	results.Processes
+	results.GuardLimits
+	results.Pacing
+	results.HostileSteps
 
 	Specs []model.Spec
-	// Steps are the planned steps: with Search, where the capacity search
-	// starts (search.go); without, the whole run.
-	Steps []int
-	// Search runs the capacity search from Steps. It is off with Hostile
-	// kinds, whose steps need the last planned step as their baseline.
-	Search bool
-	// MaxOffered is the most connections the search offers, what the
-	// model's instances and the swarm's agents are sized for before the
-	// first step; 0: twice the last planned step. The machine's own
-	// bounds (Validate's arithmetic) may lower it, which the run names.
-	MaxOffered int
-	// Budget bounds each model's measurement from its start: no step
-	// starts that would not end within it (Estimate's arithmetic), and the
-	// search stops with what it found, saying so. 0: no budget.
-	Budget time.Duration
-	Rate   int
-	// RampDoubling starts each ramp doubling the connections held every
-	// this long, from 1,000, until that reaches Rate (swarm.Ramp): the
-	// once-a-second samples then measure cost at evenly spaced points of a
-	// log scale. 0: every ramp at Rate from the start.
-	RampDoubling time.Duration
-	Hold         time.Duration
-	Interval     time.Duration
-	Deadline     time.Duration
-	MsgSize      int
-	Procs        int // model instances; 0: as many as the open-files limit needs
-	Pin          bool
-	// ModelCPUs and SwarmCPUs override the split of the CPUs when pinning
-	// (default: the first CPU for the model, the rest for the swarm); an
-	// empty, non-nil list leaves that side unpinned.
-	ModelCPUs, SwarmCPUs []int
+	Addr  netip.AddrPort
 	// SwarmApart keeps the agents off the model's CPUs even under the
 	// guard's cpu cgroup. The cgroup makes the model one scheduling entity
 	// of one share; a hundred agents on its CPU have a hundred, and at a
 	// million connections the model got a tenth of a CPU while its listen
 	// queues overflowed (the scale profile's first runs).
 	SwarmApart   bool
-	SustainRatio float64
-	Addr         netip.AddrPort
-	Backlog      int // C10K_BACKLOG for the models; 0: each model's default (4096, or its preset's)
 	ReadyTimeout time.Duration
 	// ConnsPerProcess is how many connections one process (model instance
 	// or agent) may hold; 0: the open-files soft limit minus a margin.
 	ConnsPerProcess int
-	ModelEnv        []string // extra KEY=VALUE for every model
-	// ModelNoFile and AgentNoFile, when positive, lower the open-files
-	// limit of each model instance or swarm agent, to provoke those limits.
-	ModelNoFile int
-	AgentNoFile int
-	Guard       bool  // run models under the resource guard
-	MemLimit    int64 // guard memory limit in bytes; 0: default
-	PidsLimit   int   // guard process/thread limit; 0: default
 	// Conformance runs the quick conformance check before measuring.
 	Conformance bool
-	// SettleMax bounds each step's settle; 0: the connect timeout plus two
-	// intervals.
-	SettleMax time.Duration
-	// Repeat measures each model this many times (0 or 1: once).
-	Repeat int
-	// Hostile kinds (swarm.HostileKinds), each run as one more step after
-	// the last: the last step's connections, well-behaved, plus a share
-	// HostileShare of as many misbehaving ones of that kind.
-	Hostile      []string
-	HostileShare float64
 	// Machine bounds what Validate accepts; nil: read this machine's.
 	Machine *Machine
 	// Placement is where the agents run; the zero value: on this host.
@@ -103,6 +90,17 @@ type Options struct {
 	// Observe, when set, receives every record as it is written, labelled
 	// with its model: the terminal's progress is one more consumer.
 	Observe func(label string, r results.Record)
+}
+
+// Files is where a run finds its models and binaries and writes its
+// results, and how it was invoked.
+type Files struct {
+	ModuleRoot string // where go.mod is; models are built from here
+	ModelsDir  string
+	BinDir     string
+	ResultsDir string
+	Exe        string // the c10klab binary (agents run as `Exe agent`)
+	Command    []string
 }
 
 // Defaults are the settings of `make bench`.
@@ -119,22 +117,21 @@ func Defaults() Options {
 		// brackets in one or two. 22 models at about 40 s each plus their
 		// start, check and stop fit make bench's 15 minutes; a model whose
 		// bracket is still open then says so ("budget spent").
-		Steps:  []int{1000, 4000, 16000, 48000},
-		Search: true,
-		Budget: 40 * time.Second,
-		Rate:   10000,
-		// Interval + deadline: every connection has an echo due in the
-		// window (EveryConnectionEchoes), at half the cost of the 4 s
-		// hold of the grid-only runs.
-		Hold:         2 * time.Second,
-		Interval:     time.Second,
-		Deadline:     time.Second,
-		MsgSize:      16,
-		Pin:          true,
-		SustainRatio: 0.95,
+		StepPlan: results.StepPlan{
+			Steps: []int{1000, 4000, 16000, 48000},
+			Rate:  10000,
+			// Interval + deadline: every connection has an echo due in the
+			// window (EveryConnectionEchoes), at half the cost of the 4 s
+			// hold of the grid-only runs.
+			Hold: 2 * time.Second,
+		},
+		SearchBounds: results.SearchBounds{Search: true, Budget: 40 * time.Second},
+		Messages:     results.Messages{Interval: time.Second, Deadline: time.Second, MsgSize: 16},
+		Instances:    results.Instances{Pin: true},
+		Judging:      results.Judging{SustainRatio: 0.95},
+		GuardLimits:  results.GuardLimits{Guard: true},
 		Addr:         netip.MustParseAddrPort("127.0.0.1:9999"),
 		ReadyTimeout: 10 * time.Second,
-		Guard:        true,
 		Conformance:  true,
 	}
 }
@@ -362,16 +359,15 @@ func (o *Options) fits(m Machine, top int) error {
 }
 
 func (o *Options) config(labels []string, modelCPUs, swarmCPUs []int, perProcess int) results.Config {
-	return results.Config{
-		Models: labels, Steps: o.Steps, Rate: o.Rate, RampDoubling: o.RampDoubling, Hold: o.Hold,
-		Interval: o.Interval, Deadline: o.Deadline, MsgSize: o.MsgSize,
-		Procs: o.Procs, Pin: o.Pin, ModelCPUs: modelCPUs, SwarmCPUs: swarmCPUs,
-		SustainRatio: o.SustainRatio, Addr: o.Addr.String(), ConnsPerAgent: perProcess,
-		Backlog: o.Backlog, ModelNoFile: o.ModelNoFile, AgentNoFile: o.AgentNoFile, ModelEnv: o.ModelEnv,
-		Guard: o.Guard, MemLimit: o.MemLimit, PidsLimit: o.PidsLimit, Repeat: o.Repeat, SettleMax: o.SettleMax,
-		Hostile: o.Hostile, HostileShare: o.HostileShare,
-		Search: o.searching(), MaxOffered: o.MaxOffered, Budget: o.Budget,
+	c := results.Config{
+		Models: labels, StepPlan: o.StepPlan, SearchBounds: o.SearchBounds, Messages: o.Messages, Instances: o.Instances,
+		Judging: o.Judging, Addr: o.Addr.String(), ConnsPerAgent: perProcess,
+		Processes: o.Processes, GuardLimits: o.GuardLimits, Pacing: o.Pacing, HostileSteps: o.HostileSteps,
 	}
+	// What the run did, where the settings only asked.
+	c.Search = o.searching()
+	c.ModelCPUs, c.SwarmCPUs = modelCPUs, swarmCPUs
+	return c
 }
 
 // planned is one step of a run: its well-behaved connections, and the

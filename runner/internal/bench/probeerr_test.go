@@ -66,7 +66,7 @@ func TestProbeErrorIsRecordedAndWarned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := &measurement{opt: &Options{}, label: label, tl: tl}
+			m := &measurement{opt: &Options{}, subject: subject{label: label}, recorder: recorder{tl: tl}}
 			tt.setup(t, m)
 			for range 3 {
 				tt.read(m)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"c10klab/runner/internal/model"
+	"c10klab/runner/internal/results"
 )
 
 func TestProfiles(t *testing.T) {
@@ -68,8 +69,11 @@ func TestScaleProfileArithmetic(t *testing.T) {
 }
 
 func TestEstimate(t *testing.T) {
-	o := Options{Steps: []int{1000, 11000}, Rate: 1000, Hold: 5 * time.Second,
-		Interval: 10 * time.Second, Deadline: time.Second, SustainRatio: 0.5}
+	o := Options{
+		StepPlan: results.StepPlan{Steps: []int{1000, 11000}, Rate: 1000, Hold: 5 * time.Second},
+		Messages: results.Messages{Interval: 10 * time.Second, Deadline: time.Second},
+		Judging:  results.Judging{SustainRatio: 0.5},
+	}
 	// settle: the 1s deadline + 2s = 3s; ramps 1s and 10s; holds 5s each.
 	if got, want := Estimate(o), 27*time.Second; got != want {
 		t.Errorf("Estimate = %v, want %v", got, want)
@@ -77,8 +81,11 @@ func TestEstimate(t *testing.T) {
 	// The 1M run (500,000 and 1,000,000 at 20,000/s, interval 60s,
 	// hold 65s) measured 4m49s with the model's start and stop: the bound
 	// must not be below what was measured less those.
-	run := Options{Steps: []int{500_000, 1_000_000}, Rate: 20_000, Hold: 65 * time.Second,
-		Interval: time.Minute, Deadline: time.Minute, SustainRatio: 0.95}
+	run := Options{
+		StepPlan: results.StepPlan{Steps: []int{500_000, 1_000_000}, Rate: 20_000, Hold: 65 * time.Second},
+		Messages: results.Messages{Interval: time.Minute, Deadline: time.Minute},
+		Judging:  results.Judging{SustainRatio: 0.95},
+	}
 	if got := Estimate(run); got < 4*time.Minute+39*time.Second || got > 5*time.Minute+30*time.Second {
 		t.Errorf("Estimate of the issue's 1M run = %v, measured 4m49s in all", got)
 	}

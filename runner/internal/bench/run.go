@@ -157,9 +157,9 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		i := k % len(opt.Specs)
 		spec := opt.Specs[i]
 		m := &measurement{
-			opt: &opt, runRec: run, spec: spec, label: label, bin: bins[i], dir: dir, refused: refused[i],
-			env: env, perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs,
-			top: top, topEnd: topEnd, topWhy: topWhy,
+			opt: &opt, runRec: run,
+			subject: subject{spec: spec, label: label, bin: bins[i], dir: dir, refused: refused[i]},
+			sizing:  sizing{perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs, top: top, topEnd: topEnd, topWhy: topWhy},
 		}
 		sum, err := m.run(ctx)
 		if sum != nil {

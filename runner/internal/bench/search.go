@@ -132,9 +132,9 @@ func probeBetween(steps []results.Step, b analysis.Bracket, up int, lim searchLi
 	case lo > 0 && float64(failed.Sustained) >= 0.9*float64(lo):
 		guess = int(math.Ceil(float64(lo) * (1 + lim.resolution)))
 	case b.SustainedStep >= 0 && lim.cpus > 0 && failed.HoldSeconds > 0 &&
-		(failed.Model.CPUUser+failed.Model.CPUSys)/failed.HoldSeconds >= 0.8*float64(lim.cpus):
+		failed.Model.CPU()/failed.HoldSeconds >= 0.8*float64(lim.cpus):
 		st := steps[b.SustainedStep]
-		if busy := (st.Model.CPUUser + st.Model.CPUSys) / st.HoldSeconds; st.HoldSeconds > 0 && busy > 0.05 {
+		if busy := st.Model.CPU() / st.HoldSeconds; st.HoldSeconds > 0 && busy > 0.05 {
 			guess = int(float64(st.Sustained) * 0.9 * float64(lim.cpus) / busy)
 		}
 	}

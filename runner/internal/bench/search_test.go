@@ -30,7 +30,7 @@ func busy(n int, cpu float64) results.Step {
 	return st
 }
 func swarmStep(n int) results.Step {
-	return results.Step{Offered: n, Why: results.WhyTooFew, Window: true, Untrusted: "the swarm fell 900ms behind its send schedule", UntrustedBy: results.MechSwarmLag}
+	return results.Step{StepTrust: results.StepTrust{Untrusted: "the swarm fell 900ms behind its send schedule", UntrustedBy: results.MechSwarmLag}, Offered: n, Why: results.WhyTooFew, Window: true}
 }
 
 func TestNextOffer(t *testing.T) {
@@ -128,9 +128,9 @@ func TestMachineCapacity(t *testing.T) {
 		says        string
 	}{
 		{"a thread per connection meets the task limit",
-			results.Step{Sustained: 10000, Model: results.Proc{Threads: 10005}, UserMem: 10000 << 10}, 29000, 1 << 40, 28995, "task limit"},
-		{"an event loop's memory", results.Step{Sustained: 10000, Model: results.Proc{Threads: 6}, UserMem: 5000 << 10, KernelMem: 5000 << 10}, 29000, 1 << 30, 10000 + 1<<30/(1<<10), "memory"},
-		{"nothing in sight without limits", results.Step{Sustained: 10000, Model: results.Proc{Threads: 10005}}, 0, 0, 0, ""},
+			results.Step{StepCost: results.StepCost{Model: results.ProcDelta{Threads: 10005}, UserMem: 10000 << 10}, Sustained: 10000}, 29000, 1 << 40, 28995, "task limit"},
+		{"an event loop's memory", results.Step{StepCost: results.StepCost{Model: results.ProcDelta{Threads: 6}, UserMem: 5000 << 10, KernelMem: 5000 << 10}, Sustained: 10000}, 29000, 1 << 30, 10000 + 1<<30/(1<<10), "memory"},
+		{"nothing in sight without limits", results.Step{StepCost: results.StepCost{Model: results.ProcDelta{Threads: 10005}}, Sustained: 10000}, 0, 0, 0, ""},
 		{"nothing sustained", results.Step{}, 29000, 1 << 30, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -289,25 +289,28 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		// No window: the ramp's echoes are all there is.
 		sr.rampHist, sr.windowHist = swarm.NewHist(), sr.rampHist
 	}
+	// The swarm's counts over the whole step, and over the window.
+	overStep := end.Swarm.Sub(sr.before.Swarm.SwarmCounters)
+	overWindow := end.Swarm.Sub(steady.Swarm.SwarmCounters)
 	st := &results.Step{
 		Index: sr.index, Offered: sr.offered, Start: sr.start, End: end.Time,
-		Open:           end.Swarm.Open,
-		Failures:       probe.CounterDeltas(sr.before.Swarm.Failures, end.Swarm.Failures),
-		ClientFailures: probe.CounterDeltas(sr.before.Swarm.ClientFailures, end.Swarm.ClientFailures),
-		Latency:        swarm.Percentiles(sr.windowHist),
-		RampLatency:    swarm.Percentiles(sr.rampHist),
-		Settled:        sr.settled,
-		Echoes:         end.Swarm.Echoed - steady.Swarm.Echoed,
-		Unstamped:      end.Swarm.Unstamped - steady.Swarm.Unstamped,
-		Model:          m.modelDetail(end.Model),
-		AgentsCPU:      cpu(end.Agents) - cpu(steady.Agents),
-		MachineCPU:     delta(steady.System.CPUBusy, end.System.CPUBusy),
-		MemStall:       delta(steady.System.MemStall, end.System.MemStall),
-		Counters:       probe.CounterDeltas(sr.before.System.Counters, end.System.Counters),
-		LagMaxMs:       m.stepLagMs,
-		RampPauses:     end.Swarm.RampPauses - sr.before.Swarm.RampPauses,
-		Unattempted:    end.Swarm.Unattempted,
-		Cut:            cut,
+		Open: overStep.Open, Cut: cut,
+		StepFailures: results.StepFailures{Failures: overStep.Failures, ClientFailures: overStep.ClientFailures},
+		StepTiming: results.StepTiming{
+			Latency:     swarm.Percentiles(sr.windowHist),
+			RampLatency: swarm.Percentiles(sr.rampHist),
+			Settled:     sr.settled,
+		},
+		StepCost: results.StepCost{
+			Echoes:     overWindow.Echoed,
+			Unstamped:  overWindow.Unstamped,
+			Model:      results.ProcDelta(m.modelDetail(end.Model)),
+			AgentsCPU:  end.Agents.CPU() - steady.Agents.CPU(),
+			MachineCPU: delta(steady.System.CPUBusy, end.System.CPUBusy),
+			MemStall:   delta(steady.System.MemStall, end.System.MemStall),
+		},
+		Counters:  results.CounterDeltas(sr.before.System.Counters, end.System.Counters),
+		StepTrust: results.StepTrust{LagMaxMs: m.stepLagMs, RampPauses: overStep.RampPauses, Unattempted: overStep.Unattempted},
 	}
 	if !sr.rampEnd.IsZero() {
 		st.RampSeconds = sr.rampEnd.Sub(sr.start).Seconds()
@@ -319,7 +322,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 			st.Hostile.Cycles -= b.Cycles
 			before = b.Failures
 		}
-		st.Hostile.Failures = probe.CounterDeltas(before, h.Failures)
+		st.Hostile.Failures = results.CounterDeltas(before, h.Failures)
 	}
 	if !sr.settleEnd.IsZero() {
 		st.SettleSeconds = sr.settleEnd.Sub(sr.rampEnd).Seconds()
@@ -328,7 +331,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		st.WindowStart = sr.window.Time
 	}
 	m.mu.Lock()
-	st.ServerReports = probe.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
+	st.ServerReports = results.CounterDeltas(m.reportsAtStepStart, m.reportCounts)
 	m.mu.Unlock()
 	for _, c := range m.runRec.Config.ModelCPUs {
 		if c < len(steady.System.PerCPU) && c < len(end.System.PerCPU) {
@@ -350,8 +353,9 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 			}
 		}
 	}
-	st.Model.CPUUser = end.Model.CPUUser - steady.Model.CPUUser
-	st.Model.CPUSys = end.Model.CPUSys - steady.Model.CPUSys
+	// The per-process figures as read now; the CPU over the window.
+	overHold := end.Model.Since(steady.Model)
+	st.Model.CPUUser, st.Model.CPUSys = overHold.CPUUser, overHold.CPUSys
 	st.HoldSeconds = end.Time.Sub(steady.Time).Seconds()
 	st.UserMem = st.Model.UserMemory() - m.baseMem
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
@@ -359,17 +363,14 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 		// Last, so the per-process reads at the window's ends count.
 		st.RunnerCPU = now - steady.RunnerCPU
 	}
-	st.Sustained = end.Swarm.Sustained // on time at the end: all a step without a window can say
+	st.Sustained = overStep.Sustained // on time at the end: all a step without a window can say
 	if ev != nil {
 		m.stepLagMs = max(m.stepLagMs, ev.LagMaxMs)
 		st.LagMaxMs = m.stepLagMs
 		st.Sustained, st.Window = ev.Sustained, true
-		st.Echoes = ev.Echoed - sr.opened.Echoed
-		st.Open = ev.Open
-		st.Failures = probe.CounterDeltas(sr.before.Swarm.Failures, ev.Failures)
-		st.ClientFailures = probe.CounterDeltas(sr.before.Swarm.ClientFailures, ev.ClientFailures)
+		st.Echoes = ev.Counters.Sub(sr.opened.Counters).Echoed
+		atEval := ev.Counters.Sub(sr.before.Swarm.SwarmCounters)
+		st.Open, st.Failures, st.ClientFailures = atEval.Open, atEval.Failures, atEval.ClientFailures
 	}
 	return st
 }
-
-func cpu(p results.Proc) float64 { return p.CPUUser + p.CPUSys }

@@ -37,15 +37,22 @@ func runStream(t0 time.Time) (recs []struct {
 		sec := 0.4
 		sample := func(step int, phase string, offered int) {
 			add(label, results.Record{Type: results.TypeSample, Sample: &results.Sample{Time: at(sec), Step: step, Offered: offered, Phase: phase,
-				Swarm: results.Swarm{Open: offered, Sustained: offered, Latency: results.Percentiles{Count: 10, P99: 1.5}}}})
+				Swarm: results.Swarm{SwarmCounters: results.SwarmCounters{Open: offered, Sustained: offered}, Latency: results.Percentiles{Count: 10, P99: 1.5}}}})
 			if phase != "" {
 				phaseSamples++
 			}
 			sec++
 		}
 		step := func(index, offered int, echoes int64) {
-			add(label, results.Record{Type: results.TypeStep, Step: &results.Step{Index: index, Offered: offered, Open: offered,
-				Sustained: offered, OK: echoes > 0, End: at(sec - 1), Latency: results.Percentiles{Count: echoes, P99: 1.5}}})
+			add(label, results.Record{Type: results.TypeStep, Step: &results.Step{
+				StepTiming: results.StepTiming{Latency: results.Percentiles{Count: echoes, P99: 1.5}},
+				Index:      index,
+				Offered:    offered,
+				Open:       offered,
+				Sustained:  offered,
+				OK:         echoes > 0,
+				End:        at(sec - 1),
+			}})
 		}
 		event(0, results.EventStarted)
 		event(0.2, results.EventReady)

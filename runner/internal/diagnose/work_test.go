@@ -13,7 +13,7 @@ import (
 // full; a wait, or figures that point elsewhere, leave the diagnosis as it
 // was.
 func TestDiagnoseWork(t *testing.T) {
-	cfg := results.Config{SustainRatio: 0.95, ModelCPUs: []int{0}, Interval: time.Second}
+	cfg := results.Config{Messages: results.Messages{Interval: time.Second}, Instances: results.Instances{ModelCPUs: []int{0}}, Judging: results.Judging{SustainRatio: 0.95}}
 	env := results.Environment{CPUs: 2}
 	ok := results.Step{Offered: 100, Open: 100, Sustained: 100, OK: true, Window: true}
 	// At a message a second, as many echoes are due a second as there are
@@ -21,9 +21,16 @@ func TestDiagnoseWork(t *testing.T) {
 	// The model holds every socket the clients opened (it accepts) and
 	// echoes only some of what is due.
 	slow := func(conns int, echoes int64, cpuSeconds float64) results.Step {
-		return results.Step{Index: 1, Offered: conns, Open: conns, Sustained: 150, Window: true, Settled: true, HoldSeconds: 4,
-			Echoes: echoes, Model: results.Proc{CPUUser: cpuSeconds, FDs: conns + 8}, Failures: map[string]int64{"deadline": 3000},
-			Latency: results.Percentiles{Count: echoes, P50: 900, P99: 4000}}
+		return results.Step{
+			StepFailures: results.StepFailures{Failures: map[string]int64{"deadline": 3000}},
+			StepTiming:   results.StepTiming{Settled: true, Latency: results.Percentiles{Count: echoes, P50: 900, P99: 4000}},
+			StepCost:     results.StepCost{HoldSeconds: 4, Echoes: echoes, Model: results.ProcDelta{CPUUser: cpuSeconds, FDs: conns + 8}},
+			Index:        1,
+			Offered:      conns,
+			Open:         conns,
+			Sustained:    150,
+			Window:       true,
+		}
 	}
 	for _, c := range []struct {
 		name, work string

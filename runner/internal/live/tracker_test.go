@@ -32,7 +32,7 @@ func (s *stream) event(label string, sec float64, kind string) {
 func (s *stream) sample(label string, sec float64, step int, phase string, offered, open int) {
 	s.recs = append(s.recs, labelled{label, results.Record{Type: results.TypeSample, Sample: &results.Sample{
 		Time: s.at(sec), Step: step, Offered: offered, Phase: phase,
-		Swarm: results.Swarm{Open: open, Sustained: open}}}})
+		Swarm: results.Swarm{SwarmCounters: results.SwarmCounters{Open: open, Sustained: open}}}}})
 }
 
 func TestTrackerPositionAndTimeLeft(t *testing.T) {

@@ -28,7 +28,7 @@ var Counters = []string{
 var gauges = map[string]bool{"Tcp.CurrEstab": true}
 
 // IsGauge reports whether key is a level (Tcp.CurrEstab) rather than a
-// cumulative count; its CounterDeltas entry is a change, not a total.
+// cumulative count; its results.CounterDeltas entry is a change, not a total.
 func IsGauge(key string) bool { return gauges[key] }
 
 // ReadSystem reads the kernel's view of memory and TCP: /proc/meminfo,
@@ -164,20 +164,4 @@ func readPairs(path string) (map[string]int64, error) {
 		return nil, fmt.Errorf("probe: %s: %w", path, err)
 	}
 	return m, nil
-}
-
-// CounterDeltas returns after−before for every key of after whose value
-// changed (a key missing from before counts from 0). Gauges (IsGauge) are
-// treated the same way on purpose: over a step, the change in established
-// connections is the comparable figure, and the level itself is in every
-// Sample's System.Counters. A negative delta is kept; it can only come from
-// a gauge falling (or counters reset by a new network namespace).
-func CounterDeltas(before, after map[string]int64) map[string]int64 {
-	d := make(map[string]int64)
-	for k, a := range after {
-		if v := a - before[k]; v != 0 {
-			d[k] = v
-		}
-	}
-	return d
 }

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"net"
 	"os"
@@ -32,7 +31,7 @@ func TestReadSystemSeesConnections(t *testing.T) {
 				t.Errorf("counter %s missing", k)
 			}
 		}
-		d := CounterDeltas(before.Counters, after.Counters)
+		d := results.CounterDeltas(before.Counters, after.Counters)
 		// Cumulative counters only rise, so ≥ holds whatever else runs.
 		if d["Tcp.ActiveOpens"] < n || d["Tcp.PassiveOpens"] < n {
 			t.Fatalf("ActiveOpens +%d, PassiveOpens +%d, want ≥ %d each", d["Tcp.ActiveOpens"], d["Tcp.PassiveOpens"], n)
@@ -102,26 +101,6 @@ func measureConns(n int) (before, after results.System, err error) {
 type System = struct {
 	MemAvailable, Slab, SUnreclaim, TCPInUse, TCPOrphan, TCPTimeWait, TCPMem int64
 	Counters                                                                 map[string]int64
-}
-
-func TestCounterDeltas(t *testing.T) {
-	tests := []struct {
-		name          string
-		before, after map[string]int64
-		want          map[string]int64
-	}{
-		{"unchanged dropped", map[string]int64{"Tcp.InSegs": 5}, map[string]int64{"Tcp.InSegs": 5}, map[string]int64{}},
-		{"rise", map[string]int64{"Tcp.InSegs": 5}, map[string]int64{"Tcp.InSegs": 9}, map[string]int64{"Tcp.InSegs": 4}},
-		{"gauge falls", map[string]int64{"Tcp.CurrEstab": 10}, map[string]int64{"Tcp.CurrEstab": 4}, map[string]int64{"Tcp.CurrEstab": -6}},
-		{"new key from zero", nil, map[string]int64{"TcpExt.ListenDrops": 3}, map[string]int64{"TcpExt.ListenDrops": 3}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := CounterDeltas(tc.before, tc.after); !maps.Equal(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
 }
 
 // TestReadSystemCountsBusyCPU burns CPU in this process and checks that

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"c10klab/runner/internal/probe"
+	"c10klab/runner/internal/results"
 )
 
 // sampler measures both sides once.
@@ -38,7 +39,7 @@ func (m *sampler) sample(phase string, s *session) (Sample, error) {
 	if err != nil {
 		return smp, err
 	}
-	smp.Counters = probe.CounterDeltas(m.base, c)
+	smp.Counters = results.CounterDeltas(m.base, c)
 	smp.Exceptions = s.exceptionCount()
 	return smp, nil
 }

@@ -159,7 +159,7 @@ func stepRows(steps []results.Step, samples []results.Sample) [][]string {
 			i64(analysis.Total(s.Failures)), i64(analysis.Total(s.ClientFailures))}
 		r = append(r, latVals(s.Latency)...)
 		r = append(r, i64(s.Echoes))
-		r = append(r, procVals(s.Model)...)
+		r = append(r, procVals(results.Proc(s.Model))...) // the same columns as a sample's, the CPU the window's
 		r = append(r, ftoa(s.AgentsCPU), ftoa(s.MachineCPU), ftoa(s.MemStall), i64(s.KernelMem), i64(s.UserMem),
 			optional(analysis.UserMemPerConn(s)), optional(analysis.KernelMemPerConn(s, samples)), optional(analysis.CPUPer1kEchoes(s)), ftoa(s.LagMaxMs))
 		r = append(append(append(r, fails.values(s.Failures)...), clients.values(s.ClientFailures)...), counters.values(s.Counters)...)

@@ -54,10 +54,13 @@ type scenario struct {
 
 func writeRunSmall(dir string) error {
 	cfg := results.Config{
-		Models: []string{"epoll", "threaded", "goroutine"}, Steps: []int{500, 1000, 2000, 4000},
-		Rate: 1000, Hold: 3 * time.Second, Interval: time.Second, Deadline: 2 * time.Second,
-		MsgSize: 12, Procs: 1, Pin: true, ModelCPUs: []int{0}, SwarmCPUs: []int{1},
-		SustainRatio: 0.95, Addr: "127.0.0.1:24680", ConnsPerAgent: 2000,
+		StepPlan:      results.StepPlan{Steps: []int{500, 1000, 2000, 4000}, Rate: 1000, Hold: 3 * time.Second},
+		Messages:      results.Messages{Interval: time.Second, Deadline: 2 * time.Second, MsgSize: 12},
+		Instances:     results.Instances{Procs: 1, Pin: true, ModelCPUs: []int{0}, SwarmCPUs: []int{1}},
+		Judging:       results.Judging{SustainRatio: 0.95},
+		Models:        []string{"epoll", "threaded", "goroutine"},
+		Addr:          "127.0.0.1:24680",
+		ConnsPerAgent: 2000,
 	}
 	run := &results.Run{
 		ID: "20260115-101500-small", Started: t0,
@@ -241,8 +244,11 @@ func simulate(dir string, cfg results.Config, sc scenario, start time.Time, rng 
 			lat = mergeP(lat, pc)
 			sm := &results.Sample{
 				Time: now, Elapsed: round3(elapsed), Step: i, Offered: offered,
-				Swarm: results.Swarm{Open: open, Connecting: connecting, Sustained: sustained, Sent: sent, Echoed: echoed,
-					Failures: clone(fails), ClientFailures: clone(clientFails), LagMaxMs: round3(lag), Latency: pc},
+				Swarm: results.Swarm{
+					SwarmCounters: results.SwarmCounters{Open: open, Connecting: connecting, Sustained: sustained, Sent: sent, Echoed: echoed, Failures: clone(fails), ClientFailures: clone(clientFails)},
+					LagMaxMs:      round3(lag),
+					Latency:       pc,
+				},
 				Model:  procAt(open),
 				Agents: results.Proc{Procs: 1 + open/cfg.ConnsPerAgent, Threads: 6, FDs: open + 8, RSS: 12*mib + int64(open)*900, PSS: 11*mib + int64(open)*880, CPUUser: cpu * 0.5, CPUSys: cpu * 0.7},
 				System: results.System{MemAvailable: 3310*mib - int64(float64(open)*(sc.userPer+2*sc.kernelPer)), Slab: 210*mib + int64(open)*2400, SUnreclaim: 95*mib + int64(open)*1900,
@@ -259,7 +265,7 @@ func simulate(dir string, cfg results.Config, sc scenario, start time.Time, rng 
 				counters["Tcp.EstabResets"] += int64(open)
 				recs = append(recs, results.Record{Type: results.TypeSample, Sample: &results.Sample{
 					Time: start.Add(time.Duration(elapsed * float64(time.Second))), Elapsed: round3(elapsed), Step: i, Offered: offered,
-					Swarm:  results.Swarm{Sent: sent, Echoed: echoed, Failures: clone(fails), LagMaxMs: 2},
+					Swarm:  results.Swarm{SwarmCounters: results.SwarmCounters{Sent: sent, Echoed: echoed, Failures: clone(fails)}, LagMaxMs: 2},
 					Agents: results.Proc{Procs: 1, Threads: 6, FDs: 8, RSS: 12 * mib, PSS: 11 * mib, CPUUser: cpu * 0.5, CPUSys: cpu * 0.7},
 					System: results.System{MemAvailable: 3300 * mib, Slab: 210 * mib, SUnreclaim: 95 * mib, TCPInUse: 9, TCPTimeWait: int64(open), Counters: clone(counters)},
 				}})
@@ -269,11 +275,17 @@ func simulate(dir string, cfg results.Config, sc scenario, start time.Time, rng 
 		stepEnd := start.Add(time.Duration(elapsed * float64(time.Second)))
 		last := recs[len(recs)-1].Sample
 		st := results.Step{
-			Index: i, Offered: offered, Start: stepStart, End: stepEnd, Open: last.Swarm.Open, Sustained: last.Swarm.Sustained,
-			Failures: delta(fails, failsBefore), ClientFailures: delta(clientFails, clientBefore), Latency: lat,
-			Echoes: echoed - echoedBefore, Model: procAt(open), AgentsCPU: round3((cpu - cpuBefore) * 1.2),
-			KernelMem: int64(sc.kernelPer * float64(last.Swarm.Sustained)), UserMem: int64(sc.userPer * float64(last.Swarm.Sustained)),
-			Counters: delta(counters, countersBefore), LagMaxMs: round3(lagMax),
+			StepFailures: results.StepFailures{Failures: delta(fails, failsBefore), ClientFailures: delta(clientFails, clientBefore)},
+			StepTiming:   results.StepTiming{Latency: lat},
+			StepCost:     results.StepCost{Echoes: echoed - echoedBefore, Model: results.ProcDelta(procAt(open)), AgentsCPU: round3((cpu - cpuBefore) * 1.2), KernelMem: int64(sc.kernelPer * float64(last.Swarm.Sustained)), UserMem: int64(sc.userPer * float64(last.Swarm.Sustained))},
+			StepTrust:    results.StepTrust{LagMaxMs: round3(lagMax)},
+			Index:        i,
+			Offered:      offered,
+			Start:        stepStart,
+			End:          stepEnd,
+			Open:         last.Swarm.Open,
+			Sustained:    last.Swarm.Sustained,
+			Counters:     delta(counters, countersBefore),
 		}
 		st.OK = float64(st.Sustained) >= cfg.SustainRatio*float64(offered)
 		st.Model.CPUUser, st.Model.CPUSys = round3((cpu-cpuBefore)*0.35), round3((cpu-cpuBefore)*0.65)

@@ -13,7 +13,7 @@ import (
 // the capacities given; the folder is an older one, so its summaries
 // stand as written.
 func repeated(id string, caps map[string][3]int) *results.Loaded {
-	l := &results.Loaded{Run: results.Run{ID: id, Config: results.Config{Repeat: 3}},
+	l := &results.Loaded{Run: results.Run{ID: id, Config: results.Config{Pacing: results.Pacing{Repeat: 3}}},
 		Timelines: map[string][]results.Record{}, Summaries: map[string]results.Summary{}}
 	for r := 1; r <= 3; r++ {
 		for _, m := range []string{"epoll", "gnet"} {

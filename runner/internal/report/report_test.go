@@ -285,8 +285,8 @@ func TestRenderEdgeCases(t *testing.T) {
 		}},
 		{"zero-sustained", []results.Record{
 			{Type: results.TypeSample, Sample: &results.Sample{Time: start.Add(time.Second), Elapsed: 1, Offered: 100,
-				Swarm: results.Swarm{Open: 100, Failures: map[string]int64{"deadline:ETIMEDOUT": 100}}}},
-			{Type: results.TypeStep, Step: &results.Step{Index: 0, Offered: 100, Open: 100, Failures: map[string]int64{"deadline:ETIMEDOUT": 100}, UserMem: 4096}},
+				Swarm: results.Swarm{SwarmCounters: results.SwarmCounters{Open: 100, Failures: map[string]int64{"deadline:ETIMEDOUT": 100}}}}},
+			{Type: results.TypeStep, Step: &results.Step{StepFailures: results.StepFailures{Failures: map[string]int64{"deadline:ETIMEDOUT": 100}}, StepCost: results.StepCost{UserMem: 4096}, Index: 0, Offered: 100, Open: 100}},
 			{Type: results.TypeEvent, Event: &results.Event{Time: start.Add(2 * time.Second), Kind: results.EventGuard, Msg: "available memory below 256 MiB"}},
 		}},
 	} {
@@ -337,7 +337,7 @@ func TestRunnerCPUCell(t *testing.T) {
 		{0.0004, 4, "< 0.001"}, // below the resolution shown: said so, not 0.000
 	}
 	for _, tc := range tests {
-		if got := runnerCPUCell(results.Step{RunnerCPU: tc.cpu, HoldSeconds: tc.hold}); got != tc.want {
+		if got := runnerCPUCell(results.Step{StepCost: results.StepCost{RunnerCPU: tc.cpu, HoldSeconds: tc.hold}}); got != tc.want {
 			t.Errorf("runner CPU %v s over %v s: %q, want %q", tc.cpu, tc.hold, got, tc.want)
 		}
 	}

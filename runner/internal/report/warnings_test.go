@@ -21,7 +21,10 @@ func TestWarningsNameUnstampedEchoes(t *testing.T) {
 			l := &results.Loaded{
 				Run: results.Run{Models: []string{"m"}},
 				Timelines: map[string][]results.Record{"m": {{Type: "step", Step: &results.Step{
-					Index: 2, Offered: 40000, Echoes: 40000, Unstamped: tc.unstamped}}}},
+					StepCost: results.StepCost{Echoes: 40000, Unstamped: tc.unstamped},
+					Index:    2,
+					Offered:  40000,
+				}}}},
 			}
 			got := strings.Join(collectWarnings(l, nil), "\n")
 			switch {

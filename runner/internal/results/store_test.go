@@ -16,7 +16,7 @@ import (
 )
 
 func sample(i int) Record {
-	return Record{Type: TypeSample, Sample: &Sample{Time: time.Unix(int64(1000+i), 0).UTC(), Step: 0, Offered: 100, Swarm: Swarm{Open: i}}}
+	return Record{Type: TypeSample, Sample: &Sample{Time: time.Unix(int64(1000+i), 0).UTC(), Step: 0, Offered: 100, Swarm: Swarm{SwarmCounters: SwarmCounters{Open: i}}}}
 }
 
 func step(i int) Record {

@@ -30,41 +30,96 @@ type Run struct {
 // FormatAnalysis is the first layout whose folders can be analysed again.
 const FormatAnalysis = 2
 
-// Config is the run's settings.
+// Config is the run's settings. Every setting a user gives is declared
+// once, in one of the groups below, which bench.Options embeds as well;
+// Config adds what the run resolved from them (the models' labels, the
+// address as text, the connections per agent). The groups are embedded in
+// the order their fields always had, so run.json keeps its keys and their
+// order.
 type Config struct {
 	Models []string `json:"models"`
-	Steps  []int    `json:"steps"` // offered connections per step, ascending
-	Rate   int      `json:"rate"`  // connections opened per second, whole swarm
+	StepPlan
+	SearchBounds
+	Messages
+	Instances
+	Judging
+	Addr          string `json:"addr"`
+	ConnsPerAgent int    `json:"conns_per_agent"`
+	Processes
+	GuardLimits
+	Pacing
+	HostileSteps
+}
+
+// StepPlan is the planned steps: how many connections each offers, how fast
+// they open and how long a step holds them.
+type StepPlan struct {
+	Steps []int `json:"steps"` // offered connections per step, ascending
+	Rate  int   `json:"rate"`  // connections opened per second, whole swarm
 	// RampDoubling: ramps began doubling the count held this often, from
 	// 1,000, up to Rate (0: at Rate throughout).
 	RampDoubling time.Duration `json:"ramp_doubling,omitempty"`
 	Hold         time.Duration `json:"hold"` // time each step holds its connections before it is evaluated
-	// Search: the capacity search ran from Steps (bench.Options.Search),
-	// up to MaxOffered connections, within Budget a model.
-	Search        bool          `json:"search,omitempty"`
-	MaxOffered    int           `json:"max_offered,omitempty"`
-	Budget        time.Duration `json:"budget,omitempty"`
-	Interval      time.Duration `json:"interval"`
-	Deadline      time.Duration `json:"deadline"`
-	MsgSize       int           `json:"msg_size"`
-	Procs         int           `json:"procs"` // model instances; 0 = as many as the open-files limit requires
-	Pin           bool          `json:"pin"`
-	ModelCPUs     []int         `json:"model_cpus,omitempty"`
-	SwarmCPUs     []int         `json:"swarm_cpus,omitempty"`
-	SustainRatio  float64       `json:"sustain_ratio"`
-	Addr          string        `json:"addr"`
-	ConnsPerAgent int           `json:"conns_per_agent"`
-	// What the models were started with, for the diagnosis.
-	Backlog     int           `json:"backlog"`                // C10K_BACKLOG asked for (0: each model's default)
-	ModelNoFile int           `json:"model_nofile,omitempty"` // open-files limit the run set on each instance (0: the environment's)
-	AgentNoFile int           `json:"agent_nofile,omitempty"` // the same for each agent
-	ModelEnv    []string      `json:"model_env,omitempty"`    // extra KEY=VALUE given to every model
-	Guard       bool          `json:"guard"`                  // the resource guard watched the models
-	MemLimit    int64         `json:"mem_limit,omitempty"`    // guard memory limit asked for, bytes (0: default)
-	PidsLimit   int           `json:"pids_limit,omitempty"`   // guard tasks limit asked for (0: default)
-	Repeat      int           `json:"repeat,omitempty"`       // each model measured this many times (0, 1: once)
-	SettleMax   time.Duration `json:"settle_max,omitempty"`   // bound on a step's settle
-	// Hostile kinds run after the last step, HostileShare of its count each.
+}
+
+// SearchBounds is the capacity search: whether it runs from the planned
+// steps, up to MaxOffered connections, within Budget a model. In a run's
+// Config, Search says whether it ran (bench.Options.searching).
+type SearchBounds struct {
+	Search     bool          `json:"search,omitempty"`
+	MaxOffered int           `json:"max_offered,omitempty"`
+	Budget     time.Duration `json:"budget,omitempty"`
+}
+
+// Messages is what each connection sends and how late its echo may be.
+type Messages struct {
+	Interval time.Duration `json:"interval"`
+	Deadline time.Duration `json:"deadline"`
+	MsgSize  int           `json:"msg_size"`
+}
+
+// Instances is how many model instances run and on which CPUs the model
+// and the swarm run. In a run's Config, the CPU lists are those used; as a
+// setting, they override the default split (an empty, non-nil list leaves
+// that side unpinned).
+type Instances struct {
+	Procs     int   `json:"procs"` // model instances; 0 = as many as the open-files limit requires
+	Pin       bool  `json:"pin"`
+	ModelCPUs []int `json:"model_cpus,omitempty"`
+	SwarmCPUs []int `json:"swarm_cpus,omitempty"`
+}
+
+// Judging is what a step must reach to count as sustained.
+type Judging struct {
+	SustainRatio float64 `json:"sustain_ratio"` // sustained ≥ this × offered
+}
+
+// Processes is what the models and the agents were started with, for
+// the diagnosis.
+type Processes struct {
+	Backlog     int      `json:"backlog"`                // C10K_BACKLOG asked for (0: each model's default)
+	ModelNoFile int      `json:"model_nofile,omitempty"` // open-files limit the run set on each instance (0: the environment's)
+	AgentNoFile int      `json:"agent_nofile,omitempty"` // the same for each agent
+	ModelEnv    []string `json:"model_env,omitempty"`    // extra KEY=VALUE given to every model
+}
+
+// GuardLimits is the resource guard's settings.
+type GuardLimits struct {
+	Guard     bool  `json:"guard"`                // the resource guard watched the models
+	MemLimit  int64 `json:"mem_limit,omitempty"`  // guard memory limit asked for, bytes (0: default)
+	PidsLimit int   `json:"pids_limit,omitempty"` // guard tasks limit asked for (0: default)
+}
+
+// Pacing is how often each model is measured and how long a step may
+// settle.
+type Pacing struct {
+	Repeat    int           `json:"repeat,omitempty"`     // each model measured this many times (0, 1: once)
+	SettleMax time.Duration `json:"settle_max,omitempty"` // bound on a step's settle (0: the connect timeout plus two intervals)
+}
+
+// HostileSteps are the hostile kinds run after the last step, HostileShare
+// of its count each.
+type HostileSteps struct {
 	Hostile      []string `json:"hostile,omitempty"`
 	HostileShare float64  `json:"hostile_share,omitempty"`
 }
@@ -135,29 +190,9 @@ type Sample struct {
 
 // Swarm is the client side, summed over agents.
 type Swarm struct {
-	Open       int `json:"open"`
-	Connecting int `json:"connecting"`
-	Sustained  int `json:"sustained"`
-	// Fresh: open connections that have sent nothing yet (swarm.Status).
-	Fresh int `json:"fresh,omitempty"`
-	// RampPauses: ticks the agents' ramps waited because they were behind
-	// on their own sends (swarm.Status), cumulative.
-	RampPauses int64 `json:"ramp_pauses,omitempty"`
-	// Unattempted: connections the agents had not tried to open yet.
-	Unattempted int   `json:"unattempted,omitempty"`
-	Sent        int64 `json:"sent"`   // messages sent, cumulative
-	Echoed      int64 `json:"echoed"` // messages echoed intact, cumulative
-	// Unstamped counts echoes timed when an agent read them, not when
-	// they arrived: the kernel gave no plausible receive stamp. Cumulative.
-	Unstamped int64 `json:"unstamped,omitempty"`
-	// Failures by class (FailKey: "phase:ERRNO", phase one of Phase*),
-	// cumulative, blamed on the server side.
-	Failures map[string]int64 `json:"failures,omitempty"`
-	// ClientFailures are the agents' own resource failures (EMFILE,
-	// EADDRNOTAVAIL, ENOBUFS...), cumulative: the swarm, not the model.
-	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
-	LagMaxMs       float64          `json:"lag_max_ms"` // worst lag behind the send schedule in this second
-	Latency        Percentiles      `json:"latency"`    // echoes completed in this second
+	SwarmCounters
+	LagMaxMs float64     `json:"lag_max_ms"` // worst lag behind the send schedule in this second
+	Latency  Percentiles `json:"latency"`    // echoes completed in this second
 	// Hostile is the misbehaving connections (bench --hostile), counted
 	// apart from everything above, which is the well-behaved ones'.
 	Hostile *Hostile `json:"hostile,omitempty"`
@@ -185,7 +220,8 @@ type Percentiles struct {
 	Max   float64 `json:"max"`
 }
 
-// Proc is a process tree's resource use.
+// Proc is a process tree's resource use, its CPU seconds cumulative (a
+// sample's totals; a step's is a ProcDelta).
 type Proc struct {
 	Procs   int     `json:"procs"`
 	Threads int     `json:"threads"`
@@ -209,6 +245,9 @@ type Proc struct {
 	Unread int `json:"unread,omitempty"`
 }
 
+// CPU is the CPU seconds used in all, user and system.
+func (p Proc) CPU() float64 { return p.CPUUser + p.CPUSys }
+
 // UserMemory is the model's user memory with every page counted once, one
 // series across a run: the cgroup's charge (Mem) when the guard's cgroups
 // measured it, each second; else PSS.
@@ -218,6 +257,29 @@ func (p Proc) UserMemory() int64 {
 	}
 	return p.PSS
 }
+
+// ProcDelta is the model in a step's record: its processes, threads,
+// descriptors and memory as at the step's end, and its CPU seconds
+// (CPUUser, CPUSys) over the step's window, where a sample's Proc has them
+// cumulative. A type of its own, with Proc's fields and JSON, so that the
+// compiler refuses a window's CPU where a total is wanted and the reverse.
+type ProcDelta Proc
+
+// Since is p with the CPU seconds used since earlier instead of those used
+// in all: what a step records of a process tree sampled at its window's
+// start (earlier) and end (p).
+func (p Proc) Since(earlier Proc) ProcDelta {
+	d := ProcDelta(p)
+	d.CPUUser -= earlier.CPUUser
+	d.CPUSys -= earlier.CPUSys
+	return d
+}
+
+// UserMemory is Proc.UserMemory: memory is a level, the same in a delta.
+func (p ProcDelta) UserMemory() int64 { return Proc(p).UserMemory() }
+
+// CPU is the CPU seconds used over the window, user and system.
+func (p ProcDelta) CPU() float64 { return Proc(p).CPU() }
 
 // System is the kernel's view.
 type System struct {
@@ -268,23 +330,8 @@ type Step struct {
 	// Cut: the step ended before its hold did (the model exited, the guard
 	// stopped it, or the run was interrupted).
 	Cut bool `json:"cut,omitempty"`
-	// Failures and ClientFailures during this step (deltas).
-	Failures       map[string]int64 `json:"failures,omitempty"`
-	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
-	// ServerReports counts the model's own reports during this step by
-	// "kind:ERRNO" (e.g. "accept:EMFILE").
-	ServerReports map[string]int64 `json:"server_reports,omitempty"`
-	// Latency is the evaluation window's: echoes that came back in it.
-	Latency Percentiles `json:"latency"`
-	// RampLatency is the echoes of the ramp and the settle, kept apart.
-	RampLatency Percentiles `json:"ramp_latency,omitzero"`
-	// RampSeconds is how long opening the new connections took, and
-	// SettleSeconds how long after that until the model served every open
-	// connection on time (resolution: the one-second sampling). Settled is
-	// false when the settle hit its bound and the window began anyway.
-	RampSeconds   float64 `json:"ramp_seconds"`
-	SettleSeconds float64 `json:"settle_seconds"`
-	Settled       bool    `json:"settled"`
+	StepFailures
+	StepTiming
 	// Hostile, in a step of bench --hostile, is what the misbehaving
 	// connections did; everything else in the step is the well-behaved
 	// connections'.
@@ -297,16 +344,52 @@ type Step struct {
 	// whole evaluation window (every echo due in it back intact and on
 	// time); older folders counted the connections on time at the end.
 	Window bool `json:"window,omitempty"`
-	// Echoes, the model's CPU and AgentsCPU are counted over the
-	// evaluation window, the steady state after the settle, which lasted
-	// HoldSeconds.
+	StepCost
+	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
+	StepTrust
+	StepSearch
+}
+
+// StepFailures is what failed during a step, counted over the whole step
+// (deltas): on the server's side, on the swarm's own, and as the model
+// reported itself.
+type StepFailures struct {
+	// Failures and ClientFailures during this step (deltas).
+	Failures       map[string]int64 `json:"failures,omitempty"`
+	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
+	// ServerReports counts the model's own reports during this step by
+	// "kind:ERRNO" (e.g. "accept:EMFILE").
+	ServerReports map[string]int64 `json:"server_reports,omitempty"`
+}
+
+// StepTiming is how long a step's echoes took, in its evaluation window
+// and, apart, in its ramp and settle, and how long those two lasted.
+type StepTiming struct {
+	// Latency is the evaluation window's: echoes that came back in it.
+	Latency Percentiles `json:"latency"`
+	// RampLatency is the echoes of the ramp and the settle, kept apart.
+	RampLatency Percentiles `json:"ramp_latency,omitzero"`
+	// RampSeconds is how long opening the new connections took, and
+	// SettleSeconds how long after that until the model served every open
+	// connection on time (resolution: the one-second sampling). Settled is
+	// false when the settle hit its bound and the window began anyway.
+	RampSeconds   float64 `json:"ramp_seconds"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	Settled       bool    `json:"settled"`
+}
+
+// StepCost is what a step cost the model and the machine. Echoes, the
+// model's CPU and AgentsCPU are counted over the evaluation window, the
+// steady state after the settle, which lasted HoldSeconds; the memory
+// figures are above the idle baseline.
+type StepCost struct {
 	Echoes int64 `json:"echoes"`
 	// Unstamped of those Echoes were timed when an agent read them, not
 	// when they arrived, for want of a kernel receive stamp: their latency
 	// includes the swarm's own delay.
-	Unstamped int64   `json:"unstamped,omitempty"`
-	Model     Proc    `json:"model"` // at the end (CPU: delta over the hold)
-	AgentsCPU float64 `json:"agents_cpu"`
+	Unstamped int64     `json:"unstamped,omitempty"`
+	Model     ProcDelta `json:"model"` // at the end (CPU: delta over the hold)
+	AgentsCPU float64   `json:"agents_cpu"`
 	// MachineCPU is the CPU seconds the whole machine was busy over the
 	// window: the model, the agents, the kernel's softirqs and the rest.
 	MachineCPU float64 `json:"machine_cpu,omitempty"`
@@ -339,9 +422,13 @@ type Step struct {
 	KernelMem int64 `json:"kernel_mem"`
 	// UserMem is the model's user memory above its idle baseline: the
 	// cgroup's charge under the guard, else PSS (Proc.UserMemory).
-	UserMem  int64            `json:"user_mem"`
-	Counters map[string]int64 `json:"counters,omitempty"` // deltas over the step
-	LagMaxMs float64          `json:"lag_max_ms"`         // the swarm's worst lag behind its send schedule in any second of the step
+	UserMem int64 `json:"user_mem"`
+}
+
+// StepTrust is how the swarm kept up in a step, and, when it did not,
+// why the step measured the swarm rather than the model.
+type StepTrust struct {
+	LagMaxMs float64 `json:"lag_max_ms"` // the swarm's worst lag behind its send schedule in any second of the step
 	// RampPauses: ticks the agents' ramps waited in this step, behind on
 	// their own sends (swarm.Status).
 	RampPauses int64 `json:"ramp_pauses,omitempty"`
@@ -351,6 +438,10 @@ type Step struct {
 	// than the model; UntrustedBy is that cause's mechanism (Mech*).
 	Untrusted   string    `json:"untrusted,omitempty"`
 	UntrustedBy Mechanism `json:"untrusted_by,omitempty"`
+}
+
+// StepSearch marks how the capacity search came to run a step.
+type StepSearch struct {
 	// Search marks a step the capacity search added between or beyond the
 	// planned steps (--steps): a bisection probe or a raise.
 	Search bool `json:"search,omitempty"`

@@ -158,13 +158,36 @@ func (h *timerHeap) Pop() any {
 // (idle). At a message a minute a 1 ms tick cost 3.8% of a CPU per agent
 // whatever it held, and the scale profile's 101 agents more than the
 // machine's two CPUs, starving the model's accepts.
+//
+// Its state is grouped by concern in the embedded structs below (the
+// descriptors it polls, its tick clock, its slots, its ramp, its counts,
+// the window in progress, its buffers); their fields are promoted, so the
+// loop reads a.open, a.target, a.rampPauses as before.
 type agent struct {
-	cfg    AgentConfig
-	start  time.Time
+	cfg   AgentConfig
+	start time.Time
+	pollFDs
+	tickClock
+	slotTable
+	rampState
+	agentCounts
+	windowMark
+	hostile hostileState
+	buffers
+}
+
+// pollFDs are the descriptors the loop sleeps on and the events it takes.
+type pollFDs struct {
 	epfd   int // the connections
 	ctlfd  int // the command eventfd alone: the ticking loop sleeps on this
 	idlefd int // the eventfd and epfd: the idle loop sleeps on this
 	evfd   int
+	events []unix.EpollEvent
+}
+
+// tickClock is the agent's grid of ticks and its clock's offset from the
+// kernel's receive stamps.
+type tickClock struct {
 	// quantum is the tick: the grid sends are rounded onto (quantumFor).
 	quantum int64
 	// tickOffset places this agent's ticks within the quantum, so that
@@ -174,13 +197,20 @@ type agent struct {
 	// tick, to bring the kernel's wall-clock receive stamps onto the
 	// agent's monotonic clock.
 	wallOffset int64
+}
 
+// slotTable is the connections the target asks for, by slot, and their
+// timers.
+type slotTable struct {
 	conns    []conn
 	fdSlot   []int32 // fd → slot
 	timers   timerHeap
 	target   int
 	nextOpen int // lowest slot that may be idle
+}
 
+// rampState is how far the current ramp has got and what holds it back.
+type rampState struct {
 	rampStart  int64
 	rampOpened int
 	rampHeld   int // open as the ramp began
@@ -188,25 +218,36 @@ type agent struct {
 	// up with its sends (pauseLagDiv), rampPauseUntil when it may go on.
 	rampPaused, rampPauseUntil int64
 	rampPauses                 int64 // ticks paused, cumulative
+	clientBlocked              int64 // ns until which opening pauses after a client resource failure
+}
 
+// agentCounts is what the agent counts between statuses: the levels and
+// cumulative counts a Status reports (results.SwarmCounters), the worst
+// lag and the latencies since the last status.
+type agentCounts struct {
 	open, connecting, sustained int
 	opened, sent, echoed        int64
 	failures, clientFailures    map[string]int64
 	lagMax                      int64
 	unstamped                   int64 // echoes timed at read time: no plausible kernel stamp
 	wakes                       int64
-	window                      int // the evaluation window in progress (0: none yet)
-	acked                       int // the target command the next status answers
-	hostile                     hostileState
-	windowStart                 int64
 	hist                        *hdr.Histogram
-	clientBlocked               int64 // ns until which opening pauses after a client resource failure
+}
 
-	out    *json.Encoder
-	rbuf   []byte
-	wbuf   []byte
-	recv   stampedReader
-	events []unix.EpollEvent
+// windowMark is the evaluation window in progress and the target command
+// the next status answers.
+type windowMark struct {
+	window      int // the evaluation window in progress (0: none yet)
+	windowStart int64
+	acked       int // the target command the next status answers
+}
+
+// buffers are the status encoder and the buffers reads and writes reuse.
+type buffers struct {
+	out  *json.Encoder
+	rbuf []byte
+	wbuf []byte
+	recv stampedReader
 }
 
 func (a *agent) now() int64 { return int64(time.Since(a.start)) }
@@ -260,13 +301,12 @@ func RunAgent(cfg AgentConfig, commands io.Reader, status io.Writer) error {
 	runtime.LockOSThread()
 	a := &agent{
 		cfg: cfg, start: time.Now(),
-		quantum:  quantumFor(cfg.Interval, cfg.Deadline),
-		failures: map[string]int64{}, clientFailures: map[string]int64{},
-		hostile: hostileState{failures: map[string]int64{}},
-		hist:    NewHist(), out: json.NewEncoder(status),
-		rbuf: make([]byte, 64<<10), wbuf: make([]byte, cfg.MsgSize),
-		events: make([]unix.EpollEvent, 1024),
-		fdSlot: make([]int32, lim.Cur+16),
+		tickClock:   tickClock{quantum: quantumFor(cfg.Interval, cfg.Deadline)},
+		agentCounts: agentCounts{failures: map[string]int64{}, clientFailures: map[string]int64{}, hist: NewHist()},
+		hostile:     hostileState{failures: map[string]int64{}},
+		buffers:     buffers{out: json.NewEncoder(status), rbuf: make([]byte, 64<<10), wbuf: make([]byte, cfg.MsgSize)},
+		pollFDs:     pollFDs{events: make([]unix.EpollEvent, 1024)},
+		slotTable:   slotTable{fdSlot: make([]int32, lim.Cur+16)},
 	}
 	a.tickOffset = int64(frac(float64(cfg.Index)*goldenRatio) * float64(a.quantum))
 	a.recv.init(a.rbuf)
@@ -929,16 +969,18 @@ func (a *agent) emit(stopErr error) { a.emitStatus(stopErr, 0, 0) }
 func (a *agent) emitStatus(stopErr error, evaluated, opened int) {
 	st := Status{
 		Agent: a.cfg.Index, Time: time.Now(), Target: a.target,
-		Open: a.open - a.hostile.open, Connecting: a.connecting, Sustained: a.sustained, Fresh: a.fresh(),
-		Opened: a.opened, Sent: a.sent, Echoed: a.echoed,
-		Failures: a.failures, ClientFailures: a.clientFailures,
-		LagMaxMs: float64(a.lagMax) / 1e6, Unstamped: a.unstamped, Wakes: a.wakes, RampPauses: a.rampPauses,
-		Unattempted: max(len(a.conns)-a.nextOpen, 0),
+		SwarmCounters: results.SwarmCounters{
+			Open: a.open - a.hostile.open, Connecting: a.connecting, Sustained: a.sustained, Fresh: a.fresh(),
+			Sent: a.sent, Echoed: a.echoed, Unstamped: a.unstamped,
+			Failures: a.failures, ClientFailures: a.clientFailures,
+			RampPauses: a.rampPauses, Unattempted: max(len(a.conns)-a.nextOpen, 0),
+		},
+		Opened: a.opened, LagMaxMs: float64(a.lagMax) / 1e6, Wakes: a.wakes,
 	}
 	st.WindowOpened = opened
 	st.Acked, a.acked = a.acked, 0
 	if a.hostile.kind != "" {
-		st.Hostile = &HostileStatus{Kind: a.hostile.kind, Offered: a.hostile.target, Open: a.hostile.open,
+		st.Hostile = &results.Hostile{Kind: a.hostile.kind, Offered: a.hostile.target, Open: a.hostile.open,
 			Cycles: a.hostile.cycles, Failures: a.hostile.failures}
 	}
 	if evaluated > 0 {

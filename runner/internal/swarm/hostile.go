@@ -51,19 +51,6 @@ const (
 	burstWrite = 1               // writes per interval: the buffers fill in seconds, at little cost to the swarm
 )
 
-// HostileStatus is the hostile connections' side of a Status.
-type HostileStatus struct {
-	Kind    string `json:"kind"`
-	Offered int    `json:"offered"`
-	Open    int    `json:"open"`
-	// Cycles counts connections that ended as their kind intends (a reset,
-	// a churned or half-closed connection) and were opened again.
-	Cycles int64 `json:"cycles,omitempty"`
-	// Failures the hostile connections met, by "phase:ERRNO": provoked by
-	// their own misbehaviour, never counted against the server.
-	Failures map[string]int64 `json:"failures,omitempty"`
-}
-
 // hostileState is the agent's hostile connections: the slots after the
 // well-behaved ones.
 type hostileState struct {

@@ -59,42 +59,23 @@ func (c Command) Check() error {
 // cumulative since the agent started; Hist holds only the echoes completed
 // since the previous status.
 type Status struct {
-	Agent      int       `json:"agent"`
-	Time       time.Time `json:"time"`
-	Target     int       `json:"target"`
-	Open       int       `json:"open"`
-	Connecting int       `json:"connecting"`
-	Sustained  int       `json:"sustained"`
-	// Fresh counts the open connections that have not sent their first
-	// message yet: neither served nor unserved. At a message a minute a
-	// connection is fresh for up to a minute after it opens.
-	Fresh  int   `json:"fresh,omitempty"`
-	Opened int64 `json:"opened"`
-	Sent   int64 `json:"sent"`
-	Echoed int64 `json:"echoed"`
-	// Failures blamed on the server side, by "phase:ERRNO".
-	Failures map[string]int64 `json:"failures,omitempty"`
-	// ClientFailures are the agent's own resource failures.
-	ClientFailures map[string]int64 `json:"client_failures,omitempty"`
-	LagMaxMs       float64          `json:"lag_max_ms"`
-	// Unstamped counts echoes timed when read rather than when they
-	// arrived, for want of a plausible kernel receive stamp; cumulative.
-	Unstamped int64 `json:"unstamped,omitempty"`
+	Agent  int       `json:"agent"`
+	Time   time.Time `json:"time"`
+	Target int       `json:"target"`
+	// SwarmCounters are this agent's share of the swarm's counts
+	// (Collect sums them over agents).
+	results.SwarmCounters
+	Opened   int64   `json:"opened"` // connections opened, cumulative
+	LagMaxMs float64 `json:"lag_max_ms"`
 	// Wakes counts the times the agent's loop slept and woke; cumulative.
 	// The agent's own overhead: a tick it did not need is a wake.
 	Wakes int64 `json:"wakes,omitempty"`
-	// RampPauses counts the ticks the ramp waited because the agent was
-	// behind on its sends; cumulative.
-	RampPauses int64 `json:"ramp_pauses,omitempty"`
-	// Unattempted counts the target's connections the agent has not tried
-	// to open yet in this ramp (a refused or failed one was tried).
-	Unattempted int `json:"unattempted,omitempty"`
 	// Evaluated is the window this status ends (0: an ordinary status);
 	// WindowSustained counts the connections open through all of that
 	// window whose every echo due in it came back intact and on time,
 	// and which echoed at least once in it.
 	Evaluated int `json:"evaluated,omitempty"`
-	// Opened is the window this status starts, sent at once when it
+	// WindowOpened is the window this status starts, sent at once when it
 	// starts, so that the window's counts begin from fresh counters.
 	WindowOpened int `json:"window_opened,omitempty"`
 	// Acked is the Seq of the target command this status answers at once.
@@ -102,8 +83,8 @@ type Status struct {
 	WindowSustained int    `json:"window_sustained,omitempty"`
 	Hist            []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds
 	// Hostile is the misbehaving connections' side, when there are any.
-	Hostile *HostileStatus `json:"hostile,omitempty"`
-	Err     string         `json:"err,omitempty"` // the agent stopped because of this
+	Hostile *results.Hostile `json:"hostile,omitempty"`
+	Err     string           `json:"err,omitempty"` // the agent stopped because of this
 }
 
 // Latency histograms record microseconds from 1 µs to 60 s at 3 significant

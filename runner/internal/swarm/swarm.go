@@ -208,13 +208,10 @@ func (s *Swarm) SetTargets(total, hostile int, kind string) error {
 type Evaluation struct {
 	Sustained int     // connections sustained through the window, all agents (at the end)
 	LagMaxMs  float64 // the agents' worst lag behind schedule in their last second
-	Echoed    int64   // echoes received so far, all agents: the window's are the difference
-	Sent      int64
-	// Open, Failures and ClientFailures as the agents counted them at that
-	// moment: fresher than the last per-second status.
-	Open           int
-	Failures       map[string]int64
-	ClientFailures map[string]int64
+	// Counters as the agents counted them at that moment, summed: fresher
+	// than the last per-second status. The window's echoes are the end's
+	// less the start's.
+	Counters results.SwarmCounters
 }
 
 // StartWindow starts evaluation window n (positive, increasing) on every
@@ -243,7 +240,7 @@ func (s *Swarm) await(what string, wait time.Duration, got func(agent int) (Stat
 	timeout := time.After(wait)
 	for {
 		s.mu.Lock()
-		ev := Evaluation{Failures: map[string]int64{}, ClientFailures: map[string]int64{}}
+		ev := Evaluation{Counters: results.SwarmCounters{Failures: map[string]int64{}, ClientFailures: map[string]int64{}}}
 		missing := -1
 		for i := range s.agents {
 			st, ok := got(i)
@@ -253,11 +250,7 @@ func (s *Swarm) await(what string, wait time.Duration, got func(agent int) (Stat
 			}
 			ev.Sustained += st.WindowSustained
 			ev.LagMaxMs = max(ev.LagMaxMs, st.LagMaxMs)
-			ev.Echoed += st.Echoed
-			ev.Sent += st.Sent
-			ev.Open += st.Open
-			addCounts(ev.Failures, st.Failures)
-			addCounts(ev.ClientFailures, st.ClientFailures)
+			ev.Counters.Add(st.SwarmCounters)
 		}
 		s.mu.Unlock()
 		if missing < 0 {
@@ -285,19 +278,9 @@ func (s *Swarm) broadcast(c Command) error {
 func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sum := results.Swarm{Failures: map[string]int64{}, ClientFailures: map[string]int64{}}
+	sum := results.Swarm{SwarmCounters: results.SwarmCounters{Failures: map[string]int64{}, ClientFailures: map[string]int64{}}}
 	for i, st := range s.latest {
-		sum.Open += st.Open
-		sum.Connecting += st.Connecting
-		sum.Sustained += st.Sustained
-		sum.Fresh += st.Fresh
-		sum.RampPauses += st.RampPauses
-		sum.Unattempted += st.Unattempted
-		sum.Sent += st.Sent
-		sum.Echoed += st.Echoed
-		sum.Unstamped += st.Unstamped
-		addCounts(sum.Failures, st.Failures)
-		addCounts(sum.ClientFailures, st.ClientFailures)
+		sum.Add(st.SwarmCounters)
 		sum.LagMaxMs = max(sum.LagMaxMs, s.lagMs[i])
 		s.lagMs[i] = 0
 		if h := st.Hostile; h != nil {
@@ -307,19 +290,13 @@ func (s *Swarm) Collect() (results.Swarm, *hdr.Histogram) {
 			sum.Hostile.Offered += h.Offered
 			sum.Hostile.Open += h.Open
 			sum.Hostile.Cycles += h.Cycles
-			addCounts(sum.Hostile.Failures, h.Failures)
+			sum.Hostile.Failures = results.AddCounts(sum.Hostile.Failures, h.Failures)
 		}
 	}
 	h := s.pending
 	s.pending = NewHist()
 	sum.Latency = Percentiles(h)
 	return sum, h
-}
-
-func addCounts(dst, src map[string]int64) {
-	for k, v := range src {
-		dst[k] += v
-	}
 }
 
 // Stop closes the agents' command streams, which makes them close their
