@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"c10klab/runner/internal/analysis"
@@ -46,5 +47,17 @@ func TestAnalysisRecomputesWhatTheRunWrote(t *testing.T) {
 			t.Errorf("%s: no structured cause: %+v", m, stored)
 		}
 		t.Logf("%s: %s", m, again.Diagnosis)
+	}
+	// capk's run is also TestDiagnosisNamesProvokedFailure's case of a cap
+	// of live connections: one run of 10 s serves both.
+	s := l.Summaries["capk"]
+	want := []string{"server: the server closes connections right after accepting them once 150 are live (a cap of 150)", "read:EOF"}
+	if s.Stop != results.StopNotSustained {
+		t.Errorf("capk: stop %q, want %q", s.Stop, results.StopNotSustained)
+	}
+	for _, w := range want {
+		if !strings.Contains(s.Diagnosis, w) {
+			t.Errorf("capk: diagnosis %q lacks %q", s.Diagnosis, w)
+		}
 	}
 }

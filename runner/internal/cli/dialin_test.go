@@ -18,7 +18,7 @@ import (
 // another host, and the agent that dials in drives the model to the end.
 func TestBenchTakesDialInAgents(t *testing.T) {
 	tmp := t.TempDir()
-	bin := buildC10klab(t, tmp)
+	bin := c10klab
 	resultsDir := filepath.Join(tmp, "results")
 	cmd := smallBench(bin, freePort(t), resultsDir)
 	cmd.Args = append(cmd.Args, "--dial-agents", "1", "--control", "127.0.0.1:"+freePort(t))
@@ -77,5 +77,5 @@ func TestBenchTakesDialInAgents(t *testing.T) {
 	if s := l.Summaries["goroutine"]; s.Stop != results.StopTarget || s.Capacity != 100 {
 		t.Errorf("summary stop %q capacity %d: want the 100 connections of the last step sustained through the dial-in agent", s.Stop, s.Capacity)
 	}
-	assertNothingLeft(t, tmp, cmd.Process.Pid)
+	assertNothingLeft(t, filepath.Dir(bin), cmd.Process.Pid)
 }

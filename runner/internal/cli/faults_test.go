@@ -19,16 +19,6 @@ import (
 	"c10klab/runner/internal/results"
 )
 
-// buildC10klab builds the command into dir and returns its path.
-func buildC10klab(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "c10klab")
-	if out, err := exec.Command("go", "build", "-o", bin, "c10klab/runner").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func freePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -60,8 +50,8 @@ func exitStatus(t *testing.T, err error) int {
 	return ee.ExitCode()
 }
 
-// assertNothingLeft checks that no process of the run and none of its
-// cgroups outlive it.
+// assertNothingLeft checks that no process of the run (run from binDir,
+// where the command is) and none of its cgroups outlive it.
 func assertNothingLeft(t *testing.T, binDir string, pid int) {
 	t.Helper()
 	if left := runningFrom(binDir); len(left) > 0 {
@@ -79,7 +69,7 @@ func assertNothingLeft(t *testing.T, binDir string, pid int) {
 // summary and REPORT.md, and leaves no process or cgroup behind.
 func TestClosedStdoutKeepsTheRun(t *testing.T) {
 	tmp := t.TempDir()
-	bin := buildC10klab(t, tmp)
+	bin := c10klab
 	resultsDir := filepath.Join(tmp, "results")
 	cmd := smallBench(bin, freePort(t), resultsDir)
 	r, w, err := os.Pipe()
@@ -128,7 +118,7 @@ func TestClosedStdoutKeepsTheRun(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, report.ReportFile)); err != nil || !bytes.HasPrefix(b, []byte("# c10klab run")) {
 		t.Errorf("REPORT.md: %v, %.40q", err, b)
 	}
-	assertNothingLeft(t, tmp, cmd.Process.Pid)
+	assertNothingLeft(t, filepath.Dir(bin), cmd.Process.Pid)
 }
 
 // tmpfs mounts a tmpfs (mount options opts) in a temporary folder and
@@ -157,8 +147,7 @@ func tmpfs(t *testing.T, opts string) string {
 // read as valid: every JSON file parses, every PNG decodes, a cut timeline
 // is flagged when read, REPORT.md is whole or absent.
 func TestResultsDiskFull(t *testing.T) {
-	tmp := t.TempDir()
-	bin := buildC10klab(t, tmp)
+	bin := c10klab
 	for _, size := range []string{"200k", "12k"} {
 		t.Run(size, func(t *testing.T) {
 			disk := tmpfs(t, "size="+size)
@@ -180,7 +169,7 @@ func TestResultsDiskFull(t *testing.T) {
 			for _, dir := range dirs {
 				assertWholeOrAbsent(t, dir)
 			}
-			assertNothingLeft(t, tmp, cmd.Process.Pid)
+			assertNothingLeft(t, filepath.Dir(bin), cmd.Process.Pid)
 		})
 	}
 }
@@ -237,8 +226,7 @@ func assertWholeOrAbsent(t *testing.T, dir string) {
 // TestResultsReadOnly: on a read-only disk bench refuses before starting
 // any model, says why and exits non-zero.
 func TestResultsReadOnly(t *testing.T) {
-	tmp := t.TempDir()
-	bin := buildC10klab(t, tmp)
+	bin := c10klab
 	disk := tmpfs(t, "size=64k,ro")
 	cmd := smallBench(bin, freePort(t), disk)
 	var stdout, stderr bytes.Buffer
@@ -252,7 +240,7 @@ func TestResultsReadOnly(t *testing.T) {
 	if strings.Contains(stdout.String(), "model_started") {
 		t.Errorf("a model was started although nothing could be saved:\n%s", stdout.String())
 	}
-	assertNothingLeft(t, tmp, cmd.Process.Pid)
+	assertNothingLeft(t, filepath.Dir(bin), cmd.Process.Pid)
 }
 
 // TestPlotMissingTimeline: `c10klab plot` on a folder whose timeline is

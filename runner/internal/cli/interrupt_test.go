@@ -31,10 +31,7 @@ func TestCtrlCKeepsWhatWasMeasured(t *testing.T) {
 
 func ctrlC(t *testing.T, signals int) {
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "c10klab")
-	if out, err := exec.Command("go", "build", "-o", bin, "c10klab/runner").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := c10klab
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +130,7 @@ func ctrlC(t *testing.T, signals int) {
 			t.Errorf("model pid %d still running", pid)
 		}
 	}
-	if left := runningFrom(tmp); len(left) > 0 {
+	if left := runningFrom(filepath.Dir(bin)); len(left) > 0 {
 		t.Errorf("agents left running: %v", left)
 	}
 }
