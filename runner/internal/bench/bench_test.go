@@ -229,7 +229,7 @@ func TestCappedModelReportedWithItsCapacity(t *testing.T) {
 	}
 	// This is also TestDiagnosisNamesProvokedFailure's case of a model that
 	// never accepts past its backlog: one run of 15 s serves both.
-	if !strings.HasPrefix(s.Diagnosis, "server: the model stopped accepting") || !strings.Contains(s.Diagnosis, "listen queue overflowed") {
+	if !diagnosisHas(s.Diagnosis, "server: the model stopped accepting") || !strings.Contains(s.Diagnosis, "listen queue overflowed") {
 		t.Errorf("diagnosis %q: want the connections the model never accepted, overflowing the listen queue", s.Diagnosis)
 	}
 }

@@ -162,7 +162,7 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 				t.Errorf("stop %q, want %q (diagnosis: %s)", s.Stop, tc.stop, s.Diagnosis)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(s.Diagnosis, w) {
+				if !diagnosisHas(s.Diagnosis, w) {
 					t.Errorf("diagnosis %q lacks %q", s.Diagnosis, w)
 				}
 			}
@@ -174,4 +174,18 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diagnosisHas reports whether the diagnosis says want. A server verdict
+// ("server: ...") may also come as the machine's ("machine limit: ...",
+// the model's mechanism after it) when unrelated work took the model's
+// CPU during the step: the diagnosis' own rule (README, "When the machine
+// is the limit"), which a busy test machine can meet; the mechanism must
+// be named either way.
+func diagnosisHas(diagnosis, want string) bool {
+	if strings.Contains(diagnosis, want) {
+		return true
+	}
+	mech, server := strings.CutPrefix(want, "server: ")
+	return server && strings.HasPrefix(diagnosis, "machine limit: ") && strings.Contains(diagnosis, mech)
 }
