@@ -538,6 +538,11 @@ func (m *measurement) search(ctx context.Context) stopCause {
 				need += restartCost
 			}
 			if spent := time.Since(m.started); spent+need > m.opt.Budget {
+				if d.confirm {
+					// No room to measure the failure again: the bracket
+					// stands as the steps so far have it.
+					return m.searchEnd(steps, results.SearchBracketed, d.why)
+				}
 				end, why := budgetEnd(steps, fmt.Sprintf("%v of the %v budget spent; a step at %d offered would take about %v more",
 					spent.Round(time.Second), m.opt.Budget, d.next, need.Round(time.Second)))
 				return m.searchEnd(steps, end, why)

@@ -65,6 +65,10 @@ type decision struct {
 	next int               // connections to offer next; 0: stop
 	end  results.SearchEnd // when stopping
 	why  string            // the figures behind end
+	// confirm: next measures a failure again before the bracket closes
+	// on it (doubtfulFailure); why is then the bracket it would close,
+	// which stands when the budget has no room for the step.
+	confirm bool
 }
 
 // nextOffer decides, from the judged steps so far alone, the next count
@@ -76,7 +80,11 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 	switch {
 	case up > 0 && b.Closed(lim.resolution):
 		if up == b.Failed {
-			return decision{end: results.SearchBracketed, why: fmt.Sprintf("%d sustained, %d failed: within %.0f%%", b.Sustained, b.Failed, 100*lim.resolution)}
+			why := fmt.Sprintf("%d sustained, %d failed: within %.0f%%", b.Sustained, b.Failed, 100*lim.resolution)
+			if again := doubtfulFailure(steps, b); again > 0 {
+				return decision{next: again, why: why, confirm: true}
+			}
+			return decision{end: results.SearchBracketed, why: why}
 		}
 		return decision{end: results.SearchSwarm, why: fmt.Sprintf("the swarm could not be trusted at %d offered: %s", up, untrustedAt(steps, up))}
 	case up > 0:
@@ -102,6 +110,32 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 		return decision{end: results.SearchEnded, why: fmt.Sprintf("the step at %d offered was neither sustained nor failed", next)}
 	}
 	return decision{next: next}
+}
+
+// doubtfulFailure is the failed count to measure once more before the
+// bracket closes on it, or 0. A failure is doubtful when the steps after
+// it contradict it: it collapsed (served under half the count sustained
+// below it) on the way up, and the fresh model then held every count up
+// to just under it. py-gevent collapsed at 4,000 (1,764 served, the
+// model's CPU 0.22 busy while kernel writeback took the machine) and then
+// held 1,800 to 3,740 (run 20261203-163246), where the run before held
+// 20,000. Measured again live from the sustained count, the step costs a
+// ramp of the difference, a settle and the hold (3-5 s); a failure that
+// repeats closes the bracket, a count that holds opens it again.
+func doubtfulFailure(steps []results.Step, b analysis.Bracket) int {
+	if b.SustainedStep < 0 {
+		return 0
+	}
+	at, n := -1, 0
+	for i, st := range steps {
+		if st.Offered == b.Failed && st.Hostile == nil {
+			at, n = i, n+1
+		}
+	}
+	if n != 1 || at > b.SustainedStep || 2*steps[at].Sustained >= b.Sustained {
+		return 0
+	}
+	return b.Failed
 }
 
 // probeBetween is the next probe inside the open bracket (lo, up). A

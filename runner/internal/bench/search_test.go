@@ -72,6 +72,11 @@ func TestNextOffer(t *testing.T) {
 		{"names the swarm when it closes on it", lim, []results.Step{ok(16000), swarmStep(64000), ok(40000), ok(52000), ok(58000), swarmStep(61000)}, 0, results.SearchSwarm},
 		{"a failure below the swarm's limit closes on the model", lim, []results.Step{ok(16000), swarmStep(64000), failed(40000), ok(37000)}, 0, results.SearchBracketed},
 		{"noise below the sustained count is ignored", lim, []results.Step{ok(1000), failed(4000), ok(2500), failed(2000)}, 3300, ""},
+		// py-gevent in run 20261203-163246: a collapse on the way up that
+		// the fresh model's steps below then contradict.
+		{"measures a contradicted collapse again", lim, []results.Step{ok(1000), collapsed(4000), ok(1800), ok(3000), ok(3740)}, 4000, ""},
+		{"a collapse that repeats closes", lim, []results.Step{ok(1000), collapsed(4000), ok(1800), ok(3000), ok(3740), collapsed(4000)}, 0, results.SearchBracketed},
+		{"a collapse that does not repeat opens the bracket", lim, []results.Step{ok(1000), collapsed(4000), ok(1800), ok(3000), ok(3740), ok(4000)}, 16000, ""},
 		{"raises no further than the machine allows", capped, []results.Step{ok(1000), ok(4000), ok(16000)}, 29000, ""},
 		{"stops near the machine's limit", capped, []results.Step{ok(16000), ok(28000)}, 0, results.SearchMachine},
 		{"bisects no higher than the machine allows", capped, []results.Step{ok(16000), failed(64000)}, 29000, ""},
