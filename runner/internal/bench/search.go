@@ -248,7 +248,20 @@ func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
 	case float64(p) < climbFloorBelow*float64(lo):
 		// Failed at p, the bracket would need a probe below it, a fresh
 		// start; failed at the floor, it is closed, and held there, the
-		// next climb costs a step of 3-5 s.
+		// next climb costs a step of 3-5 s. But an event loop's CPU is
+		// no measure of its room (it batches more events per wakeup as
+		// the load grows): gnet used 0.85 of its CPU at 13,700 and 0.92 at
+		// 21,800, and held both, climbing there a resolution at a time
+		// until its budget was spent (run 20261203-163812). Where the
+		// machine has room, the climb goes a fifth up: held, it has
+		// saved a step; failed, one probe closes the bracket either way
+		// (probeBetween). The collapses past a projection came with the
+		// machine nearly full (epoll at 43,200 and 42,500: the model and
+		// the agents 1.63 of 2 CPUs at the count below).
+		if roomy(steps[b.SustainedStep], lim) {
+			fifth := max(floor, min(ceiling, int(float64(lo)*climbRoomyStep)))
+			return readable(fifth, floor, fifth)
+		}
 		return floor
 	}
 	// The projection errs long at the top: the CPU per echo grows as
@@ -265,6 +278,22 @@ func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
 // (1.23×) and collapsed there, 6,054 sustained (run 20261203-155834),
 // where c-epoll's 41,700 from 32,000 (1.30×) held.
 const climbFloorBelow = 1.3
+
+// climbRoomy: the model and the swarm together used less than this share
+// of the machine's CPUs at the largest held count (gnet 1.44 and
+// goroutine 1.43 of 2 held 20% more; epoll at 1.63 collapsed 10% up), so
+// a climb the projection holds back goes climbRoomyStep up, just under
+// the resolution's square, from where one probe closes the bracket.
+const (
+	climbRoomy     = 0.75
+	climbRoomyStep = 1.2
+)
+
+// roomy reports whether the machine had room at st: the model's and the
+// agents' CPU over its window under climbRoomy of the machine's CPUs.
+func roomy(st results.Step, lim searchLimits) bool {
+	return st.HoldSeconds > 0 && lim.machineCPUs > 0 && ownCPU(st)/st.HoldSeconds < climbRoomy*float64(lim.machineCPUs)
+}
 
 // closeAbove is the largest readable count a resolution above lo (and
 // more than lo): failed there, the bracket is closed.

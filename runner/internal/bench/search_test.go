@@ -126,6 +126,15 @@ func TestNextOfferByEvidence(t *testing.T) {
 		// 35,200, 1.23 times, and collapsed there.
 		{"a resolution up when the projection is within 1.3 times",
 			[]results.Step{agents(busy(16000, 0.5), 0.55), agents(busy(32000, 0.82), 0.82), agents(busy(35200, 0.77), 0.81)}, 38700, ""},
+		// gnet in run 20261203-163812: its CPU 0.64 and 0.85 at 8,000 and
+		// 13,700, the agents 0.38 and 0.44; it held 21,800 at 0.92. The
+		// plan's 16,000 is within the fifth; past it, a fifth.
+		{"a fifth up when the projection is within 1.3 times but the machine has room",
+			[]results.Step{agents(busy(8000, 0.64), 0.38), agents(busy(13700, 0.85), 0.44)}, 16000, ""},
+		{"a fifth up past the plan",
+			[]results.Step{agents(busy(8000, 0.64), 0.38), agents(busy(16000, 0.86), 0.45), agents(busy(19200, 0.87), 0.5)}, 23000, ""},
+		{"one probe closes after a failure a fifth up",
+			[]results.Step{agents(busy(8000, 0.64), 0.38), agents(busy(16000, 0.86), 0.45), agents(busy(19200, 0.87), 0.5), collapsed(23000)}, 21000, ""},
 		{"a planned step within a resolution is passed over",
 			[]results.Step{ok(16000), ok(45800)}, 91600, ""},
 		// c-epoll in run 20261203-155834: the agents' 0.45 CPU at 1,000
