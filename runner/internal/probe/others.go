@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"c10klab/runner/internal/procfs"
 	"c10klab/runner/internal/results"
@@ -16,10 +17,20 @@ import (
 type CPUByProcess struct {
 	hz    float64
 	procs map[int]procTime
+	// Start and At are when the scan began and ended: the CPU between two
+	// scans was spent within the first's Start and the second's At, which
+	// may be longer than the window they bound (a scan under load, a
+	// step's end read late).
+	Start, At time.Time
 }
 
 type procTime struct {
-	comm  string
+	comm string
+	// start tells a process from a later one that reused its PID; the
+	// comm does not (a kworker renames itself for each work item it runs:
+	// "kworker/0:2-events", then "-mm_percpu_wq"), and counting a renamed
+	// kworker as new counted its whole life in the window.
+	start uint64
 	ticks int64 // utime+stime: the process's own threads, not reaped children
 }
 
@@ -32,7 +43,7 @@ func SnapshotCPU(skip func(pid int) bool) (CPUByProcess, error) {
 	if err != nil {
 		return CPUByProcess{}, fmt.Errorf("probe: %w", err)
 	}
-	c := CPUByProcess{hz: clockTicks(), procs: make(map[int]procTime, len(pids))}
+	c := CPUByProcess{hz: clockTicks(), procs: make(map[int]procTime, len(pids)), Start: time.Now()}
 	buf := make([]byte, 1024)
 	for _, pid := range pids {
 		if skip != nil && skip(pid) {
@@ -47,8 +58,9 @@ func SnapshotCPU(skip func(pid int) bool) (CPUByProcess, error) {
 		if err != nil {
 			return CPUByProcess{}, fmt.Errorf("probe: %w", err)
 		}
-		c.procs[pid] = procTime{comm: s.Comm, ticks: s.UTime + s.STime}
+		c.procs[pid] = procTime{comm: s.Comm, start: s.StartTime, ticks: s.UTime + s.STime}
 	}
+	c.At = time.Now()
 	return c, nil
 }
 
@@ -63,7 +75,7 @@ func Busiest(a, b CPUByProcess, skip func(pid int) bool, minSeconds float64, n i
 			continue
 		}
 		before := a.procs[pid]
-		if before.comm != p.comm || before.ticks > p.ticks {
+		if before.start != p.start || before.ticks > p.ticks {
 			before = procTime{} // the PID was reused, or it is new
 		}
 		if sec := float64(p.ticks-before.ticks) / b.hz; sec >= minSeconds {

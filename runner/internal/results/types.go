@@ -404,7 +404,7 @@ type StepCost struct {
 	ModelWait float64 `json:"model_wait,omitempty"`
 	// ModelWaitUnread is how many of the model's processes the run delay
 	// was not read from when its time budget ran out: ModelWait is then
-	// the delay of those read, scaled up to all of them, an estimate.
+	// the delay of those read, a lower bound.
 	ModelWaitUnread int `json:"model_wait_unread,omitempty"`
 	// RunnerCPU is the CPU seconds the runner itself used from the
 	// window's start to the step's record, its per-process reads at the
