@@ -135,6 +135,14 @@ func probeDelay(ctx context.Context, addr netip.AddrPort, wait time.Duration, pr
 	d := net.Dialer{Timeout: wait}
 	c, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// Called once the port is listened on (ready): on loopback
+			// the kernel leaves a SYN unanswered only when that socket's
+			// listen queue is full, which a model that never accepts
+			// reaches (make test met it with noaccept).
+			return 0, fmt.Errorf("connect timed out on a listening port: its listen queue is full, the model does not accept() or does not echo: %w", err)
+		}
 		return 0, fmt.Errorf("connect: %w", err)
 	}
 	defer c.Close()
