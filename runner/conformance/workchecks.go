@@ -248,7 +248,7 @@ func workCPU(ctx context.Context, m Model, o Options) error {
 		if err != nil {
 			return 0, fmt.Errorf("the model's CPU time: %w", err)
 		}
-		return time.Duration((p.CPUUser + p.CPUSys) * float64(time.Second)), nil
+		return time.Duration(p.CPU() * float64(time.Second)), nil
 	}
 	before, err := cpu()
 	if err != nil {

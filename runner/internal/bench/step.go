@@ -251,10 +251,7 @@ func (m *measurement) others(start probe.CPUByProcess, window time.Duration) []r
 	// 28,000, run 20261203-170559): each process's CPU is scaled from the
 	// scans' whole span to the window's, a lower bound of what it took in
 	// the window, as an excuse for the model must be.
-	scale := 1.0
-	if span := end.At.Sub(start.Start); span > window && window > 0 {
-		scale = window.Seconds() / span.Seconds()
-	}
+	scale := toWindow(end.At.Sub(start.Start), window)
 	out := probe.Busiest(start, end, func(pid int) bool { return ours[pid] }, 0.05*window.Seconds()/scale, 3)
 	for i := range out {
 		out[i].CPU *= scale
@@ -263,6 +260,17 @@ func (m *measurement) others(start probe.CPUByProcess, window time.Duration) []r
 		}
 	}
 	return out
+}
+
+// toWindow is the share of a reading's span that the window it stands
+// for takes: a figure read over a longer span (a scan or a read that came
+// late) times it is the window's, at its lower bound; 1 when the span is
+// within the window.
+func toWindow(span, window time.Duration) float64 {
+	if span <= window || window <= 0 {
+		return 1
+	}
+	return window.Seconds() / span.Seconds()
 }
 
 // delta is after−before of a cumulative figure, 0 when either sample
@@ -368,9 +376,7 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 			if w, unread, err := m.tree.DelaySince(*sr.waitAtWindow); err == nil {
 				// Read at the step's record, which may come seconds
 				// after the window: scaled to the window, as others'.
-				if span, window := time.Since(sr.waitAtWindow.Start), end.Time.Sub(sr.window.Time); span > window && window > 0 {
-					w *= window.Seconds() / span.Seconds()
-				}
+				w *= toWindow(time.Since(sr.waitAtWindow.Start), end.Time.Sub(sr.window.Time))
 				st.ModelWait, st.ModelWaitUnread = w, unread
 			}
 		}

@@ -220,7 +220,7 @@ func analyse(oc *Outcome, samples []Sample, exc []Exception) {
 }
 
 // serverCPU is the server's cumulative CPU time in a sample, seconds.
-func serverCPU(s Sample) float64 { return s.Server.CPUUser + s.Server.CPUSys }
+func serverCPU(s Sample) float64 { return s.Server.CPU() }
 
 func classes(exc []Exception) []FailureClass {
 	type key struct {
