@@ -406,9 +406,10 @@ type StepCost struct {
 	// was not read from when its time budget ran out: ModelWait is then
 	// the delay of those read, a lower bound.
 	ModelWaitUnread int `json:"model_wait_unread,omitempty"`
-	// RunnerCPU is the CPU seconds the runner itself used from the
-	// window's start to the step's record, its per-process reads at the
-	// window's ends included: what measuring cost, next to the model.
+	// RunnerCPU is the CPU seconds the runner itself used over the
+	// window, between the samples that bound it (its per-process reads at
+	// the window's start included, those at its end, after it, not): what
+	// measuring cost, next to the model.
 	RunnerCPU float64 `json:"runner_cpu,omitempty"`
 	// Others are the processes outside the model and the agents that used
 	// the most CPU over the window (the runner among them), most first.
