@@ -58,6 +58,9 @@ type searchLimits struct {
 	// how many the machine has, for projecting the capacity from the CPU
 	// the model and the whole machine used (project); 0: not known.
 	cpus, machineCPUs int
+	// left is the model's budget left as the next step would start; 0:
+	// no budget. The climb sizes its steps by it (affordsTenths).
+	left time.Duration
 }
 
 // decision is the search's next move: an offer, or why it stops.
@@ -89,6 +92,8 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 		return decision{end: results.SearchSwarm, why: fmt.Sprintf("the swarm could not be trusted at %d offered: %s", up, untrustedAt(steps, up))}
 	case up > 0:
 		next = probeBetween(steps, b, up, lim)
+	case b.SustainedStep >= 0 && machineFull(steps[b.SustainedStep], lim) != "":
+		return decision{end: results.SearchMachine, why: machineFull(steps[b.SustainedStep], lim)}
 	default:
 		next = climb(steps, b, lim)
 	}
@@ -177,7 +182,11 @@ func probeBetween(steps []results.Step, b analysis.Bracket, up int, lim searchLi
 	case failed != nil && failed.Sustained > lo:
 		guess = failed.Sustained
 	case failed != nil && lo > 0 && float64(failed.Sustained) >= 0.9*float64(lo):
-		guess = int(math.Ceil(float64(lo) * (1 + lim.resolution)))
+		// closeAbove, not a ceiling of lo×1.1: 200×1.1 is 220.00000000000003
+		// in floating point, and py-forking's probe went to 221, failed,
+		// and left 200-221 open, a step short of its bracket (run
+		// 20261203-172047).
+		guess = closeAbove(lo, lim.resolution)
 	case failed == nil:
 		guess = project(steps, b, searchLimits{machineCPUs: lim.machineCPUs})
 	default:
@@ -239,7 +248,7 @@ func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
 	// run 20261203-155834): the next one past the floor.
 	ceiling := 2 * lo
 	if i := slices.IndexFunc(lim.plan, func(n int) bool { return n > floor }); i >= 0 {
-		ceiling = lim.plan[i]
+		ceiling = lim.plan[skipPlanned(steps[b.SustainedStep], lim.plan, i, lim.cpus)]
 	}
 	p := project(steps, b, lim)
 	switch {
@@ -258,7 +267,14 @@ func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
 		// (probeBetween). The collapses past a projection came with the
 		// machine nearly full (epoll at 43,200 and 42,500: the model and
 		// the agents 1.63 of 2 CPUs at the count below).
-		if roomy(steps[b.SustainedStep], lim) {
+		//
+		// Where the budget left cannot afford a tenth at a time up to
+		// where the model and the swarm would fill the machine, and a
+		// probe, the climb goes a fifth up as well (affordsTenths): gnet
+		// climbed 17,600, 21,100, 25,300, 27,800, 30,500 from 16,000, 4 s
+		// a step, all held, and its budget was spent with nothing failed
+		// (run 20261203-172047).
+		if roomy(steps[b.SustainedStep], lim) || !affordsTenths(steps, b, lim) {
 			fifth := max(floor, min(ceiling, int(float64(lo)*climbRoomyStep)))
 			return readable(fifth, floor, fifth)
 		}
@@ -293,6 +309,85 @@ const (
 // agents' CPU over its window under climbRoomy of the machine's CPUs.
 func roomy(st results.Step, lim searchLimits) bool {
 	return st.HoldSeconds > 0 && lim.machineCPUs > 0 && ownCPU(st)/st.HoldSeconds < climbRoomy*float64(lim.machineCPUs)
+}
+
+// skipPlanned is the index of the planned step the climb from st goes to,
+// from plan[i], the next one past the resolution: a planned step is
+// passed over when the model's CPU per connection at st, every
+// connection costing what the average one did (its fixed cost included,
+// so the line errs short), reaches projectModel of the model's CPUs no
+// sooner than the planned step after it. The plan's small steps are where
+// the search starts, to catch a model that fails early and to give the
+// projection a line; a model that used 0.04-0.05 of its CPU at 1,000
+// (c-epoll, c-pthread, forked, rust-tokio in run 20261203-172047: 4 s
+// each for the step at 4,000) shows room past 16,000 from the first step,
+// and 1,000 still gives the line from 16,000 its second point.
+func skipPlanned(st results.Step, plan []int, i, cpus int) int {
+	if cpus <= 0 || st.HoldSeconds <= 0 || st.Offered <= 0 {
+		return i
+	}
+	perConn := st.Model.CPU() / st.HoldSeconds / float64(st.Offered)
+	if perConn <= 0 {
+		return i
+	}
+	reach := projectModel * float64(cpus) / perConn
+	for i+1 < len(plan) && float64(plan[i+1]) <= reach {
+		i++
+	}
+	return i
+}
+
+// affordsTenths reports whether the budget left (lim.left; none: it
+// does) pays for a climb a resolution at a time up to where the model's
+// and the agents' CPU project the machine full (project), and a probe
+// below a failure there: each climb step what the last held step took,
+// the probe twice that and a restart (a probe ramps from nothing: 7-15 s
+// at 20,000-40,000 against 4-5 s for a step up, run 20261203-135643).
+// Where nothing projects the machine full, or it is full already, the
+// climb stays fine: the collapses past a projection came with the machine
+// nearly full.
+func affordsTenths(steps []results.Step, b analysis.Bracket, lim searchLimits) bool {
+	if lim.left <= 0 || b.SustainedStep < 0 {
+		return true
+	}
+	lo := b.Sustained
+	pm := project(steps, b, searchLimits{machineCPUs: lim.machineCPUs})
+	if pm <= lo {
+		return true
+	}
+	held := steps[b.SustainedStep]
+	step := held.End.Sub(held.Start)
+	if step <= 0 {
+		return true
+	}
+	tenths := math.Ceil(math.Log(float64(pm)/float64(lo)) / math.Log(1+lim.resolution))
+	need := time.Duration(tenths)*step + 2*step + restartCost
+	return lim.left >= need
+}
+
+// machineFull is why the machine, not the model, is the limit at st, the
+// largest count held while nothing above it failed, or "": the model and
+// the swarm's agents together used at least projectOwn of the machine's
+// CPUs over its window while the model's own CPUs were under
+// projectModel busy. Past such a count a step measures how the kernel
+// shares two full CPUs between the model and its clients: every step
+// above one in the four default runs of 20261203 failed or was untrusted
+// (epoll held 34,800 at 0.85 + 1.03 of 2 and collapsed at 38,200;
+// py-uvloop held 46,400 at 0.78 + 1.04 and failed at 51,000; c-epoll
+// failed at 46,500, py-asyncio's swarm was saturated at 52,800), or the
+// budget ended first (c-uring at 0.80 + 1.06 and rust-tokio at 0.87 + 1.01
+// of 2, both at 52,800). A model whose own CPU is full is not excused:
+// its climb goes on to its failure.
+func machineFull(st results.Step, lim searchLimits) string {
+	if st.HoldSeconds <= 0 || lim.cpus <= 0 || lim.machineCPUs <= 0 {
+		return ""
+	}
+	own, model := ownCPU(st)/st.HoldSeconds, st.Model.CPU()/st.HoldSeconds
+	if own < projectOwn*float64(lim.machineCPUs) || model >= projectModel*float64(lim.cpus) {
+		return ""
+	}
+	return fmt.Sprintf("the model and the swarm's agents used %.2f of the machine's %d CPUs at %d sustained (the model %.2f of its %d, the agents %.2f): a count past it measures how the machine's CPUs are shared, not the model",
+		own, lim.machineCPUs, st.Offered, model, lim.cpus, st.AgentsCPU/st.HoldSeconds)
 }
 
 // closeAbove is the largest readable count a resolution above lo (and

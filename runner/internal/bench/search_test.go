@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"c10klab/runner/internal/results"
 )
@@ -151,7 +153,7 @@ func TestNextOfferByEvidence(t *testing.T) {
 		{"the plan's step when both project past it",
 			[]results.Step{agents(busy(4000, 0.05), 0.25), agents(busy(16000, 0.2), 0.3)}, 48000, ""},
 		{"no projection from fixed costs alone",
-			[]results.Step{agents(busy(1000, 0.01), 0.3), agents(busy(4000, 0.02), 0.2)}, 16000, ""},
+			[]results.Step{agents(busy(1000, 0.03), 0.3), agents(busy(4000, 0.1), 0.2)}, 16000, ""},
 		{"a resolution up when the CPU is full already, so a failure closes",
 			[]results.Step{agents(busy(16000, 0.5), 0.4), agents(busy(40000, 0.95), 0.8)}, 44000, ""},
 		{"a failure a resolution up closes the bracket",
@@ -253,6 +255,67 @@ func TestMachineCapacity(t *testing.T) {
 			got, why := machineCapacity(tc.st, idle, tc.tasks, tc.free)
 			if got != tc.want || !strings.Contains(why, tc.says) {
 				t.Errorf("machineCapacity = %d (%s), want %d (%s)", got, why, tc.want, tc.says)
+			}
+		})
+	}
+}
+
+// held is a sustained step of a default run as its record has it: n
+// offered and held, the model's and the agents' CPU over a 2 s window,
+// and what the step took from its start to its record.
+func held(n int, model, agentsCPU float64, took time.Duration) results.Step {
+	st := agents(busy(n, model), agentsCPU)
+	st.Start = time.Date(2026, 12, 3, 17, 0, 0, 0, time.UTC)
+	st.End = st.Start.Add(took)
+	return st
+}
+
+// TestNextOfferReplay feeds nextOffer the steps of models in the default
+// run 20261203-172047 (the model, its agents, each step's time, from
+// steps-*.csv) up to where a rule decides otherwise than that run did.
+func TestNextOfferReplay(t *testing.T) {
+	lim := searchLimits{plan: []int{1000, 4000, 16000, 48000}, resolution: 0.10, top: 96000, topEnd: results.SearchCeiling, topWhy: "the run's ceiling", cpus: 1, machineCPUs: 2}
+	budgeted := func(left time.Duration) searchLimits { l := lim; l.left = left; return l }
+	s := time.Second
+	gnet := []results.Step{held(1000, 0.16, 0.27, 4*s), held(4000, 0.50, 0.29, 4*s), held(7520, 0.60, 0.35, 3*s), held(16000, 0.95, 0.55, 5*s)}
+	rustTokio := []results.Step{held(1000, 0.05, 0.33, 4*s), held(4000, 0.15, 0.26, 4*s), held(16000, 0.49, 0.51, 5*s), held(30500, 0.70, 0.72, 5*s),
+		held(43100, 0.76, 0.77, 5*s), held(48000, 0.78, 0.94, 5*s), held(52800, 0.87, 1.01, 7*s)}
+	epoll := []results.Step{held(1000, 0.08, 0.36, 4*s), held(4000, 0.20, 0.32, 4*s), held(16000, 0.54, 0.59, 5*s), held(28900, 0.84, 0.86, 5*s),
+		held(31700, 0.82, 0.84, 4*s), held(34800, 0.85, 1.03, 5*s)}
+	pyAsyncio := []results.Step{held(1000, 0.11, 0.38, 4*s), held(4000, 0.26, 0.29, 4*s), held(16000, 0.62, 0.56, 5*s), held(25100, 0.70, 0.63, 4*s), held(48000, 0.92, 0.98, 10*s)}
+	// py-forking served 200 of 280 on time (its 40 children × 5 instances).
+	pyForking := []results.Step{ok(200), {Offered: 280, Sustained: 200, Why: results.WhyTooFew, Window: true}}
+	for _, tc := range []struct {
+		name  string
+		lim   searchLimits
+		steps []results.Step
+		next  int // that run offered
+		end   results.SearchEnd
+		says  string
+	}{
+		// It offered 4,000: 4 s for a point the line from 16,000 does not need.
+		{"c-epoll: the step at 4,000 is passed over", lim, []results.Step{held(1000, 0.05, 0.35, 4*s)}, 16000, "", ""},
+		// 0.06 at 1,000 reaches 0.9 at 15,000, short of 16,000.
+		{"c-uring: no planned step passed over", lim, []results.Step{held(1000, 0.06, 0.34, 4*s)}, 4000, "", ""},
+		// 40 s less the 18.7 s it had spent: it offered 17,600, then
+		// climbed 21,100, 25,300, 27,800, 30,500 and spent its budget.
+		{"gnet: a fifth up when the budget cannot pay for tenths", budgeted(21 * s), gnet, 19200, "", ""},
+		{"gnet: a tenth up without a budget", lim, gnet, 17600, "", ""},
+		{"gnet: a tenth up when the budget pays for them", budgeted(30 * s), gnet, 17600, "", ""},
+		// It offered 58,000, which did not fit its budget.
+		{"rust-tokio: the machine full with the model's CPU not", lim, rustTokio, 0, results.SearchMachine, "1.88 of the machine's 2 CPUs at 52800"},
+		// It offered 38,200, which collapsed.
+		{"epoll: the machine full with the model's CPU not", lim, epoll, 0, results.SearchMachine, "the model 0.85 of its 1"},
+		// Its own CPU 0.92 full: no excuse; it climbed to the swarm's limit.
+		{"py-asyncio: the machine full with the model's CPU too climbs on", lim, pyAsyncio, 52800, "", ""},
+		// It offered 221, failed there, and spent its budget with 200-221 open.
+		{"py-forking: just above a cap, within the resolution", lim, pyForking, 220, "", ""},
+		{"py-forking: a failure there closes the bracket", lim, append(slices.Clone(pyForking), results.Step{Offered: 220, Sustained: 194, Why: results.WhyTooFew, Window: true}), 0, results.SearchBracketed, "200 sustained, 220 failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := nextOffer(tc.steps, tc.lim)
+			if d.next != tc.next || d.end != tc.end || !strings.Contains(d.why, tc.says) {
+				t.Fatalf("nextOffer = %d %q (%s), want %d %q (%s)", d.next, d.end, d.why, tc.next, tc.end, tc.says)
 			}
 		})
 	}
