@@ -184,12 +184,27 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			if !sr.settled && !stalled && now.Sub(sr.rampEnd) < m.settleMax() {
 				continue
 			}
-			sr.settleEnd, sr.phase = now, judging
+			sr.settleEnd = now
+			// The per-process marks first, then the sample that opens
+			// the window: at 20,000 processes the marks cost the runner
+			// 0.11 CPU-seconds (forked, 0.008 for a second's sample), which
+			// taken after the window's first sample fell in the window
+			// (0.06 CPU of the runner's over a 2 s window). Taken before
+			// it, they span a little more than the window, which others
+			// and the run delay scale away (toWindow).
+			if c, err := m.snapshotCPU(m.ours()); err == nil {
+				sr.procsAtWindow = &c
+			}
+			if w, err := m.tree.MarkDelay(); err == nil {
+				sr.waitAtWindow = &w
+			}
 			opened, err := m.sw.StartWindow(index+1, 3*time.Second)
 			if err != nil {
 				return m.cut(sr), &stopCause{stop: results.StopSwarm, detail: err.Error(), err: err}
 			}
 			sr.opened = opened
+			sr.rampHist.Merge(m.sample(index, offered))
+			sr.phase = judging
 			// The window's seconds count from here: the next ticks then
 			// fall a whole hold after its start. Left on the step's
 			// rhythm, a tick came a few milliseconds short of the hold
@@ -199,12 +214,6 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			m.stepLagMs = max(m.stepLagMs, opened.LagMaxMs)
 			s := m.last
 			sr.window = &s
-			if c, err := m.snapshotCPU(m.ours()); err == nil {
-				sr.procsAtWindow = &c
-			}
-			if w, err := m.tree.MarkDelay(); err == nil {
-				sr.waitAtWindow = &w
-			}
 		case judging:
 			sr.windowHist.Merge(h)
 			if now.Sub(sr.window.Time) < m.opt.Hold {
@@ -388,12 +397,11 @@ func (m *measurement) stepRecord(sr *stepRun, cut bool, ev *swarm.Evaluation) *r
 	st.UserMem = st.Model.UserMemory() - m.baseMem
 	st.KernelMem = (end.System.TCPMem + end.System.SUnreclaim) - (m.baseSys.TCPMem + m.baseSys.SUnreclaim)
 	// The runner's CPU over the window alone: every sample reads it, so
-	// the two that bound the window give it exactly, the per-process
-	// reads at the window's start included (they run in it). Read at the
-	// step's record instead, it took in the reads at the window's end,
-	// which run after it and, at 20,000 processes, for seconds: 0.23
-	// CPU-seconds in forked's 2.06 s window at 10,000 (0.11 CPU), where
-	// the model's own figures are the window's.
+	// the two that bound the window give it exactly; the per-process
+	// reads at its ends run before and after it. Read at the step's
+	// record instead, it took in the reads at the window's end, which
+	// run after it: 0.23 CPU-seconds in forked's 2.06 s window at 10,000
+	// (0.11 CPU), where the model's own figures are the window's.
 	st.RunnerCPU = delta(steady.RunnerCPU, end.RunnerCPU)
 	st.Sustained = overStep.Sustained // on time at the end: all a step without a window can say
 	if ev != nil {

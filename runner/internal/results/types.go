@@ -65,10 +65,14 @@ type StepPlan struct {
 // SearchBounds is the capacity search: whether it runs from the planned
 // steps, up to MaxOffered connections, within Budget a model. In a run's
 // Config, Search says whether it ran (bench.Options.searching).
+// ShareBudget makes Budget each model's share of the run's budget (Budget
+// times the measurements), what a model leaves unspent going to the ones
+// after it (bench.Options.modelBudget).
 type SearchBounds struct {
-	Search     bool          `json:"search,omitempty"`
-	MaxOffered int           `json:"max_offered,omitempty"`
-	Budget     time.Duration `json:"budget,omitempty"`
+	Search      bool          `json:"search,omitempty"`
+	MaxOffered  int           `json:"max_offered,omitempty"`
+	Budget      time.Duration `json:"budget,omitempty"`
+	ShareBudget bool          `json:"share_budget,omitempty"`
 }
 
 // Messages is what each connection sends and how late its echo may be.
@@ -408,8 +412,8 @@ type StepCost struct {
 	ModelWaitUnread int `json:"model_wait_unread,omitempty"`
 	// RunnerCPU is the CPU seconds the runner itself used over the
 	// window, between the samples that bound it (its per-process reads at
-	// the window's start included, those at its end, after it, not): what
-	// measuring cost, next to the model.
+	// the window's ends come just before and after it): what measuring
+	// cost, next to the model.
 	RunnerCPU float64 `json:"runner_cpu,omitempty"`
 	// Others are the processes outside the model and the agents that used
 	// the most CPU over the window (the runner among them), most first.
