@@ -64,6 +64,9 @@ type sizing struct {
 	top    int
 	topEnd results.SearchEnd
 	topWhy string
+	// budget bounds the search from the model's start (0: none):
+	// Options.modelBudget's, when the model starts.
+	budget time.Duration
 }
 
 // lifecycle is the processes the measurement started and watches: the
@@ -521,6 +524,10 @@ func (m *measurement) search(ctx context.Context) stopCause {
 		cpus: len(m.modelCPUs), machineCPUs: cmp.Or(len(m.baseSys.PerCPU), runtime.NumCPU())}
 	for i := 0; ; i++ {
 		lim.capacity, lim.capWhy = m.machineCapacity(steps)
+		if m.budget > 0 {
+			// At least a nanosecond: 0 would read as no budget.
+			lim.left = max(m.budget-time.Since(m.started), time.Nanosecond)
+		}
 		d := nextOffer(steps, lim)
 		if d.next == 0 {
 			return m.searchEnd(steps, d.end, d.why)
@@ -532,19 +539,19 @@ func (m *measurement) search(ctx context.Context) stopCause {
 		if fresh {
 			from = 0
 		}
-		if m.opt.Budget > 0 {
+		if m.budget > 0 {
 			need := searchStepTime(*m.opt, steps, from, d.next)
 			if fresh {
 				need += restartCost
 			}
-			if spent := time.Since(m.started); spent+need > m.opt.Budget {
+			if spent := time.Since(m.started); spent+need > m.budget {
 				if d.confirm {
 					// No room to measure the failure again: the bracket
 					// stands as the steps so far have it.
 					return m.searchEnd(steps, results.SearchBracketed, d.why)
 				}
 				end, why := budgetEnd(steps, fmt.Sprintf("%v of the %v budget spent; a step at %d offered would take about %v more",
-					spent.Round(time.Second), m.opt.Budget, d.next, need.Round(time.Second)))
+					spent.Round(time.Second), m.budget.Round(time.Second), d.next, need.Round(time.Second)))
 				return m.searchEnd(steps, end, why)
 			}
 		}

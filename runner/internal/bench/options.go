@@ -44,7 +44,9 @@ import (
 // arithmetic) may lower it, which the run names. Budget bounds each
 // model's measurement from its start: no step starts that would not end
 // within it (Estimate's arithmetic), and the search stops with what it
-// found, saying so; 0: no budget. RampDoubling starts each ramp doubling
+// found, saying so; 0: no budget. With ShareBudget, Budget is each
+// model's share of the run's budget: a model gets, when it starts, what
+// the run's budget has left over the models left (modelBudget). RampDoubling starts each ramp doubling
 // the connections held every this long, from 1,000, until that reaches
 // Rate (swarm.Ramp): the once-a-second samples then measure cost at evenly
 // spaced points of a log scale; 0: every ramp at Rate from the start.
@@ -119,9 +121,17 @@ func Defaults() Options {
 		// so that a failure there closes the bracket; the 1,000 and 4,000
 		// steps (8 s together) are the two points the projection from
 		// 16,000 draws its line through, and catch a model that fails
-		// early. 22 models at about 40 s each plus their start, check and
-		// stop fit make bench's 15 minutes; a model whose bracket is still
-		// open then says so ("budget spent").
+		// early. A model whose bracket is still open when its budget ends
+		// says so ("budget spent").
+		//
+		// The budget is the run's, shared: 22 models at 40 s each, with
+		// a model's start, check and teardown (0.2-4.5 s) on top, took
+		// 13.5-14 min in the four default runs of 20261203 because many
+		// ended early (py-circuits refused in 1 s, forked bracketed in
+		// 25 s) and most left 1-5 s their next step did not fit; shared,
+		// what they leave goes to the models after them, and the run
+		// takes about its whole budget (RunBound): 38 s a model, 22
+		// models, 14 min.
 		StepPlan: results.StepPlan{
 			Steps: []int{1000, 4000, 16000, 48000},
 			Rate:  10000,
@@ -130,7 +140,7 @@ func Defaults() Options {
 			// hold of the grid-only runs.
 			Hold: 2 * time.Second,
 		},
-		SearchBounds: results.SearchBounds{Search: true, Budget: 40 * time.Second},
+		SearchBounds: results.SearchBounds{Search: true, Budget: 38 * time.Second, ShareBudget: true},
 		Messages:     results.Messages{Interval: time.Second, Deadline: time.Second, MsgSize: 16},
 		Instances:    results.Instances{Pin: true},
 		Judging:      results.Judging{SustainRatio: 0.95},
@@ -285,6 +295,27 @@ func (o *Options) validateFlags() error {
 
 func (o *Options) validateMachine(m Machine) error {
 	return o.fits(m, o.Steps[len(o.Steps)-1])
+}
+
+// budgetFloor is the least share of Budget a model's budget falls to when
+// the models before it overran the run's budget: a climb to 16,000 and a
+// probe below it took forked 25 s (run 20261203-172047), so 28.5 s of
+// the default 38 still closes such a bracket.
+const budgetFloor = 0.75
+
+// modelBudget is the budget of the next model: Budget, or with
+// ShareBudget its share of what the run's budget (Budget for each of its
+// measurements) has left after spent, the time since the first model
+// began (starts, checks and teardowns counted, so that the run ends
+// within its budget), over the measurements left, never less than
+// budgetFloor of Budget. done is how many measurements have ended, of
+// total.
+func (o *Options) modelBudget(spent time.Duration, done, total int) time.Duration {
+	if !o.ShareBudget || o.Budget <= 0 || done >= total {
+		return o.Budget
+	}
+	left := time.Duration(total)*o.Budget - spent
+	return max(left/time.Duration(total-done), time.Duration(budgetFloor*float64(o.Budget)))
 }
 
 // searching reports whether the run searches for capacity.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"c10klab/runner/internal/model"
+	"c10klab/runner/internal/results"
 )
 
 // TestValidate: every setting that would fail later, or start far more
@@ -92,5 +93,44 @@ func TestValidateReadsTheMachine(t *testing.T) {
 	o.Procs = 100000
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--procs 100000") {
 		t.Fatalf("--procs 100000: %v", err)
+	}
+}
+
+func TestModelBudget(t *testing.T) {
+	shared := Options{SearchBounds: results.SearchBounds{Search: true, Budget: 40 * time.Second, ShareBudget: true}}
+	own := shared
+	own.ShareBudget = false
+	s := time.Second
+	for _, tc := range []struct {
+		name        string
+		o           Options
+		spent       time.Duration
+		done, total int
+		want        time.Duration
+	}{
+		{"the first model: its share", shared, 0, 0, 22, 40 * s},
+		// py-circuits refused in 1 s: the 21 after it share its 39 s.
+		{"what a model leaves goes to the ones after it", shared, 1 * s, 1, 22, (22*40*s - 1*s) / 21},
+		{"the last model gets what is left", shared, 21*40*s + 5*s, 21, 22, 35 * s},
+		{"never under the floor", shared, 21*40*s + 30*s, 21, 22, 30 * s},
+		{"not shared: Budget", own, 1 * s, 1, 22, 40 * s},
+		{"no budget", Options{SearchBounds: results.SearchBounds{Search: true, ShareBudget: true}}, 0, 0, 22, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.o.modelBudget(tc.spent, tc.done, tc.total); got != tc.want {
+				t.Errorf("modelBudget(%v, %d, %d) = %v, want %v", tc.spent, tc.done, tc.total, got, tc.want)
+			}
+		})
+	}
+}
+
+// The default run of 22 models fits make bench's 15 minutes (issue 18).
+func TestDefaultRunBound(t *testing.T) {
+	o := Defaults()
+	if got := RunBound(o, 22); got > 15*time.Minute {
+		t.Errorf("RunBound(Defaults(), 22) = %v, over 15 minutes", got)
+	}
+	if !o.ShareBudget || RunBound(o, 22) >= 22*Bound(o) {
+		t.Errorf("the default budget is not shared: RunBound %v, 22 × Bound %v", RunBound(o, 22), 22*Bound(o))
 	}
 }

@@ -22,7 +22,7 @@ type Profile struct {
 // Profiles are the named settings `bench --profile` knows.
 func Profiles() []Profile {
 	return []Profile{
-		{Name: "default", About: "the settings of make bench: every model, its capacity searched from 250 to 48,000 connections at a message a second, 60 s a model",
+		{Name: "default", About: "the settings of make bench: every model, its capacity searched from 1,000 connections up at a message a second, 38 s a model, shared (what a model leaves goes to the ones after it)",
 			Apply: func(*Options) {}},
 		scaleProfile(),
 	}
@@ -122,14 +122,40 @@ func stepTimeOf(o Options, open, offered int) StepTime {
 // it keeps up: its budget (the search starts no step it foresees past it;
 // a model slow to settle may overrun its last step's estimate by the
 // settle's bound), plus its teardown (startStop). Without a search or a
-// budget: Estimate's plan, and its start and teardown.
+// budget: Estimate's plan, and its start and teardown. With ShareBudget a
+// model's budget is its share of what the run has left, which may be
+// more than Budget: RunBound bounds the run.
 func Bound(o Options) time.Duration {
-	const startStop = 4 * time.Second
 	if !o.searching() || o.Budget <= 0 {
 		return Estimate(o) + startStop
 	}
+	return o.Budget + o.settleOverrun() + startStop
+}
+
+// RunBound is the most a run of measurements (models × --repeat) takes
+// with these settings when its models keep up. With ShareBudget, the
+// run's budget (Budget for each) counts every second from the first
+// model's start, teardowns included, so only the last model's overrun
+// and teardown come on top; a model's budget falls to its floor
+// (budgetFloor) only when the ones before it overran by more than a
+// quarter of a share each, and the run then takes longer by as much.
+// Otherwise each measurement's Bound.
+func RunBound(o Options, measurements int) time.Duration {
+	if !o.searching() || o.Budget <= 0 || !o.ShareBudget {
+		return time.Duration(measurements) * Bound(o)
+	}
+	return time.Duration(measurements)*o.Budget + o.settleOverrun() + startStop
+}
+
+// startStop is a model's teardown after its budget: its swarm's and its
+// own stop (0.2-4.5 s in run 20261203-172047).
+const startStop = 4 * time.Second
+
+// settleOverrun is how far a step's settle may run past the settle the
+// budget's estimate allows.
+func (o Options) settleOverrun() time.Duration {
 	settleMax := cmp.Or(o.SettleMax, connectTimeout+2*o.Interval)
-	return o.Budget + max(0, settleMax-(o.Deadline+2*time.Second)) + startStop
+	return max(0, settleMax-(o.Deadline+2*time.Second))
 }
 
 // StepTime is what one planned step commits a model that keeps up to.

@@ -151,6 +151,8 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	}
 
 	var failed []string
+	// The run's budget is counted from here (modelBudget).
+	measuring := time.Now()
 	for k, label := range run.Models {
 		// Repeats go round the models (a, b, a, b...), so a change in the
 		// machine over the run touches every model alike.
@@ -159,7 +161,8 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		m := &measurement{
 			opt: &opt, runRec: run,
 			subject: subject{spec: spec, label: label, bin: bins[i], dir: dir, refused: refused[i]},
-			sizing:  sizing{perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs, top: top, topEnd: topEnd, topWhy: topWhy},
+			sizing: sizing{perProcess: perProcess, modelCPUs: modelCPUs, swarmCPUs: swarmCPUs, top: top, topEnd: topEnd, topWhy: topWhy,
+				budget: opt.modelBudget(time.Since(measuring), k, len(run.Models))},
 		}
 		sum, err := m.run(ctx)
 		if sum != nil {

@@ -35,7 +35,7 @@ func TestConfigJSONKeepsItsKeys(t *testing.T) {
 	c := Config{
 		Models:        []string{"epoll"},
 		StepPlan:      StepPlan{Steps: []int{1000}, Rate: 1, RampDoubling: time.Second, Hold: time.Second},
-		SearchBounds:  SearchBounds{Search: true, MaxOffered: 2, Budget: time.Second},
+		SearchBounds:  SearchBounds{Search: true, MaxOffered: 2, Budget: time.Second, ShareBudget: true},
 		Messages:      Messages{Interval: time.Second, Deadline: time.Second, MsgSize: 16},
 		Instances:     Instances{Procs: 1, Pin: true, ModelCPUs: []int{0}, SwarmCPUs: []int{1}},
 		Judging:       Judging{SustainRatio: 0.95},
@@ -46,7 +46,7 @@ func TestConfigJSONKeepsItsKeys(t *testing.T) {
 		Pacing:        Pacing{Repeat: 2, SettleMax: time.Second},
 		HostileSteps:  HostileSteps{Hostile: []string{"slowloris"}, HostileShare: 0.1},
 	}
-	want := []string{"models", "steps", "rate", "ramp_doubling", "hold", "search", "max_offered", "budget",
+	want := []string{"models", "steps", "rate", "ramp_doubling", "hold", "search", "max_offered", "budget", "share_budget",
 		"interval", "deadline", "msg_size", "procs", "pin", "model_cpus", "swarm_cpus", "sustain_ratio", "addr",
 		"conns_per_agent", "backlog", "model_nofile", "agent_nofile", "model_env", "guard", "mem_limit", "pids_limit",
 		"repeat", "settle_max", "hostile", "hostile_share"}
