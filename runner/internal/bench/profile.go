@@ -147,6 +147,16 @@ func RunBound(o Options, measurements int) time.Duration {
 	return time.Duration(measurements)*o.Budget + o.settleOverrun() + startStop
 }
 
+// SharedBudget is each measurement's share of the run's budget when its
+// models share one (the run's time left is then what is left of it), or
+// 0.
+func SharedBudget(o Options) time.Duration {
+	if !o.searching() || !o.ShareBudget {
+		return 0
+	}
+	return o.Budget
+}
+
 // startStop is a model's teardown after its budget: its swarm's and its
 // own stop (0.2-4.5 s in run 20261203-172047).
 const startStop = 4 * time.Second

@@ -34,7 +34,7 @@ func newProgress(w io.Writer, tty bool, width func() int, quiet bool, opt bench.
 	repeat := max(opt.Repeat, 1)
 	return &progress{
 		display: live.NewDisplay(w, tty, width),
-		tracker: live.NewTracker(live.Plan{Steps: bench.StepTimes(opt), Measurements: len(opt.Specs) * repeat, PerModel: repeat}),
+		tracker: live.NewTracker(live.Plan{Steps: bench.StepTimes(opt), Measurements: len(opt.Specs) * repeat, PerModel: repeat, Budget: bench.SharedBudget(opt)}),
 		quiet:   quiet,
 	}
 }

@@ -19,6 +19,11 @@ type Plan struct {
 	// them one model makes (--repeat), taken off for each model skipped.
 	Measurements int
 	PerModel     int
+	// Budget is each measurement's share of the run's budget when the
+	// models share it (bench.SharedBudget; 0: they do not): the run then
+	// ends about when Budget × its measurements have passed since the
+	// first began, whatever each model takes.
+	Budget time.Duration
 }
 
 // Tracker follows a run's record stream and holds what the status line
@@ -28,6 +33,7 @@ type Tracker struct {
 	perModel time.Duration // one measurement's whole plan
 	total    int           // measurements, less the models skipped
 
+	first   time.Time       // the first measurement's first record
 	started int             // measurements begun
 	done    int             // measurements ended
 	actual  time.Duration   // the ended measurements' time, summed
@@ -79,6 +85,9 @@ func (t *Tracker) Observe(label string, r results.Record) {
 	}
 	now := Time(r)
 	if label != t.cur {
+		if t.started == 0 {
+			t.first = now
+		}
 		t.cur, t.curFrom = label, now
 		t.started++
 		t.haveLast = false
@@ -163,12 +172,16 @@ func (t *Tracker) Ratio() float64 {
 	return float64(t.actual) / float64(time.Duration(t.done)*t.perModel)
 }
 
-// left estimates the run's time left at now: what the running
+// left estimates the run's time left at now: with a shared budget,
+// what is left of it; else what the running
 // measurement's plan still holds, from where it stands (its own
 // position is known; whether it will stop early is not), plus the
 // measurements not yet begun, each at its plan times the ratio the ended
 // ones showed.
 func (t *Tracker) left(now time.Time) time.Duration {
+	if t.plan.Budget > 0 && !t.first.IsZero() {
+		return max(time.Duration(t.total)*t.plan.Budget-now.Sub(t.first), 0)
+	}
 	var cur time.Duration
 	if t.cur != "" {
 		cur = t.currentLeft(now)

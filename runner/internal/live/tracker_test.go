@@ -113,3 +113,25 @@ func TestTrackerPositionAndTimeLeft(t *testing.T) {
 	}
 	check("the last measurement", 101, 3, 3, 0, PhaseStarting, 46*time.Second)
 }
+
+// With a shared budget the time left is what is left of the run's budget
+// (38 s for each of 3 measurements), however long each model takes.
+func TestTrackerTimeLeftOfASharedBudget(t *testing.T) {
+	tr := NewTracker(Plan{Steps: []bench.StepTime{{Ramp: time.Second, Settle: 3 * time.Second, Hold: 2 * time.Second}},
+		Measurements: 3, PerModel: 1, Budget: 38 * time.Second})
+	s := &stream{t0: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s.event("a", 0, results.EventStarted)
+	s.sample("a", 1, 0, PhaseRamp, 1000, 500)
+	s.event("a", 10, results.EventEnded) // refused early: its time goes to the others
+	s.event("b", 10.5, results.EventStarted)
+	s.sample("b", 20, 0, PhaseWindow, 1000, 1000)
+	for _, r := range s.recs {
+		tr.Observe(r.label, r.rec)
+	}
+	if got, want := tr.State(s.at(20)).Left, 3*38*time.Second-20*time.Second; got != want {
+		t.Errorf("left at 20 s = %v, want %v", got, want)
+	}
+	if got := tr.State(s.at(200)).Left; got != 0 {
+		t.Errorf("left past the budget = %v, want 0", got)
+	}
+}
