@@ -125,9 +125,13 @@ func TestNextOfferByEvidence(t *testing.T) {
 		{"climbs to where the model and the swarm fill the machine, never past it",
 			[]results.Step{ok(1000), agents(busy(4000, 0.12), 0.26), agents(busy(16000, 0.35), 0.48), agents(busy(32000, 0.6), 0.8)}, 43200, ""},
 		// epoll in run 20261203-155834: projected 43,200 from 16,000 and
-		// 35,200, 1.23 times, and collapsed there.
-		{"a resolution up when the projection is within 1.3 times",
-			[]results.Step{agents(busy(16000, 0.5), 0.55), agents(busy(32000, 0.82), 0.82), agents(busy(35200, 0.77), 0.81)}, 38700, ""},
+		// 35,200, 1.23 times, and collapsed there. The model and the
+		// agents used 1.58 of 2 at 35,200: a fifth up (climbRoomy), where
+		// a collapse costs a probe below it.
+		{"a fifth up when the projection is within 1.3 times and the machine under 1.6 of 2",
+			[]results.Step{agents(busy(16000, 0.5), 0.55), agents(busy(32000, 0.82), 0.82), agents(busy(35200, 0.77), 0.81)}, 42200, ""},
+		{"a resolution up when the projection is within 1.3 times and the machine at 1.6 of 2",
+			[]results.Step{agents(busy(16000, 0.5), 0.55), agents(busy(32000, 0.82), 0.82), agents(busy(35200, 0.79), 0.84)}, 38700, ""},
 		// gnet in run 20261203-163812: its CPU 0.64 and 0.85 at 8,000 and
 		// 13,700, the agents 0.38 and 0.44; it held 21,800 at 0.92. The
 		// plan's 16,000 is within the fifth; past it, a fifth.
@@ -275,7 +279,6 @@ func held(n int, model, agentsCPU float64, took time.Duration) results.Step {
 // steps-*.csv) up to where a rule decides otherwise than that run did.
 func TestNextOfferReplay(t *testing.T) {
 	lim := searchLimits{plan: []int{1000, 4000, 16000, 48000}, resolution: 0.10, top: 96000, topEnd: results.SearchCeiling, topWhy: "the run's ceiling", cpus: 1, machineCPUs: 2}
-	budgeted := func(left time.Duration) searchLimits { l := lim; l.left = left; return l }
 	s := time.Second
 	gnet := []results.Step{held(1000, 0.16, 0.27, 4*s), held(4000, 0.50, 0.29, 4*s), held(7520, 0.60, 0.35, 3*s), held(16000, 0.95, 0.55, 5*s)}
 	rustTokio := []results.Step{held(1000, 0.05, 0.33, 4*s), held(4000, 0.15, 0.26, 4*s), held(16000, 0.49, 0.51, 5*s), held(30500, 0.70, 0.72, 5*s),
@@ -297,13 +300,16 @@ func TestNextOfferReplay(t *testing.T) {
 		{"c-epoll: the step at 4,000 is passed over", lim, []results.Step{held(1000, 0.05, 0.35, 4*s)}, 16000, "", ""},
 		// 0.06 at 1,000 reaches 0.9 at 15,000, short of 16,000.
 		{"c-uring: no planned step passed over", lim, []results.Step{held(1000, 0.06, 0.34, 4*s)}, 4000, "", ""},
-		// 40 s less the 18.7 s it had spent: it offered 17,600, then
+		// The model and the agents 1.50 of 2: it offered 17,600, then
 		// climbed 21,100, 25,300, 27,800, 30,500 and spent its budget.
-		{"gnet: a fifth up when the budget cannot pay for tenths", budgeted(21 * s), gnet, 19200, "", ""},
-		{"gnet: a tenth up without a budget", lim, gnet, 17600, "", ""},
-		{"gnet: a tenth up when the budget pays for them", budgeted(30 * s), gnet, 17600, "", ""},
+		{"gnet: a fifth up with the machine under 1.6 of 2", lim, gnet, 19200, "", ""},
+		// 1.66 of 2 at 31,700: it held 34,800 a tenth up.
+		{"epoll: a tenth up with the machine at 1.6 of 2 or more", lim, epoll[:5], 34800, "", ""},
+		// c-uring at 48,000, 1.79 of 2: it held 52,800.
+		{"c-uring: the climb goes on under 1.85 of 2", lim, []results.Step{held(16000, 0.40, 0.49, 5*s), held(32000, 0.75, 0.83, 5*s), held(48000, 0.82, 0.97, 5*s)}, 52800, "", ""},
 		// It offered 58,000, which did not fit its budget.
 		{"rust-tokio: the machine full with the model's CPU not", lim, rustTokio, 0, results.SearchMachine, "1.88 of the machine's 2 CPUs at 52800"},
+		{"rust-tokio: 1.72 of 2 at 48,000 climbs on", lim, rustTokio[:6], 52800, "", ""},
 		// It offered 38,200, which collapsed.
 		{"epoll: the machine full with the model's CPU not", lim, epoll, 0, results.SearchMachine, "the model 0.85 of its 1"},
 		// Its own CPU 0.92 full: no excuse; it climbed to the swarm's limit.
