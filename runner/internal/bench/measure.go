@@ -524,6 +524,10 @@ func (m *measurement) search(ctx context.Context) stopCause {
 		cpus: len(m.modelCPUs), machineCPUs: cmp.Or(len(m.baseSys.PerCPU), runtime.NumCPU())}
 	for i := 0; ; i++ {
 		lim.capacity, lim.capWhy = m.machineCapacity(steps)
+		if m.budget > 0 {
+			// At least a nanosecond: 0 would read as no budget.
+			lim.left = max(m.budget-time.Since(m.started), time.Nanosecond)
+		}
 		d := nextOffer(steps, lim)
 		if d.next == 0 {
 			return m.searchEnd(steps, d.end, d.why)

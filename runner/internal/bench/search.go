@@ -58,6 +58,10 @@ type searchLimits struct {
 	// how many the machine has, for projecting the capacity from the CPU
 	// the model and the whole machine used (project); 0: not known.
 	cpus, machineCPUs int
+	// left is the model's budget left as the next step would start; 0:
+	// no budget. A climb past a resolution up must leave room in it for
+	// its failure and a probe (affordsProbe).
+	left time.Duration
 }
 
 // decision is the search's next move: an offer, or why it stops.
@@ -240,6 +244,9 @@ func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
 		return 0
 	}
 	floor := closeAbove(lo, lim.resolution)
+	if !affordsProbe(steps, lim) {
+		return floor
+	}
 	// A planned step within a resolution of the count proves nothing the
 	// floor does not (c-epoll climbed 45,800 → 48,000 → budget spent,
 	// run 20261203-155834): the next one past the floor.
@@ -331,6 +338,35 @@ func skipPlanned(st results.Step, plan []int, i, cpus int) int {
 		i++
 	}
 	return i
+}
+
+// affordsProbe reports whether the budget left (lim.left; none: it
+// does) pays for a climb past a resolution up that fails and the probe
+// below it: the failed step twice what the held steps took (their median;
+// a settle that stops gaining), the probe twice that again and a restart
+// (it ramps from nothing: 7-15 s at 20,000-40,000 against 4-5 s for a
+// step up, run 20261203-135643). Where it does not, the climb goes a
+// resolution up, where a failure closes the bracket at once: py-asyncio
+// went a fifth up from 27,600 with 14 s left, failed at 33,100, and the
+// probe below it (10 s) did not fit (run 20261203-183802); netpoll went
+// from 23,200 to 41,200, failed, and its probe did not fit (run
+// 20261203-172047).
+func affordsProbe(steps []results.Step, lim searchLimits) bool {
+	if lim.left <= 0 {
+		return true
+	}
+	var took []time.Duration
+	for _, st := range steps {
+		if st.OK && st.End.After(st.Start) {
+			took = append(took, st.End.Sub(st.Start))
+		}
+	}
+	if len(took) == 0 {
+		return true
+	}
+	slices.Sort(took)
+	step := took[len(took)/2]
+	return lim.left >= 2*step+2*step+restartCost
 }
 
 // machineFull is why the machine, not the model, is the limit at st, the

@@ -279,6 +279,7 @@ func held(n int, model, agentsCPU float64, took time.Duration) results.Step {
 // steps-*.csv) up to where a rule decides otherwise than that run did.
 func TestNextOfferReplay(t *testing.T) {
 	lim := searchLimits{plan: []int{1000, 4000, 16000, 48000}, resolution: 0.10, top: 96000, topEnd: results.SearchCeiling, topWhy: "the run's ceiling", cpus: 1, machineCPUs: 2}
+	budgeted := func(left time.Duration) searchLimits { l := lim; l.left = left; return l }
 	s := time.Second
 	gnet := []results.Step{held(1000, 0.16, 0.27, 4*s), held(4000, 0.50, 0.29, 4*s), held(7520, 0.60, 0.35, 3*s), held(16000, 0.95, 0.55, 5*s)}
 	rustTokio := []results.Step{held(1000, 0.05, 0.33, 4*s), held(4000, 0.15, 0.26, 4*s), held(16000, 0.49, 0.51, 5*s), held(30500, 0.70, 0.72, 5*s),
@@ -286,6 +287,11 @@ func TestNextOfferReplay(t *testing.T) {
 	epoll := []results.Step{held(1000, 0.08, 0.36, 4*s), held(4000, 0.20, 0.32, 4*s), held(16000, 0.54, 0.59, 5*s), held(28900, 0.84, 0.86, 5*s),
 		held(31700, 0.82, 0.84, 4*s), held(34800, 0.85, 1.03, 5*s)}
 	pyAsyncio := []results.Step{held(1000, 0.11, 0.38, 4*s), held(4000, 0.26, 0.29, 4*s), held(16000, 0.62, 0.56, 5*s), held(25100, 0.70, 0.63, 4*s), held(48000, 0.92, 0.98, 10*s)}
+	netpoll := []results.Step{held(1000, 0.16, 0.29, 4*s), held(4000, 0.46, 0.30, 4*s), held(8000, 0.70, 0.35, 4*s), held(11300, 0.72, 0.42, 4*s),
+		held(16000, 0.80, 0.48, 4*s), held(23200, 0.73, 0.67, 4*s)}
+	// py-asyncio in run 20261203-183802 (this rule's first subset run).
+	pyAsyncio2 := []results.Step{held(1000, 0.08, 0.30, 4*s), held(4000, 0.25, 0.27, 4*s), held(8000, 0.30, 0.30, 4*s), held(16000, 0.85, 0.40, 4*s),
+		held(19200, 0.92, 0.39, 4*s), held(23000, 0.97, 0.45, 4*s), held(27600, 0.93, 0.57, 4*s)}
 	// py-forking served 200 of 280 on time (its 40 children × 5 instances).
 	pyForking := []results.Step{ok(200), {Offered: 280, Sustained: 200, Why: results.WhyTooFew, Window: true}}
 	for _, tc := range []struct {
@@ -303,6 +309,16 @@ func TestNextOfferReplay(t *testing.T) {
 		// The model and the agents 1.50 of 2: it offered 17,600, then
 		// climbed 21,100, 25,300, 27,800, 30,500 and spent its budget.
 		{"gnet: a fifth up with the machine under 1.6 of 2", lim, gnet, 19200, "", ""},
+		// 21 s left of 40: a failure a fifth up (8 s) and a probe (10 s) fit.
+		{"gnet: a fifth up when the budget pays for its failure and a probe", budgeted(21 * s), gnet, 19200, "", ""},
+		// 11.6 s left of 41: it went a fifth up, to 33,100, failed, and
+		// the probe below did not fit.
+		{"py-asyncio: a tenth up when the budget cannot pay for a fifth's probe", budgeted(11600 * time.Millisecond), pyAsyncio2, 30300, "", ""},
+		{"py-asyncio: a fifth up without a budget", lim, pyAsyncio2, 33100, "", ""},
+		// 15 s left of 40: it went to 41,200, failed, and the probe did not fit.
+		{"netpoll: a tenth up, not to the projection, when a probe would not fit", budgeted(15 * s), netpoll, 25500, "", ""},
+		// 41,200 from the record's unrounded figures.
+		{"netpoll: to the projection with room for a probe", budgeted(30 * s), netpoll, 41500, "", ""},
 		// 1.66 of 2 at 31,700: it held 34,800 a tenth up.
 		{"epoll: a tenth up with the machine at 1.6 of 2 or more", lim, epoll[:5], 34800, "", ""},
 		// c-uring at 48,000, 1.79 of 2: it held 52,800.
