@@ -347,7 +347,7 @@ func skipPlanned(st results.Step, plan []int, i, cpus int) int {
 // (it ramps from nothing: 7-15 s at 20,000-40,000 against 4-5 s for a
 // step up, run 20261203-135643). Where it does not, the climb goes a
 // resolution up, where a failure closes the bracket at once: py-asyncio
-// went a fifth up from 27,600 with 14 s left, failed at 33,100, and the
+// went a fifth up from 27,600 with 11.6 s left, failed at 33,100, and the
 // probe below it (10 s) did not fit (run 20261203-183802); netpoll went
 // from 23,200 to 41,200, failed, and its probe did not fit (run
 // 20261203-172047).
