@@ -115,6 +115,12 @@ LIGHT_PKGS := c10klab/contract c10klab/models/internal/modelkit c10klab/runner \
 # The other packages run one at a time (-p 1): their integration tests put
 # real load on loopback, and two of them at once on 2 cores would measure
 # each other.
+# -trimpath: builds keyed by the module, not by the folder it was cloned
+# into, so that a fresh clone (CI's) finds the compiled packages of any
+# earlier clone in the build cache: compiling and linking every test
+# binary of a fresh clone took 17 s, 10.6 s so (20261203). The tests
+# read no source paths; the go builds they run inherit the flag.
+test: export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m $(LIGHT_PKGS)
