@@ -76,6 +76,7 @@ func TestPythonWorkConfigError(t *testing.T) {
 	for i, m := range pyModels {
 		b := bad[i%len(bad)]
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel() // a start each, waiting on the interpreter's imports
 			needPython(t, m.module)
 			// Were the value accepted, the model would serve until the
 			// timeout kills it (exit status -1).
@@ -95,7 +96,10 @@ func TestPythonWorkConfigError(t *testing.T) {
 }
 
 // TestPythonWork runs worktest.py's cases, one model start each, over
-// loopback (0.3-2 s a case, 22 cases: about 14 s).
+// loopback (0.3-2 s a case, 22 cases: about 14 s one after another), two
+// at a time (go test's -parallel): each is a few connections that wait
+// on the clock and on imports, and its bounds are lower bounds on time
+// (a wait, a stall) or loose upper ones.
 func TestPythonWork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts every Python model with work over loopback")
@@ -103,6 +107,7 @@ func TestPythonWork(t *testing.T) {
 	for _, m := range pyModels {
 		for _, c := range m.cases {
 			t.Run(c, func(t *testing.T) {
+				t.Parallel()
 				needPython(t, m.module)
 				out, err := exec.CommandContext(t.Context(), python, "-I", filepath.Join(modelsDir, "_pykit", "worktest.py"), modelsDir, c).CombinedOutput()
 				t.Logf("%s", out)

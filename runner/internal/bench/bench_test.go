@@ -63,7 +63,37 @@ func freePort(t *testing.T) netip.AddrPort {
 }
 
 // testOptions runs small and fast: a few hundred connections, short holds.
+// When the test ends, no process the run started may be left.
 func testOptions(t *testing.T, modelsDir string, specs ...string) Options {
+	t.Helper()
+	opt := baseOptions(t, modelsDir, specs...)
+	t.Cleanup(func() { noneLeft(t, opt.BinDir, filepath.Dir(c10klab)) })
+	return opt
+}
+
+// parallelOptions is testOptions for a subtest that runs beside its
+// siblings (it calls t.Parallel): runs of a few hundred connections that
+// wait on the clock far more than they use a CPU (the diagnosis cases,
+// 5-8 s each, used under a second of CPU). Its models build into a folder
+// of its own, where what it leaves behind is checked when it ends; the
+// agents, which every run starts from the one c10klab binary, are checked
+// by the parent once all its subtests have ended (agentsLeftAfter).
+func parallelOptions(t *testing.T, modelsDir string, specs ...string) Options {
+	t.Helper()
+	t.Parallel()
+	opt := baseOptions(t, modelsDir, specs...)
+	opt.BinDir = t.TempDir()
+	t.Cleanup(func() { noneLeft(t, opt.BinDir) })
+	return opt
+}
+
+// agentsLeftAfter checks, once t and every subtest of it have ended, that
+// no process runs from the test's c10klab binary or its model builds.
+func agentsLeftAfter(t *testing.T) {
+	t.Cleanup(func() { noneLeft(t, filepath.Dir(c10klab)) })
+}
+
+func baseOptions(t *testing.T, modelsDir string, specs ...string) Options {
 	t.Helper()
 	opt := Defaults()
 	root := moduleRoot(t)
@@ -86,7 +116,6 @@ func testOptions(t *testing.T, modelsDir string, specs ...string) Options {
 		}
 		opt.Specs = append(opt.Specs, sp)
 	}
-	t.Cleanup(func() { noneLeft(t, opt.BinDir, filepath.Dir(c10klab)) })
 	return opt
 }
 
@@ -235,6 +264,7 @@ func TestCappedModelReportedWithItsCapacity(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	agentsLeftAfter(t) // the broken models' cases run side by side
 	t.Run("unknown model", func(t *testing.T) {
 		opt := testOptions(t, realModels(t), "nosuchmodel")
 		_, err := Run(context.Background(), opt)
@@ -264,7 +294,7 @@ func TestBadInput(t *testing.T) {
 		{"truncate", "refused to benchmark: conformance check failed: burst", results.StopRefused, false},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
-			opt := testOptions(t, testdataModels(t), tc.model, "acceptk")
+			opt := parallelOptions(t, testdataModels(t), tc.model, "acceptk")
 			// The broken model never gets to a step, and the next needs only
 			// to be measured: one step it holds, with a K the quick
 			// conformance check does not use up (at its default of 50 the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -249,10 +250,12 @@ func (m *measurement) setupGuard() (probe.TreeConfig, func([]string) []string, e
 		m.event(results.EventGuardSetup, "no cgroups (%v): watching available memory only, floor %d MiB", reason, m.watch.Floor>>20)
 		return cfg, nil, nil
 	}
-	// The run ID is unique only within its results folder; the pid makes
-	// the cgroup's name unique on the machine, so that no run removes
-	// another's cgroups as leftovers.
-	name := guard.OwnedName(os.Getpid(), filepath.Base(m.dir)+"-"+m.label)
+	// The run ID is unique only within its results folder, and one process
+	// may run several at once (a library caller; the package's tests):
+	// the pid and a hash of the run's folder make the cgroup's name
+	// unique on the machine, so that no run takes or removes another's
+	// cgroups.
+	name := guard.OwnedName(os.Getpid(), fmt.Sprintf("%s-%08x-%s", filepath.Base(m.dir), pathHash(m.dir), m.label))
 	g, err := guard.New(name, guard.Limits{Memory: m.opt.MemLimit, Pids: int64(m.opt.PidsLimit)})
 	if err != nil {
 		return cfg, nil, fmt.Errorf("resource guard for %s: %w", m.label, err)
@@ -736,4 +739,12 @@ func (m *measurement) recordExit(e model.Exit) {
 		}
 	}
 	m.recordEvent(results.Event{Time: time.Now(), Kind: results.EventExited, Msg: e.String(), Exit: x})
+}
+
+// pathHash is a short hash of a path (FNV-1a, 32 bits), for names that
+// must differ where the paths do.
+func pathHash(p string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(p))
+	return h.Sum32()
 }

@@ -147,6 +147,26 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"holds 300 sockets but stopped echoing at about 4 s", "300 of the 1,500 echoes due", "deadline ×900"},
 		},
 		{
+			// The namespace's listen-queue counters counted another
+			// listener's overflows (another run's model beside this one):
+			// a model that holds every connection has no queue to blame.
+			name: "a pool holding every connection, overflows elsewhere",
+			in: Input{Model: "pool", Stop: results.StopNotSustained,
+				Config:  results.Config{Messages: results.Messages{Interval: time.Second, Deadline: time.Second}, Judging: results.Judging{SustainRatio: 0.95}},
+				Samples: []results.Sample{idle},
+				Steps: []results.Step{failed(results.Step{
+					StepFailures: results.StepFailures{Failures: map[string]int64{"deadline": 200}},
+					StepCost:     results.StepCost{HoldSeconds: 2, Echoes: 200, Model: results.ProcDelta{FDs: 158}},
+					StepTiming:   results.StepTiming{Latency: results.Percentiles{Count: 200, P50: 0.2, P99: 0.9}},
+					Offered:      150,
+					Open:         150,
+					Sustained:    100,
+					Counters:     map[string]int64{"TcpExt.ListenOverflows": 216},
+				})}},
+			side: results.SideServer, mech: results.MechPool,
+			want: []string{"serves about 100 of the 150 connections it holds: a pool or cap of 100"},
+		},
+		{
 			name: "never accepts past its backlog",
 			in: Input{Model: "noaccept", Stop: results.StopNotSustained, Samples: []results.Sample{idle},
 				Steps: []results.Step{failed(results.Step{

@@ -202,16 +202,21 @@ func lastEcho(samples []results.Sample) (float64, bool) {
 	return 0, false
 }
 
-// idleFDs is the model's descriptors before any connection: the first
-// sample's, taken before the first step.
+// idleFDs is the model's descriptors before any connection: the fewest
+// among the samples taken before the swarm's first connection (the first
+// of them can still count the readiness probe's connection, which the
+// model closes once it reads the probe's EOF).
 func idleFDs(samples []results.Sample) int {
-	for _, s := range samples {
-		if s.Swarm.Open == 0 {
-			return s.Model.FDs
+	idle := 0
+	for i, s := range samples {
+		if s.Swarm.Open != 0 {
+			break
 		}
-		break
+		if i == 0 || s.Model.FDs < idle {
+			idle = s.Model.FDs
+		}
 	}
-	return 0
+	return idle
 }
 
 func peakSample(samples []results.Sample) results.Sample {

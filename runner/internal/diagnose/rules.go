@@ -402,12 +402,17 @@ func notAccepting(ev *evidence) (Cause, bool) {
 
 func listenQueue(ev *evidence) (Cause, bool) {
 	first := ev.first
-	if !ev.queue.any() || first.Sustained >= first.Open {
+	if !ev.queue.any() || first.Sustained >= first.Open || ev.held >= first.Open {
 		return Cause{}, false
 	}
 	// The kernel counted overflows of a listen queue while connections
-	// the clients had open went unserved: the model did not accept them
-	// fast enough, or at all.
+	// the clients had open went unserved and unaccepted: the model did not
+	// accept them fast enough, or at all. The counters are the network
+	// namespace's, not the model's listener's: a model that holds every
+	// connection the clients have open has no one left in its queue, and
+	// the overflows were another listener's (a pool holding 150 of 150
+	// was called a listen queue on 216 overflows of another run's model
+	// beside it, 20261203).
 	return cause(results.SideServer, results.MechListenQueue, ev.at, "the model did not accept connections as fast as they came: %s; %s of the %s connections the clients had open were served through the window (%s) at %s offered",
 		ev.queue, n(first.Sustained), n(first.Open), failureSummary(first), n(first.Offered)), true
 }
