@@ -54,15 +54,17 @@ func FindProfile(name string) (Profile, error) {
 //   - Rate 5,000/s, the agents on CPUs of their own (SwarmApart): on
 //     loopback a connect costs both ends' handshake, 70 µs of the agents'
 //     CPU and a quarter as much again in softirqs, and at 1,000,000 held
-//     the echoes take 0.38 of the agents' CPU (23 µs each). At 15,000/s
-//     the agents' CPU was full from 50,000 connections on, their lag
-//     swung between 0.3 and 2.6 s however they paced, and the step was
+//     the echoes take 0.38-0.45 of the agents' CPU (23-27 µs each). At
+//     15,000/s the agents' CPU was full from 50,000 connections on, their
+//     lag swung between 0.3 and 2.6 s however they paced, and the step was
 //     lost as untrusted (epoll at 656,000, 2026-12-03 18:57). At 5,000/s
-//     they used 0.3-0.5 CPU with lags of 4-30 ms, and gnet held 1,000,000
-//     (run 20261203-190018: ramp 212 s). Sharing the model's CPU starved
-//     it at 20,000/s and 30,000/s (collapsed at 476,261 and 860,906 open).
-//     The agents still hold their ramps back while they are late on their
-//     sends (swarm.pauseLagDiv). docs/scale-out.md has the runs.
+//     they used 0.3-0.5 CPU, lags mostly 4-30 ms (0.7 and 1.5 s at worst,
+//     near the end), and gnet and epoll held 1,000,000 (runs
+//     20261203-190018 and -191507: ramps of 212 and 226 s, p99 627 and 831
+//     ms). Sharing the model's CPU starved it at 20,000/s and 30,000/s
+//     (collapsed at 476,261 and 860,906 open). The agents still hold their
+//     ramps back while they are late on their sends (swarm.pauseLagDiv).
+//     docs/scale-out.md has the runs.
 //   - RampDoubling 1s: the ramp starts at 1,000 and doubles each second
 //     up to the rate (6 s more than a flat ramp), so the once-a-second
 //     samples chart the cost from 1,000 up (cost.png).
