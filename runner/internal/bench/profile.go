@@ -51,16 +51,20 @@ func FindProfile(name string) (Profile, error) {
 //   - Hold 61s = Interval + Deadline: every connection has at least one
 //     echo due inside the evaluation window, so none is counted sustained
 //     without having echoed.
-//   - Rate up to 15,000/s, paced, the agents on CPUs of their own
-//     (SwarmApart): on loopback a connect costs both ends' handshake,
-//     about 70 µs of the agents' CPU, and the model about 40 µs to
-//     accept, and the echoes of what is held take more as the count
-//     grows. Sharing the model's CPU (one cgroup share against 51 agents)
-//     starved it at 30,000/s and 20,000/s (collapsed at 476,261 and
-//     860,906 open); apart at a fixed 12,000/s, 101 agents fell 3 s
-//     behind at 600,000. So the agents hold their ramps back while they
-//     are late on their sends (swarm.pauseLagDiv). docs/scale-out.md has
-//     the runs.
+//   - Rate 5,000/s, the agents on CPUs of their own (SwarmApart): on
+//     loopback a connect costs both ends' handshake, 70 µs of the agents'
+//     CPU and a quarter as much again in softirqs, and at 1,000,000 held
+//     the echoes take 0.38-0.45 of the agents' CPU (23-27 µs each). At
+//     15,000/s the agents' CPU was full from 50,000 connections on, their
+//     lag swung between 0.3 and 2.6 s however they paced, and the step was
+//     lost as untrusted (epoll at 656,000, 2026-12-03 18:57). At 5,000/s
+//     they used 0.3-0.5 CPU, lags mostly 4-30 ms (0.7 and 1.5 s at worst,
+//     near the end), and gnet and epoll held 1,000,000 (runs
+//     20261203-190018 and -191507: ramps of 212 and 226 s, p99 627 and 831
+//     ms). Sharing the model's CPU starved it at 20,000/s and 30,000/s
+//     (collapsed at 476,261 and 860,906 open). The agents still hold their
+//     ramps back while they are late on their sends (swarm.pauseLagDiv).
+//     docs/scale-out.md has the runs.
 //   - RampDoubling 1s: the ramp starts at 1,000 and doubles each second
 //     up to the rate (6 s more than a flat ramp), so the once-a-second
 //     samples chart the cost from 1,000 up (cost.png).
@@ -79,7 +83,7 @@ func scaleProfile() Profile {
 		Models: []string{"epoll", "gnet", "goroutine"},
 		Apply: func(o *Options) {
 			o.Steps = []int{1_000_000, 2_000_000}
-			o.Rate = 15_000
+			o.Rate = 5_000
 			o.RampDoubling = time.Second
 			o.SettleMax = 5 * time.Second
 			o.SwarmApart = true

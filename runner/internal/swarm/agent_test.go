@@ -265,12 +265,14 @@ func TestQuantumKeepsSendsWellInsideTheDeadline(t *testing.T) {
 	for _, c := range []struct {
 		interval, deadline, want time.Duration
 	}{
-		{time.Second, time.Second, time.Millisecond},                       // make bench: as before
-		{time.Minute, time.Second, 50 * time.Millisecond},                  // the scale profile
-		{time.Minute, 60 * time.Second, 60 * time.Millisecond},             // deadline of the interval
-		{200 * time.Millisecond, 200 * time.Millisecond, time.Millisecond}, // never under 1 ms
-		{10 * time.Second, 50 * time.Millisecond, 2500 * time.Microsecond},
-		{10 * time.Second, 10 * time.Millisecond, time.Millisecond},
+		{time.Second, time.Second, time.Millisecond},                        // make bench: as before
+		{time.Minute, time.Second, 250 * time.Millisecond},                  // the scale profile: a quarter of the deadline
+		{time.Minute, 60 * time.Second, 60 * time.Millisecond},              // deadline of the interval
+		{200 * time.Millisecond, 200 * time.Millisecond, time.Millisecond},  // never under 1 ms
+		{10 * time.Second, 50 * time.Millisecond, 12500 * time.Microsecond}, // quiet: a quarter of the deadline
+		{10 * time.Second, 10 * time.Millisecond, 2500 * time.Microsecond},
+		{9 * time.Second, time.Second, 9 * time.Millisecond},        // under ten deadlines: as make bench
+		{10 * time.Second, time.Second, 41666666 * time.Nanosecond}, // a 240th of the interval
 	} {
 		if got := time.Duration(quantumFor(c.interval, c.deadline)); got != c.want {
 			t.Errorf("quantumFor(%v, %v) = %v, want %v", c.interval, c.deadline, got, c.want)
