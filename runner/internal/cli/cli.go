@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"c10klab/runner/internal/guard"
 )
@@ -92,14 +93,32 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// parse parses a subcommand's flags wherever they stand among its
+// arguments (`compare A B C --table` as `compare --table A B C`): the
+// flag package stops at the first argument that is not a flag, and took
+// `--table` after the folders for a folder. After "--" every argument is
+// one.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	var operands, rest []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, rest = args[:i], args[i+1:]
 	}
-	return nil
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		operands = append(operands, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	// Parse again with the operands alone, after "--", so that fs.Args
+	// holds them in order and no flag is read twice.
+	return fs.Parse(append([]string{"--"}, append(operands, rest...)...))
 }
 
 // project is where c10klab finds its folders: the module root (go.mod)

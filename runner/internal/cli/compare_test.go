@@ -46,6 +46,8 @@ func TestCompareRunsGolden(t *testing.T) {
 	}{
 		{"compare-3-runs.golden.md", append([]string{"compare"}, dirs...)},
 		{"compare-2-runs-table.golden.md", []string{"compare", "--table", dirs[0], dirs[1]}},
+		// A flag after the folders is a flag, not a folder.
+		{"compare-2-runs-table.golden.md", []string{"compare", dirs[0], dirs[1], "--table"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			var out, errb bytes.Buffer
