@@ -27,6 +27,14 @@ import (
 // Count formats a count the way people read them: 950, 19.9k, 1.2M.
 func Count(v float64) string {
 	a := math.Abs(v)
+	// A figure that rounds to a thousand of its unit reads in the next
+	// one: 999,990 connections held is "1M", not "1000k", which put
+	// epoll's million at "≥ 1000k" in the scale run's summary.
+	for _, unit := range []float64{1e3, 1e6, 1e9} {
+		if a < unit && math.Round(a/unit*1e3) >= 1e3 {
+			a = unit
+		}
+	}
 	switch {
 	case a < 1e3:
 		return fmt.Sprintf("%.0f", v)
