@@ -43,7 +43,9 @@ bench-hostile: deps build
 
 # Concurrency rather than message rate: epoll, gnet and goroutine to 1,000,000
 # connections and on toward 2,000,000, a message per connection per minute
-# (docs/scale-out.md has the arithmetic). Takes the whole machine for ~15 min.
+# (docs/scale-out.md has the arithmetic). Takes the whole machine for ~28 min
+# (27 min 42 s on a fresh clone, 20261203: about 9 min a model, most of it
+# the ramp toward 2M after the swarm has fallen behind).
 bench-scale: deps build
 	$(C10KLAB) bench --profile scale $(BENCH_FLAGS)
 
