@@ -93,9 +93,12 @@ func nextOffer(steps []results.Step, lim searchLimits) decision {
 		return decision{end: results.SearchSwarm, why: fmt.Sprintf("the swarm could not be trusted at %d offered: %s", up, untrustedAt(steps, up))}
 	case up > 0:
 		next = probeBetween(steps, b, up, lim)
-	case b.SustainedStep >= 0 && machineFull(steps[b.SustainedStep], lim) != "":
-		return decision{end: results.SearchMachine, why: machineFull(steps[b.SustainedStep], lim)}
 	default:
+		if b.SustainedStep >= 0 {
+			if why := machineFull(steps[b.SustainedStep], lim); why != "" {
+				return decision{end: results.SearchMachine, why: why}
+			}
+		}
 		next = climb(steps, b, lim)
 	}
 	if lim.top > 0 && next > lim.top {
