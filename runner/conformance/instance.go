@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -80,11 +81,32 @@ func (m Model) Start(ctx context.Context, addr netip.AddrPort, env ...string) (*
 
 // StartFree is Start on a free loopback port.
 func (m Model) StartFree(ctx context.Context, env ...string) (*Instance, error) {
-	addr, err := FreeAddr()
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		addr, err := FreeAddr()
+		if err != nil {
+			return nil, err
+		}
+		in, err := m.Start(ctx, addr, env...)
+		// The port was free a moment ago, not reserved: another socket
+		// (a client's ephemeral port, on a machine running other tests)
+		// can take it before the model binds, and forked then exited
+		// with "bind: Address already in use" (make test, 20261203).
+		// Held by someone else now, it was never the model's fault: try
+		// another.
+		if err == nil || attempt == 3 || !taken(addr) {
+			return in, err
+		}
 	}
-	return m.Start(ctx, addr, env...)
+}
+
+// taken reports whether another socket holds addr now.
+func taken(addr netip.AddrPort) bool {
+	ln, err := net.Listen("tcp4", addr.String())
+	if err != nil {
+		return errors.Is(err, syscall.EADDRINUSE)
+	}
+	ln.Close()
+	return false
 }
 
 func (m Model) label() string {
