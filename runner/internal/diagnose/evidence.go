@@ -444,3 +444,27 @@ func sharesCPUs(model, swarm []int) bool {
 	}
 	return false
 }
+
+// OthersOn is, by the diagnosis's own rules (namedOn), the named processes
+// outside the model and c10klab that could have run on cpus (nil: any),
+// busiest first, each with its CPU over the window in CPUs, and their sum:
+// what c10klab compare names as the machine's noise on the model's CPUs.
+func OthersOn(others []results.ProcCPU, cpus []int, hold float64) (float64, []results.ProcCPU) {
+	if hold <= 0 {
+		return 0, nil
+	}
+	var sum float64
+	var named []results.ProcCPU
+	for _, o := range others {
+		if strings.HasSuffix(o.Comm, results.RunnerMark) {
+			continue
+		}
+		cpu := namedOn([]results.ProcCPU{o}, cpus, hold)
+		if cpu <= 0 {
+			continue
+		}
+		sum += cpu
+		named = append(named, results.ProcCPU{PID: o.PID, Comm: o.Comm, CPU: cpu})
+	}
+	return sum, named
+}

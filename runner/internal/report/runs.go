@@ -21,7 +21,8 @@ import (
 // table and the records can never disagree.
 func CompareRuns(w io.Writer, runs []*results.Loaded) error {
 	var b bytes.Buffer
-	t := runsTable(runs)
+	models := modelsAcross(runs)
+	t := runsTable(runs, models)
 	writeMD(&b, t)
 	fmt.Fprintf(&b, "\nspread: the largest |run − median| / median of the sustained counts. "+
 		"~: every two runs' brackets overlap, so their differences are inside the noise. "+
@@ -29,6 +30,12 @@ func CompareRuns(w io.Writer, runs []*results.Loaded) error {
 		"— in a run's column: that run never measured the model; in spread and verdict: fewer than two runs did.\n", analysis.RunTolerance*100)
 	if anyMarked(t) {
 		b.WriteString("\n\\* no summary (the model or the run ended abnormally): derived from its saved steps\n")
+	}
+	if lines := noiseLines(models, runs); len(lines) > 0 {
+		fmt.Fprintf(&b, "\nthe noise, where a run landed outside ±%.0f%%: what differed, in the records, at the step that decided its capacity from the other runs at comparable counts (within 10%%)\n\n", analysis.RunTolerance*100)
+		for _, l := range lines {
+			b.WriteString("- " + l + "\n")
+		}
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write comparison: %w", err)
@@ -43,9 +50,11 @@ type acrossRuns struct {
 	ranges []analysis.CapacityRange
 	known  []bool // the run measured the model
 	spread analysis.Spread
+	// summaries is each run's summary of the model, for the noise lines.
+	summaries []results.Summary
 }
 
-func runsTable(runs []*results.Loaded) table {
+func runsTable(runs []*results.Loaded, models []acrossRuns) table {
 	t := table{head: []string{"model"}, right: []bool{false}}
 	for _, l := range runs {
 		t.head = append(t.head, runName(l))
@@ -53,7 +62,7 @@ func runsTable(runs []*results.Loaded) table {
 	}
 	t.head = append(t.head, "median", "spread", "verdict")
 	t.right = append(t.right, true, true, false)
-	for _, a := range modelsAcross(runs) {
+	for _, a := range models {
 		r := []Cell{text(a.model)}
 		r = append(r, a.cells...)
 		r = append(r, medianCell(a), spreadCell(a.spread), verdictCell(a, runs))
@@ -91,7 +100,8 @@ func modelsAcross(runs []*results.Loaded) []acrossRuns {
 				j = len(out)
 				at[r.Model] = j
 				a := acrossRuns{model: r.Model, cells: make([]Cell, len(runs)),
-					ranges: make([]analysis.CapacityRange, len(runs)), known: make([]bool, len(runs))}
+					ranges: make([]analysis.CapacityRange, len(runs)), known: make([]bool, len(runs)),
+					summaries: make([]results.Summary, len(runs))}
 				for k := range a.cells {
 					a.cells[k] = text("—")
 				}
@@ -99,6 +109,7 @@ func modelsAcross(runs []*results.Loaded) []acrossRuns {
 			}
 			out[j].cells[i] = Cell{Text: CapacityCell(r.Summary), Marked: r.derived}
 			out[j].ranges[i], out[j].known[i] = capacityRange(r.Summary)
+			out[j].summaries[i] = r.Summary
 		}
 	}
 	for i := range out {
@@ -178,12 +189,7 @@ func spreadCell(s analysis.Spread) Cell {
 // within their resolution, else whether every run is within the
 // tolerance of the median, naming the runs that are not.
 func verdictCell(a acrossRuns, runs []*results.Loaded) Cell {
-	var ranges []analysis.CapacityRange
-	for k, ok := range a.known {
-		if ok {
-			ranges = append(ranges, a.ranges[k])
-		}
-	}
+	ranges := knownRanges(a)
 	tol := fmt.Sprintf("±%.0f%%", analysis.RunTolerance*100)
 	switch {
 	case len(ranges) < 2:
@@ -192,6 +198,44 @@ func verdictCell(a acrossRuns, runs []*results.Loaded) Cell {
 		return text("~")
 	}
 	var outside []string
+	for _, o := range outliers(a) {
+		if !o.measured {
+			outside = append(outside, runName(runs[o.run])+" "+a.cells[o.run].Text) // against a median of nothing sustained
+			continue
+		}
+		outside = append(outside, fmt.Sprintf("%s %+.0f%%", runName(runs[o.run]), o.off*100))
+	}
+	if len(outside) == 0 {
+		return text("within " + tol)
+	}
+	return Cell{Text: "outside " + tol, Strong: true, Note: ": " + strings.Join(outside, ", ")}
+}
+
+// knownRanges is the capacity ranges of the runs that measured a's model.
+func knownRanges(a acrossRuns) []analysis.CapacityRange {
+	var out []analysis.CapacityRange
+	for k, ok := range a.known {
+		if ok {
+			out = append(out, a.ranges[k])
+		}
+	}
+	return out
+}
+
+// outlier is a run of a model that landed outside the tolerance of its
+// median: off is its signed distance; measured is false when there is no
+// median to measure against (most runs sustained nothing) and the run
+// sustained something.
+type outlier struct {
+	run      int
+	off      float64
+	measured bool
+}
+
+// outliers is the runs of a that landed outside the tolerance, in run
+// order: the verdict names them and the noise lines explain them.
+func outliers(a acrossRuns) []outlier {
+	var out []outlier
 	for k, ok := range a.known {
 		if !ok {
 			continue
@@ -200,15 +244,12 @@ func verdictCell(a acrossRuns, runs []*results.Loaded) Cell {
 		off, ok := a.spread.Off(lo)
 		switch {
 		case !ok && lo > 0:
-			outside = append(outside, runName(runs[k])+" "+a.cells[k].Text) // against a median of nothing sustained
+			out = append(out, outlier{run: k})
 		case ok && (off > analysis.RunTolerance || off < -analysis.RunTolerance):
-			outside = append(outside, fmt.Sprintf("%s %+.0f%%", runName(runs[k]), off*100))
+			out = append(out, outlier{run: k, off: off, measured: true})
 		}
 	}
-	if len(outside) == 0 {
-		return text("within " + tol)
-	}
-	return Cell{Text: "outside " + tol, Strong: true, Note: ": " + strings.Join(outside, ", ")}
+	return out
 }
 
 // anyMarked reports whether a cell of t is derived from saved steps.
