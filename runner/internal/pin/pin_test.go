@@ -84,3 +84,70 @@ func TestAvoidMovesEveryThreadAndTheirChildren(t *testing.T) {
 		}
 	}
 }
+
+// TestFavorRaisesEveryThreadButNotTheChildren favours the process, checks
+// every thread, that a child started with Start runs at nice 0 where one
+// started plainly inherits the favour, then that restore undoes it.
+func TestFavorRaisesEveryThreadButNotTheChildren(t *testing.T) {
+	niceOf := func(tid int) int {
+		p, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+		if err != nil {
+			t.Fatalf("nice value of %d: %v", tid, err)
+		}
+		return 20 - p
+	}
+	old := niceOf(0)
+	want := min(old-1, -5)
+	restore, err := Favor(want)
+	if err != nil {
+		t.Skipf("cannot favour this process (needs CAP_SYS_NICE): %v", err)
+	}
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			restore()
+		}
+	})
+	threads := func() []int {
+		var tids []int
+		if err := eachThread(func(tid int) error { tids = append(tids, tid); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return tids
+	}
+	for _, tid := range threads() {
+		if got := niceOf(tid); got != want {
+			t.Errorf("thread %d at nice %d, want %d", tid, got, want)
+		}
+	}
+	plain := exec.Command("sleep", "5")
+	if err := plain.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := exec.Command("sleep", "5")
+	if err := Start(started, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := niceOf(plain.Process.Pid); got != want {
+		t.Errorf("a child started plainly runs at nice %d, want the runner's %d (else Start need not reset it)", got, want)
+	}
+	if got := niceOf(started.Process.Pid); got != 0 {
+		t.Errorf("a child started with Start runs at nice %d, want 0", got)
+	}
+	if got := niceOf(0); got != want {
+		t.Errorf("Start left its thread at nice %d, want %d", got, want)
+	}
+	for _, c := range []*exec.Cmd{plain, started} {
+		c.Process.Kill()
+		c.Wait()
+	}
+	if err := restore(); err != nil {
+		t.Fatal(err)
+	}
+	restored = true
+	for _, tid := range threads() {
+		if got := niceOf(tid); got != old {
+			t.Errorf("thread %d at nice %d after restore, want %d", tid, got, old)
+		}
+	}
+}
