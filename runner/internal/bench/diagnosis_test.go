@@ -80,11 +80,17 @@ func TestDiagnosisNamesProvokedFailure(t *testing.T) {
 		// diagnosis too.
 		{
 			// Silent from 1.5 s on while holding every socket: the window
-			// of the first step sees no echo, or too few.
+			// of the first step sees no echo, or too few. A miss shows a
+			// deadline after the message, so the window must end a deadline
+			// past the silence however soon it starts: a step settles the
+			// moment its swarm is served, and a window of 2 s that opened
+			// 0.5 s after the model started ended before the misses of the
+			// messages sent into the silence were due.
 			name: "goes silent while holding its sockets", dir: testdataModels, model: "silent",
 			setup: func(t *testing.T, o *Options) {
 				o.ModelEnv = []string{"C10K_TEST_SILENT_AFTER=1500ms"}
 				o.Steps = []int{200, 400}
+				o.Hold = 4 * time.Second
 				o.Conformance = false
 			},
 			stop: results.StopNotSustained,

@@ -541,20 +541,29 @@ func budgetEnd(steps []results.Step, spent string) (end results.SearchEnd, why s
 }
 
 // searchStepTime is what the search expects its next step to take, from
-// open to offered connections, for its budget: the ramp rounded up to the
-// runner's one-second sampling, the hold, and the settle the last step
-// took (a clean step settles within a sample: 0-1 s measured, where
-// stepTime's plan allows the deadline and two seconds), or stepTime's when
+// open to offered connections, for its budget: the ramp, the hold, and
+// the settle the last step took (a clean step settles at once or within
+// a sample, where stepTime's plan allows the deadline and two seconds),
+// each up to the rhythm the step sees the swarm at (checkEvery, else the
+// one-second sampling) and the window's two reports; or stepTime's when
 // the last step failed or there is none.
 func searchStepTime(o Options, steps []results.Step, open, offered int) time.Duration {
 	if len(steps) == 0 || !steps[len(steps)-1].OK {
 		return stepTime(o, open, offered)
 	}
 	t := stepTimeOf(o, open, offered)
-	ramp := (t.Ramp + 500*time.Millisecond + time.Second - 1).Truncate(time.Second)
-	settle := time.Duration(steps[len(steps)-1].SettleSeconds*float64(time.Second)) + time.Second
-	return ramp + settle + t.Hold
+	seen := checkEvery(o.Interval)
+	if seen == 0 {
+		seen = time.Second
+	}
+	ramp := (t.Ramp + 500*time.Millisecond + seen - 1).Truncate(seen)
+	settle := time.Duration(steps[len(steps)-1].SettleSeconds*float64(time.Second)) + seen
+	return ramp + settle + t.Hold + windowReports
 }
+
+// windowReports is what the agents' answers at a window's start and end
+// add to a step: a few milliseconds each on this machine, allowed 100.
+const windowReports = 100 * time.Millisecond
 
 // untrustedAt is why the step at offered measured the swarm.
 func untrustedAt(steps []results.Step, offered int) string {

@@ -33,6 +33,7 @@ type stepRun struct {
 	rampEnd        time.Time
 	settleEnd      time.Time
 	settled        bool
+	rampTime       time.Duration       // the ramp's time at the swarm's rate: none ends sooner
 	served         int                 // the most connections served on time (or fresh) in the settle so far
 	servedAt       time.Time           // when that count last grew
 	window         *results.Sample     // the sample at which the window began
@@ -50,6 +51,56 @@ const (
 	behindLag = 2
 	behindFor = 5
 )
+
+// checkEvery is how often a step waiting on the swarm (its ramp to open
+// the offer, its settle to serve it) asks the agents where they are,
+// between the once-a-second samples: a fifth of the interval, so that the
+// wait ends within a fifth of an interval of the swarm getting there;
+// none when that is a second or more (the scale profile's message a
+// minute: its ramps and settles take tens of seconds, and a hundred
+// agents answering five times a second would cost more than it saves).
+// On the whole second, a held step at the default profile took 4-5 s: a
+// ramp of 1 s where the swarm opened a tenth more in a fraction of one,
+// a settle of 1-2 s, and the 2 s hold (127 of 129 held steps of run
+// 20261203-202001 ramped and settled in whole seconds).
+func checkEvery(interval time.Duration) time.Duration {
+	if every := interval / 5; every < time.Second {
+		return every
+	}
+	return 0
+}
+
+// swarmThere asks the agents for their counts now and reports whether the
+// phase sr waits in is over by them: the ramp, once every offered
+// connection is open; the settle, once every open one is served
+// (settled). The step's other ends (a stalled ramp, a settle that stops
+// gaining or runs out) are decided on the seconds' samples, as before. An
+// agent that does not answer in time is taken as not there yet: the next
+// sample decides.
+func (m *measurement) swarmThere(sr *stepRun) bool {
+	// Nor asked before the ramp can be done: an answer costs each agent
+	// its status, the latency histogram encoded (0.75 ms).
+	if sr.phase == judging || sr.phase == ramping && time.Since(sr.start) < sr.rampTime {
+		return false
+	}
+	ev, err := m.sw.Report(time.Second)
+	if err != nil {
+		return false
+	}
+	if sr.phase == ramping {
+		return ev.Counters.Open >= sr.offered
+	}
+	return settled(ev.Counters)
+}
+
+// settled reports whether the swarm's counts say every open connection is
+// served: no connection still connecting, and every open one sustained or
+// not yet due an echo (fresh: at a message a minute, waiting for the fresh
+// ones would make the settle a minute long whatever the model does, and
+// the window, an interval and a deadline, judges them anyway).
+func settled(c results.SwarmCounters) bool {
+	return c.Connecting == 0 && c.Sustained+c.Fresh >= c.Open
+}
 
 // settleMax bounds a step's settle: a model that accepts slowly (a thread
 // or a process per connection) gets this long to serve what the clients
@@ -99,6 +150,12 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 	lastGrowth, lastOpen := sr.start, sr.before.Swarm.Open
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var checks <-chan time.Time
+	if every := checkEvery(m.opt.Interval); every > 0 {
+		c := time.NewTicker(every)
+		defer c.Stop()
+		checks = c.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -116,6 +173,12 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 			m.sample(index, offered)
 			return m.agentDied(sr, err)
 		case <-tick.C:
+		case <-checks:
+			if !m.swarmThere(sr) {
+				continue
+			}
+			// Sampled now, the next sample a second from now.
+			tick.Reset(time.Second)
 		}
 		h := m.sample(index, offered)
 		if err := m.tl.Err(); err != nil {
@@ -167,11 +230,8 @@ func (m *measurement) step(ctx context.Context, index int, p planned) (*results.
 				sr.rampHist.Merge(h)
 			}
 			// Served means every connection that has had a message to
-			// echo has echoed it on time; a fresh one has had none yet. At
-			// a message a minute, waiting for the fresh ones would make
-			// the settle a minute long whatever the model does, and the
-			// window (an interval and a deadline) judges them anyway.
-			sr.settled = sw.Connecting == 0 && sw.Sustained+sw.Fresh >= sw.Open
+			// echo has echoed it on time; a fresh one has had none due yet.
+			sr.settled = settled(sw.SwarmCounters)
 			if served := sw.Sustained + sw.Fresh; served > sr.served || sr.servedAt.IsZero() {
 				sr.served, sr.servedAt = served, now
 			}

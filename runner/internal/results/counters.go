@@ -14,9 +14,11 @@ type SwarmCounters struct {
 	Open       int `json:"open"`
 	Connecting int `json:"connecting"`
 	Sustained  int `json:"sustained"`
-	// Fresh: open connections that have sent nothing yet: neither served
-	// nor unserved. At a message a minute a connection is fresh for up to
-	// a minute after it opens.
+	// Fresh: open connections not yet due an echo, neither served nor
+	// unserved: they have sent nothing, or their first message went out a
+	// moment ago (a twentieth of the deadline: swarm's freshDiv). At a
+	// message a minute a connection is fresh for up to a minute after it
+	// opens.
 	Fresh int `json:"fresh,omitempty"`
 	// RampPauses: ticks the agents' ramps waited because they were behind
 	// on their own sends, cumulative.

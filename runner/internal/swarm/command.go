@@ -40,13 +40,15 @@ func ParseCommand(line []byte) (Command, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Command{}, fmt.Errorf("command %s: text after the object", quote(line))
 	}
-	// "target" must be given, unless the line is about a window: a missing
-	// one would read as 0, which closes every connection.
+	// "target" must be given, unless the line is about a window or asks for
+	// a report: a missing one would read as 0, which closes every
+	// connection. (The runner's encoder writes "target":0 on those too; the
+	// agent does not act on it there.)
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(line, &fields); err != nil {
 		return Command{}, fmt.Errorf("command %s: %w", quote(line), err)
 	}
-	if _, ok := fields["target"]; !ok && c.Window == 0 && c.Evaluate == 0 {
+	if _, ok := fields["target"]; !ok && c.Window == 0 && c.Evaluate == 0 && c.Report == 0 {
 		return Command{}, fmt.Errorf("command %s: no target", quote(line))
 	}
 	if err := c.Check(); err != nil {

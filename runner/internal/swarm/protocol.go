@@ -36,6 +36,12 @@ type Command struct {
 	// that acknowledges it (Status.Acked): the runner then knows every
 	// status after it describes the new target, not the old one.
 	Seq int `json:"seq,omitempty"`
+	// Report, when positive, asks for a status at once that answers it
+	// (Status.Acked), and nothing else: the command changes no target.
+	// The runner asks between the once-a-second statuses when it is
+	// waiting on the swarm (a ramp done, a step settled), so that the wait
+	// ends when the swarm is there, not at the next whole second.
+	Report int `json:"report,omitempty"`
 }
 
 // Check refuses a command no agent can carry out.
@@ -43,8 +49,10 @@ func (c Command) Check() error {
 	switch {
 	case c.Target < 0 || c.Target > MaxTarget:
 		return fmt.Errorf("target %d outside 0..%d", c.Target, MaxTarget)
-	case c.Window < 0 || c.Evaluate < 0:
-		return fmt.Errorf("window %d / evaluate %d: must not be negative", c.Window, c.Evaluate)
+	case c.Window < 0 || c.Evaluate < 0 || c.Report < 0:
+		return fmt.Errorf("window %d / evaluate %d / report %d: must not be negative", c.Window, c.Evaluate, c.Report)
+	case c.Report > 0 && (c.Window > 0 || c.Evaluate > 0 || c.Target > 0 || c.Hostile > 0):
+		return fmt.Errorf("a report command %d carries nothing else", c.Report)
 	case c.Window > 0 && c.Evaluate > 0:
 		return fmt.Errorf("one command cannot start window %d and end window %d", c.Window, c.Evaluate)
 	case c.Hostile < 0 || c.Target+c.Hostile > MaxTarget:
@@ -78,7 +86,8 @@ type Status struct {
 	// WindowOpened is the window this status starts, sent at once when it
 	// starts, so that the window's counts begin from fresh counters.
 	WindowOpened int `json:"window_opened,omitempty"`
-	// Acked is the Seq of the target command this status answers at once.
+	// Acked is the Seq of the target command, or the Report, this status
+	// answers at once.
 	Acked           int    `json:"acked,omitempty"`
 	WindowSustained int    `json:"window_sustained,omitempty"`
 	Hist            []byte `json:"hist,omitempty"` // HDR histogram, V2 compressed, microseconds

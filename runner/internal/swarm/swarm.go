@@ -42,7 +42,7 @@ type Swarm struct {
 	evals   []Status      // each agent's latest status that ended a window
 	opens   []Status      // each agent's latest status that started one
 	acks    []Status      // each agent's latest status that answered a target
-	seq     int           // the last target command's Seq
+	seq     int           // the last target command's or report's Seq
 	evalled chan struct{} // a signal per such status received
 	stopped bool
 }
@@ -232,6 +232,20 @@ func (s *Swarm) Evaluate(n int, wait time.Duration) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	return s.await("the end of window "+strconv.Itoa(n), wait, func(i int) (Status, bool) { return s.evals[i], s.evals[i].Evaluated == n })
+}
+
+// Report asks every agent for its status now and returns their counts
+// summed, waiting at most wait. The answers become the agents' latest
+// statuses, as the once-a-second ones do: the next Collect sums them.
+func (s *Swarm) Report(wait time.Duration) (Evaluation, error) {
+	s.mu.Lock()
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
+	if err := s.broadcast(Command{Report: seq}); err != nil {
+		return Evaluation{}, err
+	}
+	return s.await("report "+strconv.Itoa(seq), wait, func(i int) (Status, bool) { return s.acks[i], s.acks[i].Acked == seq })
 }
 
 // await waits until every agent has answered what, as got tells, and sums

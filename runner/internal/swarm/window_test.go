@@ -156,14 +156,66 @@ func TestWindowExcludesConnectionsOpenedDuringIt(t *testing.T) {
 
 func TestParseCommandRefusesWhatNoAgentCanDo(t *testing.T) {
 	for _, line := range []string{`{"target":-5}`, `{"target":1e12}`, `{"target":99999999}`, `{"window":-1}`,
-		`{"window":1,"evaluate":1}`, `not json`, `{"target":"x"}`} {
+		`{"window":1,"evaluate":1}`, `not json`, `{"target":"x"}`,
+		`{"report":-1}`, `{"report":1,"target":5}`, `{"report":1,"window":2}`, `{"report":1,"hostile":3}`} {
 		if c, err := ParseCommand([]byte(line)); err == nil {
 			t.Errorf("ParseCommand(%s) = %+v, want an error", line, c)
 		}
 	}
-	for _, line := range []string{`{"target":0}`, `{"target":20000}`, `{"window":3}`, `{"evaluate":3}`} {
+	for _, line := range []string{`{"target":0}`, `{"target":20000}`, `{"window":3}`, `{"evaluate":3}`, `{"report":3}`, `{"target":0,"report":3}`} {
 		if _, err := ParseCommand([]byte(line)); err != nil {
 			t.Errorf("ParseCommand(%s): %v", line, err)
 		}
+	}
+}
+
+// A report is answered at once, between the agent's own statuses, and
+// changes nothing: the connections asked for stay open, and once each has
+// had its echo they are all served (sustained or fresh), which is what a
+// step's settle waits for.
+func TestReportAnswersAtOnceAndChangesNothing(t *testing.T) {
+	addr := server(t, echo)
+	cfg := testConfig(addr)
+	cfg.StatusEvery = time.Hour // every status the test sees answers a command
+	s := startSession(t, cfg)
+	const conns = 10
+	s.send(Command{Target: conns, Seq: 1})
+	s.await(5*time.Second, func(st Status) bool { return st.Acked == 1 })
+	var st Status
+	for n := 2; ; n++ {
+		s.send(Command{Report: n})
+		st = s.await(5*time.Second, func(st Status) bool { return st.Acked == n })
+		if st.Open == conns && st.Connecting == 0 && st.Sustained+st.Fresh >= st.Open {
+			break
+		}
+		if n > 100 {
+			t.Fatalf("after %d reports: open %d, connecting %d, sustained %d, fresh %d; want all %d served", n, st.Open, st.Connecting, st.Sustained, st.Fresh, conns)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.Target != conns {
+		t.Fatalf("target %d after reports, want %d", st.Target, conns)
+	}
+}
+
+// fresh counts the open, well-behaved connections not yet due an echo:
+// those that sent nothing, and a first message out for under a twentieth
+// of the deadline; not one out longer, nor a later message.
+func TestFreshCountsFirstMessagesJustSent(t *testing.T) {
+	a := &agent{cfg: AgentConfig{Deadline: 10 * time.Second}, start: time.Now().Add(-time.Minute)}
+	now := a.now()
+	young, old := now-int64(10*time.Millisecond), now-int64(5*time.Second)
+	a.conns = []conn{
+		{state: stateIdle},
+		{state: stateOpen},                                                    // nothing sent: fresh
+		{state: stateOpen, seq: 1, base: young},                               // first message out 10 ms: fresh
+		{state: stateOpen, seq: 1, base: old},                                 // out 5 s, past 500 ms: due
+		{state: stateOpen, seq: 1, rseq: 1, base: old},                        // echoed
+		{state: stateOpen, seq: 2, rseq: 1, base: young - int64(time.Second)}, // a second message
+		{state: stateOpen, hostile: true},                                     // counted apart
+		{state: stateConnecting},
+	}
+	if got := a.fresh(); got != 2 {
+		t.Fatalf("fresh() = %d, want 2", got)
 	}
 }
