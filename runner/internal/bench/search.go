@@ -256,6 +256,16 @@ func climb(steps []results.Step, b analysis.Bracket, lim searchLimits) int {
 	ceiling := 2 * lo
 	if i := slices.IndexFunc(lim.plan, func(n int) bool { return n > floor }); i >= 0 {
 		ceiling = lim.plan[skipPlanned(steps[b.SustainedStep], lim.plan, i, lim.cpus)]
+	} else if !machineOpen(steps[b.SustainedStep], lim) {
+		// Past the plan with the machine busy, the CPU's line is no
+		// measure of the room left (the CPU per connection falls as an
+		// event loop batches more): epoll held 48,000 with the model and
+		// the agents at 1.51 of 2 CPUs, 1.44 at 32,000, which projected
+		// 114,000, and the doubling to 95,600 was the swarm's collapse, a
+		// ramp of 15 s and a settle of 8 that spent the rest of its budget
+		// (run 20261203-214200), as c-epoll's 96,000 after 48,000 was
+		// (18-21 s, run 20261203-135643). The climb goes a fifth at most.
+		ceiling = max(floor, readable(int(float64(lo)*climbRoomyStep), floor, int(float64(lo)*climbRoomyStep)))
 	}
 	p := project(steps, b, lim)
 	switch {
@@ -310,6 +320,18 @@ const (
 	climbRoomy     = 0.8
 	climbRoomyStep = 1.2
 )
+
+// climbOpen: the model and the swarm together used less than this share
+// of the machine's CPUs at the largest held count, so a climb past the
+// plan may double (climb). epoll at 1.51 of 2 could not.
+const climbOpen = 0.7
+
+// machineOpen reports whether the machine was mostly free at st: the model's and
+// the agents' CPU over its window under climbOpen of the machine's CPUs,
+// or not known.
+func machineOpen(st results.Step, lim searchLimits) bool {
+	return st.HoldSeconds <= 0 || lim.machineCPUs <= 0 || ownCPU(st)/st.HoldSeconds < climbOpen*float64(lim.machineCPUs)
+}
 
 // roomy reports whether the machine had room at st: the model's and the
 // agents' CPU over its window under climbRoomy of the machine's CPUs.

@@ -162,6 +162,13 @@ func TestNextOfferByEvidence(t *testing.T) {
 			[]results.Step{agents(busy(16000, 0.5), 0.4), agents(busy(40000, 0.95), 0.8)}, 44000, ""},
 		{"a failure a resolution up closes the bracket",
 			[]results.Step{agents(busy(16000, 0.5), 0.4), agents(busy(40000, 0.95), 0.8), collapsed(44000)}, 0, results.SearchBracketed},
+		// epoll in run 20261203-214200: 1.44 and 1.51 of 2 at 32,000 and
+		// 48,000, which projected 114,000; the doubling to 95,600 was the
+		// swarm's collapse.
+		{"past the plan, a fifth up at most when the machine is busy",
+			[]results.Step{agents(busy(32000, 0.73), 0.71), agents(busy(48000, 0.77), 0.74)}, 57600, ""},
+		{"past the plan, twice the count when the machine is free",
+			[]results.Step{agents(busy(32000, 0.4), 0.4), agents(busy(48000, 0.5), 0.5)}, 96000, ""},
 		{"past the plan, a resolution up when the machine is full",
 			[]results.Step{agents(busy(16000, 0.35), 0.48), agents(busy(48000, 0.78), 0.99)}, 52800, ""},
 		{"the swarm's limit a resolution up ends the search",
